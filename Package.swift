@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+//
+// SwiftLlama: run Llama-family language models on CPUs, from Swift.
+//
+// Every library is its own product, so an app imports only what it uses: an app
+// that never imports `BLASBackend` never links OpenBLAS.
+
+import PackageDescription
+
+let package = Package(
+    name: "SwiftLlama",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "BLASBackend", targets: ["BLASBackend"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: Tensor core and backends
+
+        .target(
+            name: "TensorCore",
+            path: "Sources/TensorCore"
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [
+                .apt(["libopenblas-dev", "liblapacke-dev"]),
+                .brew(["openblas"]),
+            ]
+        ),
+        .target(
+            name: "CPUKernels",
+            path: "Sources/CPUKernels"
+        ),
+        .target(
+            name: "BLASBackend",
+            dependencies: ["TensorCore", "COpenBLAS", "CPUKernels"],
+            path: "Sources/BLASBackend"
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "TensorCoreTests",
+            dependencies: [
+                "TensorCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/TensorCoreTests",
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "BackendTests",
+            dependencies: [
+                "TensorCore",
+                "BLASBackend",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/BackendTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,105 @@
+import COpenBLAS
+import CPUKernels
+import TensorCore
+
+/// A backend that computes matrix products with OpenBLAS and its own fused
+/// dequantize-and-dot kernels, and everything else with the reference kernels.
+///
+/// Matrix products, by weight type and number of input rows `n`:
+/// - `f32` weights: `cblas_sgemv` for `n = 1`, `cblas_sgemm` otherwise.
+/// - other types, `n` below ``matrixRowThreshold``: one fused dequantize-and-dot pass
+///   per input row over the weight rows, split over threads (decode).
+/// - other types, larger `n`: panels of weight rows are dequantized to `f32` into a
+///   scratch buffer of about ``panelByteCount`` bytes, and each panel is multiplied with
+///   `cblas_sgemm` (prompt processing).
+///
+/// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
+/// ``matrixRowThreshold``, `panel-bytes` sets ``panelByteCount``.
+///
+/// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
+/// it to ``BackendConfiguration/threadCount``.
+public final class BLASBackend: Backend {
+    public static let name = "blas"
+    public let configuration: BackendConfiguration
+    /// Input rows from which quantized weights go through `sgemm` instead of fused dots.
+    public let matrixRowThreshold: Int
+    /// The size of the `f32` scratch panel a quantized weight is dequantized into.
+    public let panelByteCount: Int
+    private let parallel: ParallelRows
+
+    public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
+        self.configuration = configuration
+        matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
+        panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 2 << 20)
+        parallel = ParallelRows(threadCount: configuration.threadCount)
+        openblas_set_num_threads(Int32(clamping: configuration.threadCount))
+    }
+
+    /// The instruction set the fused kernels use on this processor.
+    public static var kernelInstructionSet: String { String(cString: ck_instruction_set()) }
+
+    public func execute(_ operation: MatrixMultiplication) throws {
+        if operation.weight.elementType == .f32 {
+            multiplyFloatWeight(operation)
+        } else if operation.rowCount < matrixRowThreshold {
+            multiplyByFusedDots(operation)
+        } else {
+            multiplyByDequantizedPanels(operation)
+        }
+    }
+
+    private func multiplyFloatWeight(_ operation: MatrixMultiplication) {
+        let n = Int32(operation.rowCount), k = Int32(operation.innerLength), m = Int32(operation.outputLength)
+        let w = operation.weight.rawPointer.assumingMemoryBound(to: Float.self)
+        let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
+        if n == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1, w, k, x, 1, 0, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1, x, k, w, k, 0, y, m)
+        }
+    }
+
+    private func multiplyByFusedDots(_ operation: MatrixMultiplication) {
+        let k = operation.innerLength, m = operation.outputLength
+        let weight = operation.weight
+        let type = weight.elementType.kernelType
+        for i in 0..<operation.rowCount {
+            let x = operation.input.floatPointer + i * k
+            let y = operation.output.mutableFloatPointer + i * m
+            parallel.run(rowCount: m, workPerRow: k) { begin, end in
+                ck_matvec(type, weight.rawPointer, weight.rowByteCount, Int64(k), x, y, Int64(begin), Int64(end))
+            }
+        }
+    }
+
+    private func multiplyByDequantizedPanels(_ operation: MatrixMultiplication) {
+        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
+        let weight = operation.weight
+        let type = weight.elementType.kernelType
+        let panelRows = min(m, max(16, panelByteCount / max(1, k * 4)))
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * k)
+        defer { panel.deallocate() }
+        var first = 0
+        while first < m {
+            let rows = min(panelRows, m - first)
+            parallel.run(rowCount: rows, workPerRow: k) { begin, end in
+                ck_dequantize_rows(
+                    type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
+                    Int64(first + begin), Int64(first + end))
+            }
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
+                operation.input.floatPointer, Int32(k), panel, Int32(k), 0,
+                operation.output.mutableFloatPointer + first, Int32(m))
+            first += rows
+        }
+    }
+
+    private static func integerOption(_ key: String, in configuration: BackendConfiguration, default value: Int) throws -> Int {
+        guard let text = configuration.options[key] else { return value }
+        guard let parsed = Int(text), parsed > 0 else {
+            throw TensorError.invalidArgument(operation: "blas backend", details: "option \(key)=\(text) must be a positive integer")
+        }
+        return parsed
+    }
+}

@@ -1,0 +1,201 @@
+// Block decoders for every element type: the same arithmetic, in the same order,
+// as the Swift reference (TensorCore's *Block types), so results are bit-identical.
+
+#include "CPUKernels.h"
+#include "Half.h"
+#include "Kernels.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+static void decode_q8_0(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b);
+    for (int i = 0; i < 32; i++) y[i] = (float)(int8_t)b[2 + i] * d;
+}
+
+static void decode_q4_0(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b);
+    for (int j = 0; j < 16; j++) {
+        y[j] = d * (float)((b[2 + j] & 0x0F) - 8);
+        y[j + 16] = d * (float)((b[2 + j] >> 4) - 8);
+    }
+}
+
+static void decode_q4_1(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b), m = ck_load_f16(b + 2);
+    for (int j = 0; j < 16; j++) {
+        y[j] = d * (float)(b[4 + j] & 0x0F) + m;
+        y[j + 16] = d * (float)(b[4 + j] >> 4) + m;
+    }
+}
+
+static void decode_q5_0(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b);
+    const uint32_t qh = ck_load_u32(b + 2);
+    for (int j = 0; j < 16; j++) {
+        const int lo = (b[6 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
+        const int hi = (b[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+        y[j] = d * (float)(lo - 16);
+        y[j + 16] = d * (float)(hi - 16);
+    }
+}
+
+static void decode_q5_1(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b), m = ck_load_f16(b + 2);
+    const uint32_t qh = ck_load_u32(b + 4);
+    for (int j = 0; j < 16; j++) {
+        const int lo = (b[8 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
+        const int hi = (b[8 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+        y[j] = d * (float)lo + m;
+        y[j + 16] = d * (float)hi + m;
+    }
+}
+
+static void decode_q2_K(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b + 80), dmin = ck_load_f16(b + 82);
+    for (int i = 0; i < 256; i++) {
+        const int q = (b[16 + (i / 128) * 32 + i % 32] >> ((i % 128) / 32 * 2)) & 3;
+        const uint8_t sc = b[i / 16];
+        const float scale = d * (float)(sc & 0x0F), minimum = dmin * (float)(sc >> 4);
+        y[i] = scale * (float)q - minimum;
+    }
+}
+
+static void decode_q3_K(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b + 108);
+    for (int g = 0; g < 16; g++) {
+        const int lo = (b[96 + g % 8] >> (4 * (g / 8))) & 0x0F;
+        const int hi = (b[104 + g % 4] >> (2 * (g / 4))) & 0x03;
+        const float scale = d * (float)((lo | hi << 4) - 32);
+        for (int i = g * 16; i < (g + 1) * 16; i++) {
+            const int low = (b[32 + (i / 128) * 32 + i % 32] >> ((i % 128) / 32 * 2)) & 3;
+            const int high_set = (b[i % 32] >> (i / 32)) & 1;
+            y[i] = scale * (float)(high_set ? low : low - 4);
+        }
+    }
+}
+
+static inline void k_scale_min(int j, const uint8_t *s, uint8_t *scale, uint8_t *minimum) {
+    if (j < 4) {
+        *scale = s[j] & 0x3F;
+        *minimum = s[j + 4] & 0x3F;
+    } else {
+        *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30);
+        *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30);
+    }
+}
+
+static void decode_q4_K(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        k_scale_min(g, b + 4, &sc, &mn);
+        const float scale = d * (float)sc, minimum = dmin * (float)mn;
+        const int shift = 4 * (g % 2);
+        for (int l = 0; l < 32; l++) {
+            const int q = (b[16 + (g / 2) * 32 + l] >> shift) & 0x0F;
+            y[g * 32 + l] = scale * (float)q - minimum;
+        }
+    }
+}
+
+static void decode_q5_K(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        k_scale_min(g, b + 4, &sc, &mn);
+        const float scale = d * (float)sc, minimum = dmin * (float)mn;
+        const int shift = 4 * (g % 2);
+        for (int l = 0; l < 32; l++) {
+            const int lo = (b[48 + (g / 2) * 32 + l] >> shift) & 0x0F;
+            const int hi = (b[16 + l] >> g) & 1;
+            y[g * 32 + l] = scale * (float)(lo | hi << 4) - minimum;
+        }
+    }
+}
+
+static void decode_q6_K(const uint8_t *b, float *y) {
+    const float d = ck_load_f16(b + 208);
+    for (int i = 0; i < 256; i++) {
+        const int half = i / 128, w = i % 128;
+        const int lo = (b[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
+        const int hi = (b[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
+        const float scale = d * (float)(int8_t)b[192 + i / 16];
+        y[i] = scale * (float)((lo | hi << 4) - 32);
+    }
+}
+
+static void decode_q8_K(const uint8_t *b, float *y) {
+    const float d = ck_f32_from_bits(ck_load_u32(b));
+    for (int i = 0; i < 256; i++) y[i] = d * (float)(int8_t)b[4 + i];
+}
+
+int ck_block_length(ck_type type) {
+    switch (type) {
+    case CK_F32: case CK_F16: case CK_BF16: return 1;
+    case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q8_0: return 32;
+    default: return 256;
+    }
+}
+
+int ck_block_bytes(ck_type type) {
+    switch (type) {
+    case CK_F32: return 4;
+    case CK_F16: case CK_BF16: return 2;
+    case CK_Q8_0: return 34;
+    case CK_Q4_0: return 18;
+    case CK_Q4_1: return 20;
+    case CK_Q5_0: return 22;
+    case CK_Q5_1: return 24;
+    case CK_Q2_K: return 84;
+    case CK_Q3_K: return 110;
+    case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
+    case CK_Q6_K: return 210;
+    case CK_Q8_K: return 292;
+    }
+    return 0;
+}
+
+ck_block_decoder ck_decoder(ck_type type) {
+    switch (type) {
+    case CK_Q8_0: return decode_q8_0;
+    case CK_Q4_0: return decode_q4_0;
+    case CK_Q4_1: return decode_q4_1;
+    case CK_Q5_0: return decode_q5_0;
+    case CK_Q5_1: return decode_q5_1;
+    case CK_Q2_K: return decode_q2_K;
+    case CK_Q3_K: return decode_q3_K;
+    case CK_Q4_K: return decode_q4_K;
+    case CK_Q5_K: return decode_q5_K;
+    case CK_Q6_K: return decode_q6_K;
+    case CK_Q8_K: return decode_q8_K;
+    default: return 0;
+    }
+}
+
+void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count) {
+    const uint8_t *s = (const uint8_t *)src;
+    switch (type) {
+    case CK_F32:
+        memcpy(dst, src, (size_t)count * sizeof(float));
+        return;
+    case CK_F16:
+        for (int64_t i = 0; i < count; i++) dst[i] = ck_f16_to_f32(ck_load_u16(s + 2 * i));
+        return;
+    case CK_BF16:
+        for (int64_t i = 0; i < count; i++) dst[i] = ck_bf16_to_f32(ck_load_u16(s + 2 * i));
+        return;
+    default: {
+        const ck_block_decoder decode = ck_decoder(type);
+        const int length = ck_block_length(type), bytes = ck_block_bytes(type);
+        for (int64_t b = 0; b < count / length; b++) decode(s + b * bytes, dst + b * length);
+    }
+    }
+}
+
+void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+                        float *dst, int64_t row_begin, int64_t row_end) {
+    for (int64_t r = row_begin; r < row_end; r++) {
+        ck_dequantize_row(type, (const uint8_t *)weight + (size_t)r * row_bytes, dst + (r - row_begin) * k, k);
+    }
+}

@@ -1,0 +1,187 @@
+// Matrix-vector products with the weight dequantized on the fly (decode: one token).
+//
+// Each row's dot product is accumulated in float. The portable path decodes one
+// block at a time into a small buffer; the x86-64 paths decode straight into
+// SIMD registers.
+
+#include "CPUKernels.h"
+#include "Half.h"
+#include "Kernels.h"
+
+// MARK: Portable
+
+static float dot_f32(const uint8_t *row, const float *x, int64_t k) {
+    float sum = 0;
+    for (int64_t i = 0; i < k; i++) {
+        float w;
+        memcpy(&w, row + 4 * i, 4);
+        sum += w * x[i];
+    }
+    return sum;
+}
+
+static float dot_f16(const uint8_t *row, const float *x, int64_t k) {
+    float sum = 0;
+    for (int64_t i = 0; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float dot_bf16(const uint8_t *row, const float *x, int64_t k) {
+    float sum = 0;
+    for (int64_t i = 0; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float dot_blocks(ck_type type, const uint8_t *row, const float *x, int64_t k) {
+    const ck_block_decoder decode = ck_decoder(type);
+    const int length = ck_block_length(type), bytes = ck_block_bytes(type);
+    float values[256];
+    float sum = 0;
+    for (int64_t b = 0; b < k / length; b++) {
+        decode(row + b * bytes, values);
+        float block = 0;
+        for (int i = 0; i < length; i++) block += values[i] * x[b * length + i];
+        sum += block;
+    }
+    return sum;
+}
+
+typedef float (*ck_dot)(const uint8_t *row, const float *x, int64_t k);
+
+// MARK: x86-64 with AVX2, FMA and F16C
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+CK_AVX2 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+CK_AVX2 static float dot_f32_avx2(const uint8_t *row, const float *x, int64_t k) {
+    const float *w = (const float *)row;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    float sum = hsum256(_mm256_add_ps(a0, a1));
+    for (; i < k; i++) sum += w[i] * x[i];
+    return sum;
+}
+
+CK_AVX2 static float dot_f16_avx2(const uint8_t *row, const float *x, int64_t k) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i + 16)));
+        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
+    }
+    float sum = hsum256(_mm256_add_ps(a0, a1));
+    for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+CK_AVX2 static float dot_bf16_avx2(const uint8_t *row, const float *x, int64_t k) {
+    __m256 a0 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+        __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), a0);
+    }
+    float sum = hsum256(a0);
+    for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+CK_AVX2 static inline __m256 bytes8_to_ps(__m128i eight_bytes_signed) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eight_bytes_signed));
+}
+
+CK_AVX2 static float dot_q8_0_avx2(const uint8_t *row, const float *x, int64_t k) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < k / 32; b++) {
+        const uint8_t *block = row + b * 34;
+        const float *xb = x + b * 32;
+        __m256 s = _mm256_mul_ps(bytes8_to_ps(_mm_loadl_epi64((const __m128i *)(block + 2))), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(bytes8_to_ps(_mm_loadl_epi64((const __m128i *)(block + 10))), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(bytes8_to_ps(_mm_loadl_epi64((const __m128i *)(block + 18))), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(bytes8_to_ps(_mm_loadl_epi64((const __m128i *)(block + 26))), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ck_load_f16(block)), s, acc);
+    }
+    return hsum256(acc);
+}
+
+CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m128i low_mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    for (int64_t b = 0; b < k / 32; b++) {
+        const uint8_t *block = row + b * 18;
+        const float *xb = x + b * 32;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(packed, low_mask), eight);                    // values 0..15
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask), eight);  // values 16..31
+        __m256 s = _mm256_mul_ps(bytes8_to_ps(lo), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(bytes8_to_ps(_mm_unpackhi_epi64(lo, lo)), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(bytes8_to_ps(hi), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(bytes8_to_ps(_mm_unpackhi_epi64(hi, hi)), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ck_load_f16(block)), s, acc);
+    }
+    return hsum256(acc);
+}
+
+static int ck_has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return cached;
+}
+#else
+static int ck_has_avx2(void) { return 0; }
+#endif
+
+// MARK: Dispatch
+
+static ck_dot ck_dot_for(ck_type type) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (ck_has_avx2()) {
+        switch (type) {
+        case CK_F32: return dot_f32_avx2;
+        case CK_F16: return dot_f16_avx2;
+        case CK_BF16: return dot_bf16_avx2;
+        case CK_Q8_0: return dot_q8_0_avx2;
+        case CK_Q4_0: return dot_q4_0_avx2;
+        default: break;
+        }
+    }
+#endif
+    switch (type) {
+    case CK_F32: return dot_f32;
+    case CK_F16: return dot_f16;
+    case CK_BF16: return dot_bf16;
+    default: return 0;
+    }
+}
+
+void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+               const float *x, float *y, int64_t row_begin, int64_t row_end) {
+    const uint8_t *w = (const uint8_t *)weight;
+    const ck_dot dot = ck_dot_for(type);
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint8_t *row = w + (size_t)r * row_bytes;
+        y[r] = dot ? dot(row, x, k) : dot_blocks(type, row, x, k);
+    }
+}
+
+const char *ck_instruction_set(void) {
+    return ck_has_avx2() ? "avx2" : "portable";
+}

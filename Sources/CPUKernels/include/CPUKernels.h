@@ -1,0 +1,56 @@
+// Fused dequantize-and-compute kernels for CPUs, used by the BLAS backend.
+//
+// Weights are rows of GGUF element types, used where they lie (no repacking).
+// Every function works on a range of rows so that the caller can split work
+// over threads. The x86-64 build picks AVX2/FMA/F16C or AVX-512 code at run time
+// when the processor has it; other builds use portable C.
+
+#ifndef CPU_KERNELS_H
+#define CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Element types, numbered as GGML numbers them.
+typedef enum {
+    CK_F32 = 0,
+    CK_F16 = 1,
+    CK_Q4_0 = 2,
+    CK_Q4_1 = 3,
+    CK_Q5_0 = 6,
+    CK_Q5_1 = 7,
+    CK_Q8_0 = 8,
+    CK_Q2_K = 10,
+    CK_Q3_K = 11,
+    CK_Q4_K = 12,
+    CK_Q5_K = 13,
+    CK_Q6_K = 14,
+    CK_Q8_K = 15,
+    CK_BF16 = 30,
+} ck_type;
+
+/// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
+void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
+
+/// y[r] = dot(row r of the weight, x) for rows [row_begin, row_end).
+/// `weight` points at row 0; rows are `row_bytes` apart and hold `k` values.
+void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+               const float *x, float *y, int64_t row_begin, int64_t row_end);
+
+/// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
+/// per row, starting at row_begin's).
+void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+                        float *dst, int64_t row_begin, int64_t row_end);
+
+/// Names the instruction set the kernels chose on this processor ("avx512", "avx2", "portable").
+const char *ck_instruction_set(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

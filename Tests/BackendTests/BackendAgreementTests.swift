@@ -1,0 +1,204 @@
+import PropertyBased
+import Testing
+import TensorCore
+
+/// Every operation gives the same result on the BLAS backend as on the naive
+/// reference, for generated shapes (including 1, odd sizes, and sizes that are not
+/// multiples of anything where the element type allows it) and generated values
+/// (magnitudes from 10⁻⁴ to 10⁴). Tolerances: ``AgreementTolerance``.
+struct BackendAgreementTests {
+    let seeds = Gen.int(in: 0...Int(Int32.max))
+
+    /// Runs `compute` on the naive and the BLAS backend and checks the outputs agree.
+    func expectAgreement(
+        _ what: @autoclosure () -> String, tolerance: Double,
+        _ compute: (any Backend) throws -> [Float], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let reference = try compute(TestBackends.naive)
+        let candidate = try compute(TestBackends.blas)
+        let error = normalizedMeanSquaredError(candidate, reference)
+        #expect(error <= tolerance, "\(what()): NMSE \(error) > \(tolerance)", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: ElementType.allCases)
+    func matrixMultiplication(weightType: ElementType) async throws {
+        let rowCounts = Gen.element(of: [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 33]).map { $0! }
+        await propertyCheck(count: 25, input: rowCounts, Gen.int(in: 1...3072), Gen.int(in: 1...160), seeds) {
+            n, requestedLength, requestedRows, seed in
+            let block = weightType.blockLength
+            let k = max(block, requestedLength / block * block)
+            var m = requestedRows
+            while n * m * k > 1_500_000 && m > 1 { m /= 2 }
+            var factory = TensorFactory(seed: seed)
+            let weight = try factory.weight(weightType, rows: m, length: k)
+            let input = try factory.f32([n, k])
+            try expectAgreement("matmul \(weightType) n=\(n) k=\(k) m=\(m) seed=\(seed)", tolerance: AgreementTolerance.forWeight(weightType)) {
+                try $0.matmul(input, weight: weight).floats()
+            }
+        }
+    }
+
+    @Test(arguments: ElementType.allCases)
+    func embeddingLookup(tableType: ElementType) async throws {
+        await propertyCheck(count: 20, input: Gen.int(in: 1...300), Gen.int(in: 1...1024), Gen.int(in: 1...12), seeds) {
+            vocabulary, requestedWidth, idCount, seed in
+            let width = max(tableType.blockLength, requestedWidth / tableType.blockLength * tableType.blockLength)
+            var factory = TensorFactory(seed: seed)
+            let table = try factory.weight(tableType, rows: vocabulary, length: width)
+            let ids = (0..<idCount).map { _ in Int.random(in: 0..<vocabulary, using: &factory.random) }
+            try expectAgreement("embedding \(tableType) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [idCount, width])
+                try $0.embedding(table, ids: ids, into: output)
+                return output.floats()
+            }
+        }
+    }
+
+    @Test(arguments: ElementwiseOperation.Kind.allCases)
+    func elementwise(kind: ElementwiseOperation.Kind) async throws {
+        await propertyCheck(count: 30, input: Gen.int(in: 1...9), Gen.int(in: 1...5000), seeds) { rows, length, seed in
+            var factory = TensorFactory(seed: seed)
+            let a = try factory.f32([rows, length]), b = try factory.f32([rows, length])
+            try expectAgreement("\(kind) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [rows, length])
+                try $0.execute(ElementwiseOperation(kind, a, b, output: output))
+                return output.floats()
+            }
+        }
+    }
+
+    @Test func scaling() async throws {
+        await propertyCheck(count: 30, input: Gen.int(in: 1...5000), seeds) { length, seed in
+            var factory = TensorFactory(seed: seed)
+            let x = try factory.f32([length])
+            let factor = factory.values(1)[0]
+            try expectAgreement("scale seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [length])
+                try $0.scale(x, by: factor, into: output)
+                return output.floats()
+            }
+        }
+    }
+
+    @Test(arguments: Activation.Function.allCases)
+    func activations(function: Activation.Function) async throws {
+        await propertyCheck(count: 30, input: Gen.int(in: 1...5000), seeds) { length, seed in
+            var factory = TensorFactory(seed: seed)
+            let gate = try factory.f32([length], magnitude: 10), up = try factory.f32([length])
+            try expectAgreement("\(function) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [length])
+                try $0.execute(Activation(function, gate, output: output))
+                return output.floats()
+            }
+            try expectAgreement("gated \(function) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [length])
+                try $0.execute(GatedActivation(function, gate: gate, up: up, output: output))
+                return output.floats()
+            }
+        }
+    }
+
+    @Test func rmsNormalization() async throws {
+        await propertyCheck(count: 40, input: Gen.int(in: 1...9), Gen.int(in: 1...4096), seeds) { rows, width, seed in
+            var factory = TensorFactory(seed: seed)
+            let x = try factory.f32([rows, width]), weight = try factory.f32([width], magnitude: 2)
+            let epsilon = Float.random(in: 1e-7...1e-4, using: &factory.random)
+            try expectAgreement("rmsNorm seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [rows, width])
+                try $0.rmsNorm(x, weight: weight, epsilon: epsilon, into: output)
+                return output.floats()
+            }
+        }
+    }
+
+    @Test(arguments: RotaryEmbedding.Layout.allCases)
+    func rotaryEmbedding(layout: RotaryEmbedding.Layout) async throws {
+        let bases: [Float] = [10_000, 5_000_000, 1_000_000, 500]
+        await propertyCheck(count: 40, input: Gen.int(in: 1...9), Gen.int(in: 1...8), Gen.int(in: 1...128), seeds) {
+            tokens, heads, halfWidth, seed in
+            var factory = TensorFactory(seed: seed)
+            let width = 2 * halfWidth
+            let dimensions = 2 * Int.random(in: 1...halfWidth, using: &factory.random)
+            let parameters = RotaryEmbedding.Parameters(
+                base: bases.randomElement(using: &factory.random)!, layout: layout, dimensions: dimensions,
+                positionScale: [1, 2, 4, 8].randomElement(using: &factory.random)!)
+            let positions = (0..<tokens).map { _ in Int.random(in: 0...10_000, using: &factory.random) }
+            let x = try factory.f32([tokens, heads, width])
+            try expectAgreement("rope seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [tokens, heads, width])
+                try $0.rope(x, positions: positions, parameters: parameters, into: output)
+                return output.floats()
+            }
+        }
+    }
+
+    @Test func softmax() async throws {
+        await propertyCheck(count: 40, input: Gen.int(in: 1...9), Gen.int(in: 1...3000), Gen.bool, seeds) {
+            rows, columns, masked, seed in
+            var factory = TensorFactory(seed: seed)
+            let x = try factory.f32([rows, columns], magnitude: 20)
+            let mask: Tensor? = masked ? try Tensor(shape: [rows, columns], values: (0..<rows * columns).map { _ in
+                Bool.random(using: &factory.random) ? -.infinity : Float.random(in: -3...3, using: &factory.random)
+            }) : nil
+            try expectAgreement("softmax seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [rows, columns])
+                try $0.softmax(x, mask: mask, into: output)
+                return output.floats()
+            }
+        }
+    }
+
+    @Test(arguments: [ElementType.f32, .f16])
+    func attention(cacheType: ElementType) async throws {
+        await propertyCheck(
+            count: 40, input: Gen.int(in: 1...9), Gen.int(in: 1...4), Gen.int(in: 1...4), Gen.int(in: 1...128), seeds
+        ) { queries, kvHeads, groupSize, width, seed in
+            var factory = TensorFactory(seed: seed)
+            let heads = kvHeads * groupSize
+            let first = Int.random(in: 0...40, using: &factory.random)
+            let keyCount = first + queries + Int.random(in: 0...3, using: &factory.random)
+            let query = try factory.f32([queries, heads, width], magnitude: 1)
+            let keys = try Tensor(converting: factory.f32([keyCount, kvHeads, width], magnitude: 1), to: cacheType)
+            let values = try Tensor(converting: factory.f32([keyCount, kvHeads, width]), to: cacheType)
+            let masks: [AttentionMask] = [
+                .none,
+                .causal(firstQueryPosition: first),
+                .causal(firstQueryPosition: first, window: Int.random(in: 1...8, using: &factory.random)),
+                .additive(try factory.f32([queries, keyCount], magnitude: 2)),
+            ]
+            let scale = 1 / Float(width).squareRoot()
+            for mask in masks {
+                try expectAgreement("attention \(mask) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                    let output = try Tensor(zeros: [queries, heads, width])
+                    try $0.attention(query: query, keys: keys, values: values, mask: mask, scale: scale, into: output)
+                    return output.floats()
+                }
+            }
+        }
+    }
+
+    @Test func argmax() async throws {
+        await propertyCheck(count: 40, input: Gen.int(in: 1...9), Gen.int(in: 1...5000), seeds) { rows, columns, seed in
+            var factory = TensorFactory(seed: seed)
+            // Few distinct values, so that ties (first index wins) happen.
+            let x = try Tensor(shape: [rows, columns], values: (0..<rows * columns).map { _ in
+                Float(Int.random(in: -20...20, using: &factory.random))
+            })
+            #expect(try TestBackends.blas.argmax(x) == TestBackends.naive.argmax(x), "seed=\(seed)")
+        }
+    }
+
+    @Test(arguments: ElementType.allCases.filter(\.canEncode))
+    func conversion(target: ElementType) async throws {
+        await propertyCheck(count: 20, input: Gen.int(in: 1...9), Gen.int(in: 1...2048), seeds) { rows, requested, seed in
+            let length = max(target.blockLength, requested / target.blockLength * target.blockLength)
+            var factory = TensorFactory(seed: seed)
+            let x = try factory.f32([rows, length])
+            try expectAgreement("convert to \(target) seed=\(seed)", tolerance: AgreementTolerance.exact) {
+                let output = try Tensor(zeros: [rows, length], elementType: target)
+                try $0.convert(x, into: output)
+                return output.floats()
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import BLASBackend
+import Foundation
+import TensorCore
+
+/// The backends every test runs on, by name.
+enum TestBackends {
+    static let names = ["naive", "blas"]
+
+    static let registry: BackendRegistry = {
+        var registry = BackendRegistry()
+        registry.register(BLASBackend.self)
+        return registry
+    }()
+
+    static func make(_ name: String) throws -> any Backend {
+        try registry.makeBackend(named: name, configuration: BackendConfiguration(threadCount: 2))
+    }
+
+    static let naive = NaiveBackend()
+    static let blas = try! BLASBackend(configuration: BackendConfiguration(threadCount: 2))
+}
+
+/// How closely two backends must agree, judged by the normalised mean squared error
+/// NMSE = Σ(a − b)² / Σb² over all elements of an output (b from the naive backend).
+///
+/// - ``exact``, 1e-10, for `f32` arithmetic in another order: a dot product of length k
+///   accumulated in `Float` instead of `Double` has a relative error of about
+///   √k · 2⁻²⁴ (4·10⁻⁶ for k = 4096), so the NMSE is about 10⁻¹¹; 1e-10 leaves a
+///   factor of ten and still catches any indexing mistake (which gives an NMSE near 1).
+/// - ``reordered``, 1e-6, for products with `f16`, `bf16` or quantized weights, where a
+///   backend may also round the activations (to f16 or 8-bit blocks, as llama.cpp
+///   does) before an integer or half-precision dot product.
+enum AgreementTolerance {
+    static let exact = 1e-10
+    static let reordered = 1e-6
+
+    static func forWeight(_ type: ElementType) -> Double {
+        type == .f32 ? exact : reordered
+    }
+}
+
+/// Σ(a − b)² / Σb², or infinity when either has a NaN or an infinity where the other
+/// does not. Zero when both are all zeros.
+func normalizedMeanSquaredError(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    var error = 0.0, reference = 0.0
+    for (x, y) in zip(a, b) {
+        if x.isNaN || y.isNaN { return .infinity }
+        if x.isInfinite || y.isInfinite {
+            if x != y { return .infinity }
+            continue
+        }
+        error += (Double(x) - Double(y)) * (Double(x) - Double(y))
+        reference += Double(y) * Double(y)
+    }
+    if reference == 0 { return error == 0 ? 0 : .infinity }
+    return error / reference
+}
+
+/// SplitMix64: a small generator whose sequence is fixed by its seed, so that a
+/// failing property case can be replayed from the seed the test prints.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: Int) { state = UInt64(truncatingIfNeeded: seed) }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random tensors for the agreement tests.
+struct TensorFactory {
+    var random: SeededRandom
+
+    init(seed: Int) { random = SeededRandom(seed: seed) }
+
+    /// A random magnitude between 10⁻⁴ and 10⁴ (one per tensor), so that tiny and
+    /// large values are both exercised.
+    mutating func magnitude() -> Float {
+        Float(pow(10, Double.random(in: -4...4, using: &random)))
+    }
+
+    /// Values uniform in ±magnitude.
+    mutating func values(_ count: Int, magnitude: Float? = nil) -> [Float] {
+        let m = magnitude ?? self.magnitude()
+        return (0..<count).map { _ in Float.random(in: -1...1, using: &random) * m }
+    }
+
+    mutating func f32(_ shape: [Int], magnitude: Float? = nil) throws -> Tensor {
+        try Tensor(shape: shape, values: values(shape.reduce(1, *), magnitude: magnitude))
+    }
+
+    /// A weight matrix of any element type. Types that can be encoded are quantized
+    /// from random values; the K-quant types (which this package only decodes) are
+    /// random bytes with their f16 scales set to small finite values.
+    mutating func weight(_ type: ElementType, rows: Int, length: Int) throws -> Tensor {
+        if type.canEncode {
+            return try Tensor(converting: f32([rows, length]), to: type)
+        }
+        let tensor = try Tensor(zeros: [rows, length], elementType: type)
+        let bytes = tensor.mutableRawPointer
+        for i in 0..<tensor.byteCount { bytes.storeBytes(of: UInt8.random(in: 0...255, using: &random), toByteOffset: i, as: UInt8.self) }
+        let scaleOffsets: [Int] = switch type {
+        case .q2_K: [80, 82]
+        case .q3_K: [108]
+        case .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        default: []
+        }
+        for block in 0..<tensor.byteCount / type.blockByteCount {
+            for offset in scaleOffsets {
+                let scale = HalfPrecision.f16Bits(from: Float.random(in: -0.05...0.05, using: &random))
+                bytes.storeBytes(of: scale, toByteOffset: block * type.blockByteCount + offset, as: UInt16.self)
+            }
+        }
+        if type == .q8_K {
+            for block in 0..<tensor.byteCount / type.blockByteCount {
+                bytes.storeBytes(of: Float.random(in: -0.01...0.01, using: &random), toByteOffset: block * type.blockByteCount, as: Float.self)
+            }
+        }
+        return try tensor.reshaped([rows, length])
+    }
+}
