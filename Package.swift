@@ -43,6 +43,14 @@ let package = Package(
             path: "Sources/BLASBackend"
         ),
 
+        // MARK: Examples
+
+        .executableTarget(
+            name: "backend-demo",
+            dependencies: ["TensorCore", "BLASBackend"],
+            path: "Examples/BackendDemo"
+        ),
+
         // MARK: Tests
 
         .testTarget(
