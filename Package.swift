@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "BLASBackend", targets: ["BLASBackend"]),
+        .library(name: "ModelFormats", targets: ["ModelFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
@@ -43,6 +44,14 @@ let package = Package(
             path: "Sources/BLASBackend"
         ),
 
+        // MARK: Model files, tokenizers, models
+
+        .target(
+            name: "ModelFormats",
+            dependencies: ["TensorCore"],
+            path: "Sources/ModelFormats"
+        ),
+
         // MARK: Examples
 
         .executableTarget(
@@ -53,10 +62,16 @@ let package = Package(
 
         // MARK: Tests
 
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
+
         .testTarget(
             name: "TensorCoreTests",
             dependencies: [
                 "TensorCore",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/TensorCoreTests",
@@ -67,9 +82,15 @@ let package = Package(
             dependencies: [
                 "TensorCore",
                 "BLASBackend",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/BackendTests"
+        ),
+        .testTarget(
+            name: "ModelFormatsTests",
+            dependencies: ["ModelFormats", "TensorCore", "TestSupport"],
+            path: "Tests/ModelFormatsTests"
         ),
     ],
     swiftLanguageModes: [.v6]

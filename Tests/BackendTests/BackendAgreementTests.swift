@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
 import TensorCore
+import TestSupport
 
 /// Every operation gives the same result on the BLAS backend as on the naive
 /// reference, for generated shapes (including 1, odd sizes, and sizes that are not

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 /// What each operation means, shown on small known examples, on every backend.
 struct OperationMeaningTests {

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The read-only bytes of a model file: memory-mapped from disk (nothing is read
+/// until it is touched, and pages are shared with the page cache), or held in memory.
+///
+/// Tensors that view a file keep its `FileBytes` alive, so the mapping lives exactly
+/// as long as some tensor or reader uses it.
+public final class FileBytes: @unchecked Sendable {
+    /// The first byte (never dereferenced when `count` is 0).
+    public let baseAddress: UnsafeRawPointer
+    /// The number of bytes.
+    public let count: Int
+    /// The path the bytes came from, or a name given for in-memory bytes.
+    public let path: String
+    private let release: () -> Void
+
+    /// Maps the file at `url` read-only.
+    public init(mapping url: URL) throws {
+        let path = url.path
+        self.path = path
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "cannot read its size: \(String(cString: strerror(errno)))")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "is not a regular file")
+        }
+        let size = Int(status.st_size)
+        count = size
+        if size == 0 {
+            let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
+            baseAddress = UnsafeRawPointer(empty)
+            release = { empty.deallocate() }
+            return
+        }
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "cannot map into memory: \(String(cString: strerror(errno)))")
+        }
+        baseAddress = UnsafeRawPointer(mapped)
+        release = { munmap(mapped, size) }
+    }
+
+    /// Copies `bytes` into memory owned by this object; `name` stands for the file in errors.
+    public init(copying bytes: some Collection<UInt8>, name: String) {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        storage.copyMemory(from: Array(bytes), byteCount: bytes.count)
+        baseAddress = UnsafeRawPointer(storage)
+        count = bytes.count
+        path = name
+        release = { storage.deallocate() }
+    }
+
+    deinit { release() }
+
+    /// The bytes `range`, which the caller has checked lie inside.
+    public func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: baseAddress + range.lowerBound, count: range.count)
+    }
+}

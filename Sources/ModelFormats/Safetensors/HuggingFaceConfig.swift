@@ -1,0 +1,140 @@
+import Foundation
+
+/// The `config.json` of a Hugging Face Llama-family checkpoint (`LlamaForCausalLM`,
+/// `MistralForCausalLM`, Yi's), with Hugging Face's key names.
+public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
+    /// `rope_scaling`: how positions are stretched beyond the trained context.
+    public struct RopeScaling: Decodable, Sendable, Equatable {
+        /// `rope_type` (or the older `type`): `linear`, `dynamic`, `yarn`, `llama3`, `default`.
+        public var type: String
+        public var factor: Double?
+
+        enum CodingKeys: String, CodingKey { case type, ropeType = "rope_type", factor }
+
+        public init(type: String, factor: Double?) {
+            self.type = type
+            self.factor = factor
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decodeIfPresent(String.self, forKey: .ropeType)
+                ?? container.decodeIfPresent(String.self, forKey: .type) ?? "default"
+            factor = try container.decodeIfPresent(Double.self, forKey: .factor)
+        }
+    }
+
+    public var architectures: [String]?
+    public var modelType: String?
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    /// Absent in multi-head checkpoints; then equal to `numAttentionHeads`.
+    public var numKeyValueHeads: Int?
+    /// The head width, when it is not `hiddenSize / numAttentionHeads`.
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var rmsNormEps: Double
+    /// Absent in older checkpoints; then 10,000.
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeScaling?
+    public var maxPositionEmbeddings: Int
+    public var tieWordEmbeddings: Bool?
+    public var bosTokenID: Int?
+    /// `eos_token_id`: a number, or a list of numbers in newer checkpoints.
+    public var eosTokenIDs: [Int]
+    public var padTokenID: Int?
+    /// `torch_dtype` (or `dtype` in newer files): `float32`, `float16`, `bfloat16`.
+    public var torchDtype: String?
+    /// `hidden_act`: `silu` for Llama.
+    public var hiddenAct: String?
+
+    enum CodingKeys: String, CodingKey {
+        case architectures
+        case modelType = "model_type"
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case rmsNormEps = "rms_norm_eps"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
+        case padTokenID = "pad_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+        case hiddenAct = "hidden_act"
+        case ropeParameters = "rope_parameters"
+    }
+
+    /// Newer transformers write `rope_parameters` (`rope_theta`, `rope_type`, `factor`).
+    private struct RopeParameters: Decodable {
+        var ropeTheta: Double?
+        var ropeType: String?
+        var factor: Double?
+        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta", ropeType = "rope_type", factor }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads)
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        rmsNormEps = try c.decode(Double.self, forKey: .rmsNormEps)
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+        if let parameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters) {
+            ropeTheta = ropeTheta ?? parameters.ropeTheta
+            if ropeScaling == nil, let type = parameters.ropeType, type != "default" {
+                ropeScaling = RopeScaling(type: type, factor: parameters.factor)
+            }
+        }
+        maxPositionEmbeddings = try c.decode(Int.self, forKey: .maxPositionEmbeddings)
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
+        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID)
+        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenID) {
+            eosTokenIDs = [single]
+        } else {
+            eosTokenIDs = try c.decodeIfPresent([Int].self, forKey: .eosTokenID) ?? []
+        }
+        padTokenID = try? c.decodeIfPresent(Int.self, forKey: .padTokenID)
+        torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
+    }
+
+    /// Reads `config.json` at `url`; a missing key or a value of the wrong type is an
+    /// error naming the file and the key.
+    public static func load(from url: URL) throws -> HuggingFaceConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelFormatError(.io, file: url.path, field: "file", problem: "cannot read: \(error.localizedDescription)")
+        }
+        do {
+            return try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ModelFormatError(.invalidValue, file: url.path, field: key.stringValue, problem: "is missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ModelFormatError(
+                .invalidValue, file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                problem: "has the wrong type: \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw ModelFormatError(
+                .invalidValue, file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "is null")
+        } catch {
+            throw ModelFormatError(.invalidValue, file: url.path, field: "file", problem: "is not valid JSON: \(error)")
+        }
+    }
+}

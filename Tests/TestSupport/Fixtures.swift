@@ -1,0 +1,30 @@
+import Foundation
+
+/// The committed test fixtures under `Tests/Fixtures`, shared by every test target.
+public enum Fixtures {
+    /// `Tests/Fixtures`.
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// The fixture at `path`, relative to `Tests/Fixtures`.
+    public static func url(_ path: String) -> URL {
+        root.appendingPathComponent(path)
+    }
+
+    /// The bytes of the fixture at `path`.
+    public static func data(_ path: String) throws -> Data {
+        try Data(contentsOf: url(path))
+    }
+
+    /// Decodes the JSON fixture at `path`.
+    public static func json<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
+        try JSONDecoder().decode(type, from: data(path))
+    }
+
+    /// A new empty temporary folder, removed by the caller (or left for the system).
+    public static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swift-llama-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+}
