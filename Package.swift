@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "BLASBackend", targets: ["BLASBackend"]),
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
@@ -52,6 +53,12 @@ let package = Package(
             path: "Sources/ModelFormats"
         ),
 
+        .target(
+            name: "Tokenizers",
+            dependencies: ["ModelFormats"],
+            path: "Sources/Tokenizers"
+        ),
+
         // MARK: Examples
 
         .executableTarget(
@@ -86,6 +93,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/BackendTests"
+        ),
+        .testTarget(
+            name: "TokenizersTests",
+            dependencies: ["Tokenizers", "ModelFormats", "TestSupport"],
+            path: "Tests/TokenizersTests"
         ),
         .testTarget(
             name: "ModelFormatsTests",

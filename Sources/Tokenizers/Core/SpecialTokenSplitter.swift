@@ -1,0 +1,32 @@
+/// Splits text at the occurrences of special tokens (llama.cpp's `parse_special`):
+/// at each position the longest special token that matches wins.
+enum SpecialTokenSplitter {
+    enum Fragment: Equatable {
+        case text(String)
+        case token(Int)
+    }
+
+    /// `specials` must be sorted longest first.
+    static func split(_ text: String, specials: [(text: String, id: Int)]) -> [Fragment] {
+        guard !specials.isEmpty else { return [.text(text)] }
+        let firstBytes = Set(specials.compactMap { $0.text.utf8.first })
+        let bytes = Array(text.utf8)
+        let encoded = specials.map { (Array($0.text.utf8), $0.id) }
+        var fragments: [Fragment] = []
+        var textStart = 0
+        var i = 0
+        while i < bytes.count {
+            if firstBytes.contains(bytes[i]),
+               let (token, id) = encoded.first(where: { SentencePieceTokenizer.hasPrefix(bytes, at: i, $0.0) }) {
+                if textStart < i { fragments.append(.text(String(decoding: bytes[textStart..<i], as: UTF8.self))) }
+                fragments.append(.token(id))
+                i += token.count
+                textStart = i
+            } else {
+                i += 1
+            }
+        }
+        if textStart < bytes.count { fragments.append(.text(String(decoding: bytes[textStart...], as: UTF8.self))) }
+        return fragments
+    }
+}

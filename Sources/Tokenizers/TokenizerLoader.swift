@@ -1,0 +1,39 @@
+import Foundation
+import ModelFormats
+
+/// Opens the tokenizer a model comes with, by file type.
+public enum TokenizerLoader {
+    /// Loads a tokenizer from:
+    /// - a SentencePiece `tokenizer.model`;
+    /// - a Hugging Face `tokenizer.json` (with `tokenizer_config.json` beside it, if any);
+    /// - a GGUF file (its `tokenizer.ggml.*` metadata);
+    /// - a folder holding one of those (`tokenizer.json` is preferred, as
+    ///   transformers prefers the fast tokenizer).
+    public static func load(from url: URL) throws -> any Tokenizer {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw TokenizerError(.invalidFile, file: url.path, "does not exist")
+        }
+        if isFolder.boolValue {
+            for name in ["tokenizer.json", "tokenizer.model"] {
+                let candidate = url.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: candidate.path) { return try load(from: candidate) }
+            }
+            throw TokenizerError(.invalidFile, file: url.path, "holds neither tokenizer.json nor tokenizer.model")
+        }
+        if url.pathExtension == "json" {
+            return try HuggingFaceTokenizer(contentsOf: url)
+        }
+        if url.pathExtension == "gguf" || isGGUF(url) {
+            let file = try GGUFFile(contentsOf: url)
+            return try SentencePieceTokenizer(model: SentencePieceModel(gguf: GGUFTokenizerMetadata(file.metadata), source: url.path))
+        }
+        return try SentencePieceTokenizer(model: SentencePieceModel(contentsOf: url))
+    }
+
+    private static func isGGUF(_ url: URL) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)) == Data("GGUF".utf8)
+    }
+}
