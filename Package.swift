@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BLASBackend", targets: ["BLASBackend"]),
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "LLM", targets: ["LLM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
@@ -59,6 +60,12 @@ let package = Package(
             path: "Sources/Tokenizers"
         ),
 
+        .target(
+            name: "LLM",
+            dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
+            path: "Sources/LLM"
+        ),
+
         // MARK: Examples
 
         .executableTarget(
@@ -98,6 +105,11 @@ let package = Package(
             name: "TokenizersTests",
             dependencies: ["Tokenizers", "ModelFormats", "TestSupport"],
             path: "Tests/TokenizersTests"
+        ),
+        .testTarget(
+            name: "LLMTests",
+            dependencies: ["LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport"],
+            path: "Tests/LLMTests"
         ),
         .testTarget(
             name: "ModelFormatsTests",

@@ -1,0 +1,145 @@
+import TensorCore
+
+/// The shape and settings of a Llama-family model, read from a GGUF file, a Hugging
+/// Face `config.json` or a llama2.c header (see ``ModelConfiguration+Sources``), and
+/// checked by ``validate()``.
+public struct ModelConfiguration: Sendable, Equatable {
+    /// The model families this library runs.
+    public enum Architecture: String, Sendable, CaseIterable {
+        /// Llama 2, Yi, Mistral-style models: SwiGLU, pre-norm, RoPE, grouped-query attention.
+        case llama
+        /// Gemma 3: GeGLU, extra norms, Q/K norms, sliding-window layers. See `Gemma3Model`.
+        case gemma3
+    }
+
+    public var architecture: Architecture
+    public var vocabularySize: Int
+    /// The width of the residual stream (`hidden_size`, `embedding_length`).
+    public var embeddingLength: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    /// The width of one attention head (usually `embeddingLength / headCount`).
+    public var headDimension: Int
+    /// The inner width of the feed-forward network (`intermediate_size`).
+    public var feedForwardLength: Int
+    public var rmsNormEpsilon: Float
+    /// The RoPE base θ (10,000 for Llama 2, 5,000,000 for Yi).
+    public var ropeBase: Float
+    /// Linear RoPE scaling: positions are divided by this factor (1 = none).
+    public var ropeScale: Float
+    /// How many values of each head RoPE rotates.
+    public var ropeDimensions: Int
+    /// Which values RoPE pairs; it follows the checkpoint's Q/K row order.
+    public var ropeLayout: RotaryEmbedding.Layout
+    /// The context the model was trained for.
+    public var contextLength: Int
+    /// Whether the output projection is the token embedding.
+    public var tiedEmbeddings: Bool
+    /// Gemma 3: the window of sliding-window layers.
+    public var slidingWindow: Int?
+    /// Gemma 3: every this many layers one is global (the others slide).
+    public var slidingWindowPattern: Int?
+    /// Gemma 3: the RoPE base of sliding-window layers.
+    public var localRopeBase: Float?
+    /// The factor of attention scores (default `1/√headDimension`).
+    public var attentionScale: Float
+
+    public init(
+        architecture: Architecture, vocabularySize: Int, embeddingLength: Int, layerCount: Int, headCount: Int,
+        kvHeadCount: Int, headDimension: Int? = nil, feedForwardLength: Int, rmsNormEpsilon: Float, ropeBase: Float,
+        ropeScale: Float = 1, ropeDimensions: Int? = nil, ropeLayout: RotaryEmbedding.Layout, contextLength: Int,
+        tiedEmbeddings: Bool, slidingWindow: Int? = nil, slidingWindowPattern: Int? = nil, localRopeBase: Float? = nil,
+        attentionScale: Float? = nil
+    ) {
+        let head = headDimension ?? (headCount > 0 ? embeddingLength / headCount : 0)
+        self.architecture = architecture
+        self.vocabularySize = vocabularySize
+        self.embeddingLength = embeddingLength
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDimension = head
+        self.feedForwardLength = feedForwardLength
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.ropeBase = ropeBase
+        self.ropeScale = ropeScale
+        self.ropeDimensions = ropeDimensions ?? head
+        self.ropeLayout = ropeLayout
+        self.contextLength = contextLength
+        self.tiedEmbeddings = tiedEmbeddings
+        self.slidingWindow = slidingWindow
+        self.slidingWindowPattern = slidingWindowPattern
+        self.localRopeBase = localRopeBase
+        self.attentionScale = attentionScale ?? (head > 0 ? 1 / Float(head).squareRoot() : 1)
+    }
+
+    /// The number of parameters of the weight matrices and norms.
+    public var parameterCount: Int {
+        let attention = embeddingLength * headDimension * (2 * headCount + 2 * kvHeadCount)
+        let feedForward = 3 * embeddingLength * feedForwardLength
+        let embedding = vocabularySize * embeddingLength * (tiedEmbeddings ? 1 : 2)
+        return embedding + layerCount * (attention + feedForward + 2 * embeddingLength) + embeddingLength
+    }
+
+    /// Checks that the numbers fit together; the error says which do not.
+    public func validate() throws {
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            if !condition { throw ModelError.invalidConfiguration(message()) }
+        }
+        for (name, value) in [
+            ("vocabulary size", vocabularySize), ("embedding length", embeddingLength), ("layer count", layerCount),
+            ("head count", headCount), ("KV head count", kvHeadCount), ("head dimension", headDimension),
+            ("feed-forward length", feedForwardLength), ("context length", contextLength),
+        ] {
+            try check(value > 0, "\(name) must be positive, not \(value)")
+        }
+        try check(headCount % kvHeadCount == 0, "the \(kvHeadCount) KV heads must divide the \(headCount) heads")
+        try check(ropeDimensions > 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headDimension,
+                  "RoPE dimensions \(ropeDimensions) must be even and at most the head dimension \(headDimension)")
+        try check(ropeBase > 1 && ropeBase.isFinite, "RoPE base \(ropeBase) must exceed 1")
+        try check(ropeScale > 0 && ropeScale.isFinite, "RoPE scale \(ropeScale) must be positive")
+        try check(rmsNormEpsilon >= 0 && rmsNormEpsilon < 1, "RMSNorm epsilon \(rmsNormEpsilon) must be in [0, 1)")
+        if architecture == .llama {
+            try check(headCount * headDimension == embeddingLength || headDimension > 0,
+                      "heads × head dimension must fit the embedding length")
+        }
+        if architecture == .gemma3 {
+            try check((slidingWindow ?? 0) > 0, "a Gemma 3 model needs a sliding window")
+            try check((slidingWindowPattern ?? 0) > 0, "a Gemma 3 model needs a sliding-window pattern")
+        }
+    }
+}
+
+/// An error loading or running a model.
+public enum ModelError: Error, Equatable, CustomStringConvertible {
+    /// The configuration's numbers do not fit together.
+    case invalidConfiguration(String)
+    /// A weight is missing or has the wrong shape.
+    case invalidWeight(name: String, file: String, problem: String)
+    /// The file is of a kind or architecture this library does not run.
+    case unsupportedModel(file: String, reason: String)
+    /// The prompt does not fit in the context.
+    case promptTooLong(tokens: Int, context: Int)
+    /// A context larger than the model was trained for, without RoPE scaling.
+    case contextTooLong(requested: Int, trained: Int)
+    /// A token id outside the vocabulary.
+    case invalidToken(Int, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(message):
+            "invalid model configuration: \(message)"
+        case let .invalidWeight(name, file, problem):
+            "\(file): weight '\(name)': \(problem)"
+        case let .unsupportedModel(file, reason):
+            "\(file): \(reason)"
+        case let .promptTooLong(tokens, context):
+            "the prompt has \(tokens) tokens but the context holds \(context); use a larger context or a shorter prompt"
+        case let .contextTooLong(requested, trained):
+            "a context of \(requested) tokens exceeds the \(trained) the model was trained for (set RoPE scaling to go beyond it)"
+        case let .invalidToken(id, size):
+            "token id \(id) is outside the vocabulary of \(size)"
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import TensorCore
+import Tokenizers
+
+/// The generation loop: process the prompt in steps, then sample, emit and feed back
+/// one token at a time until a stop condition. Used by ``LanguageModel/generate(promptTokens:parameters:)``
+/// and by ``ChatSession``.
+struct TokenGenerator {
+    let model: any TransformerModel
+    let tokenizer: (any Tokenizer)?
+    let parameters: GenerateParameters
+
+    /// Runs `newTokens` (what is not yet in `state`'s cache of the full prompt
+    /// `prompt`) and generates. `emit` receives each event and returns false to stop.
+    func run(
+        prompt: [Int], newTokens: [Int], state: InferenceState, emit: (GenerationEvent) -> Bool
+    ) throws -> GenerationInfo {
+        try parameters.validate()
+        guard !newTokens.isEmpty || state.position > 0 else {
+            throw ModelError.invalidConfiguration("the prompt is empty")
+        }
+        guard state.position + newTokens.count <= state.cache.capacity else {
+            throw ModelError.promptTooLong(tokens: state.position + newTokens.count, context: state.cache.capacity)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var logits = try model.process(newTokens, state: state)
+        let promptTime = start.duration(to: clock.now)
+        var sampler = Sampler(parameters: parameters)
+        var history = prompt
+        var generated: [Int] = []
+        let decoder = tokenizer?.makeStreamingDecoder()
+        var pendingText = ""
+        var emittedText = ""
+        let stopIDs = parameters.stopAtEndOfSequence ? (tokenizer?.specialTokens.stopIDs ?? []) : []
+        var reason = StopReason.maxTokens
+        var firstTokenTime = promptTime
+        let generationStart = clock.now
+
+        /// Emits the part of `pendingText` that cannot be the start of a stop string;
+        /// returns true when a stop string was found.
+        func releaseText(final: Bool) -> Bool {
+            if let (range, _) = parameters.stopStrings.compactMap({ stop in
+                pendingText.range(of: stop).map { ($0, stop) }
+            }).min(by: { $0.0.lowerBound < $1.0.lowerBound }) {
+                let before = String(pendingText[..<range.lowerBound])
+                if !before.isEmpty { _ = emit(.chunk(before)) }
+                pendingText = ""
+                return true
+            }
+            var safe = pendingText.endIndex
+            if !final {
+                for stop in parameters.stopStrings {
+                    for length in stride(from: min(stop.count - 1, pendingText.count), to: 0, by: -1) {
+                        let suffixStart = pendingText.index(pendingText.endIndex, offsetBy: -length)
+                        if stop.hasPrefix(pendingText[suffixStart...]) {
+                            safe = min(safe, suffixStart)
+                            break
+                        }
+                    }
+                }
+            }
+            let ready = String(pendingText[..<safe])
+            pendingText = String(pendingText[safe...])
+            if !ready.isEmpty {
+                emittedText += ready
+                if !emit(.chunk(ready)) { reason = .cancelled }
+            }
+            return false
+        }
+
+        while generated.count < parameters.maxTokens {
+            if Task.isCancelled || reason == .cancelled {
+                reason = .cancelled
+                break
+            }
+            let next = sampler.next(logits: logits, history: history)
+            if generated.isEmpty { firstTokenTime = start.duration(to: clock.now) }
+            if stopIDs.contains(next) {
+                reason = .endOfSequence
+                break
+            }
+            generated.append(next)
+            history.append(next)
+            if !emit(.token(next)) {
+                reason = .cancelled
+                break
+            }
+            if let decoder {
+                pendingText += try decoder.append(next)
+                if releaseText(final: false) {
+                    reason = .stopString
+                    break
+                }
+            }
+            if generated.count == parameters.maxTokens { break }
+            guard state.position < state.cache.capacity else {
+                reason = .contextFull
+                break
+            }
+            try model.forward([next], state: state, allLogits: nil)
+            logits = state.lastLogits.floats()
+        }
+        if let decoder, reason != .stopString {
+            pendingText += decoder.finish()
+            if releaseText(final: true) { reason = .stopString }
+        }
+        return GenerationInfo(
+            promptTokens: prompt, generatedTokens: generated, processedPromptTokenCount: newTokens.count,
+            promptTime: promptTime, generationTime: generationStart.duration(to: clock.now),
+            timeToFirstToken: firstTokenTime, stopReason: reason)
+    }
+}

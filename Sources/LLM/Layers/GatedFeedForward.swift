@@ -1,0 +1,30 @@
+import TensorCore
+
+/// The gated feed-forward network of Llama-family blocks:
+/// `down(f(gate(x)) × up(x))`, with f = SiLU (SwiGLU, Llama) or tanh-GELU (GeGLU, Gemma).
+public struct GatedFeedForward: Sendable {
+    public let gate: Linear
+    public let up: Linear
+    public let down: Linear
+    public let activation: Activation.Function
+
+    public init(gate: Linear, up: Linear, down: Linear, activation: Activation.Function) {
+        self.gate = gate
+        self.up = up
+        self.down = down
+        self.activation = activation
+    }
+
+    static func buffers(feedForwardLength: Int) -> [String: [Int]] {
+        ["gate": [feedForwardLength], "up": [feedForwardLength]]
+    }
+
+    func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
+        let n = input.rowCount
+        let g = try state.buffer("gate", rows: n), u = try state.buffer("up", rows: n)
+        try gate(input, into: g, backend: backend)
+        try up(input, into: u, backend: backend)
+        try backend.execute(GatedActivation(activation, gate: g, up: u, output: g))
+        try down(g, into: result, backend: backend)
+    }
+}

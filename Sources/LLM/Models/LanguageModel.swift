@@ -1,0 +1,58 @@
+import TensorCore
+import Tokenizers
+
+/// A loaded model with its tokenizer: the object an application keeps.
+///
+/// It is immutable and `Sendable`: several tasks may generate with it at the same
+/// time, each call working on a sequence state of its own. A ``ChatSession`` keeps a
+/// conversation's state between turns.
+///
+/// ```swift
+/// let model = try ModelLoader.load(from: url, backend: backend)
+/// for try await event in model.generate(prompt: "The capital of France is") {
+///     if case let .chunk(text) = event { print(text, terminator: "") }
+/// }
+/// ```
+public final class LanguageModel: Sendable {
+    public let model: any TransformerModel
+    /// The tokenizer, or `nil` for a model without a vocabulary (give prompts as ids).
+    public let tokenizer: (any Tokenizer)?
+    /// The chat template the file names (a Jinja source), if any.
+    public let chatTemplateSource: String?
+    /// A name for messages and benchmark tables.
+    public let name: String
+
+    public init(model: any TransformerModel, tokenizer: (any Tokenizer)?, chatTemplateSource: String?, name: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplateSource = chatTemplateSource
+        self.name = name
+    }
+
+    public var configuration: ModelConfiguration { model.configuration }
+    public var backend: any Backend { model.backend }
+
+    /// The built-in template the file's chat template is recognised as, if any.
+    public var chatTemplate: ChatTemplate? {
+        chatTemplateSource.flatMap(ChatTemplate.init(recognizing:))
+    }
+
+    /// The tokenizer, or an error saying the model has none.
+    public func requireTokenizer() throws -> any Tokenizer {
+        guard let tokenizer else {
+            throw ModelError.unsupportedModel(file: name, reason: "has no tokenizer; give one, or give the prompt as token ids")
+        }
+        return tokenizer
+    }
+
+    /// The context to use: `requested`, or the trained context capped at 4,096; never
+    /// more than the trained context unless RoPE scaling is set.
+    public func resolveContext(_ requested: Int?) throws -> Int {
+        let trained = configuration.contextLength
+        guard let requested else { return min(trained, 4096) }
+        guard requested > 0 else { throw ModelError.invalidConfiguration("the context must be positive, not \(requested)") }
+        let limit = configuration.ropeScale > 1 ? Int(Float(trained) * configuration.ropeScale) : trained
+        guard requested <= limit else { throw ModelError.contextTooLong(requested: requested, trained: limit) }
+        return requested
+    }
+}
