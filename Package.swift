@@ -11,13 +11,16 @@ let package = Package(
     name: "SwiftLlama",
     platforms: [.macOS(.v13)],
     products: [
+        .executable(name: "llama", targets: ["llama"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "BLASBackend", targets: ["BLASBackend"]),
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "LLM", targets: ["LLM"]),
+        .library(name: "WeightConverter", targets: ["WeightConverter"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -66,8 +69,27 @@ let package = Package(
             path: "Sources/LLM"
         ),
 
+        .target(
+            name: "WeightConverter",
+            dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
+            path: "Sources/WeightConverter"
+        ),
+
         // MARK: Examples
 
+        .executableTarget(
+            name: "llama",
+            dependencies: [
+                "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/llama"
+        ),
+        .executableTarget(
+            name: "minimal-generate",
+            dependencies: ["LLM", "BLASBackend"],
+            path: "Examples/MinimalGenerate"
+        ),
         .executableTarget(
             name: "backend-demo",
             dependencies: ["TensorCore", "BLASBackend"],

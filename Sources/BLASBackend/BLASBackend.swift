@@ -25,13 +25,13 @@ public final class BLASBackend: Backend {
     public let matrixRowThreshold: Int
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
-    private let parallel: ParallelRows
+    let parallelRows: ParallelRows
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 2 << 20)
-        parallel = ParallelRows(threadCount: configuration.threadCount)
+        parallelRows = ParallelRows(threadCount: configuration.threadCount)
         openblas_set_num_threads(Int32(clamping: configuration.threadCount))
     }
 
@@ -66,7 +66,7 @@ public final class BLASBackend: Backend {
         for i in 0..<operation.rowCount {
             let x = operation.input.floatPointer + i * k
             let y = operation.output.mutableFloatPointer + i * m
-            parallel.run(rowCount: m, workPerRow: k) { begin, end in
+            parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
                 ck_matvec(type, weight.rawPointer, weight.rowByteCount, Int64(k), x, y, Int64(begin), Int64(end))
             }
         }
@@ -82,7 +82,7 @@ public final class BLASBackend: Backend {
         var first = 0
         while first < m {
             let rows = min(panelRows, m - first)
-            parallel.run(rowCount: rows, workPerRow: k) { begin, end in
+            parallelRows.run(rowCount: rows, workPerRow: k) { begin, end in
                 ck_dequantize_rows(
                     type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
                     Int64(first + begin), Int64(first + end))
@@ -101,5 +101,27 @@ public final class BLASBackend: Backend {
             throw TensorError.invalidArgument(operation: "blas backend", details: "option \(key)=\(text) must be a positive integer")
         }
         return parsed
+    }
+}
+
+extension BLASBackend {
+    /// Attention with the C kernel, split over threads by (query, head) pairs.
+    public func execute(_ operation: Attention) throws {
+        let n = operation.queryCount, heads = operation.headCount, keyCount = operation.keyCount
+        let (causal, first, window): (Int32, Int, Int) = switch operation.mask {
+        case .none, .additive: (0, 0, 0)
+        case let .causal(position, window): (1, position, window ?? 0)
+        }
+        let mask: Tensor? = if case let .additive(tensor) = operation.mask { tensor } else { nil }
+        let type = operation.keys.elementType.kernelType
+        parallelRows.run(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2) { begin, end in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(keyCount, 1))
+            defer { scratch.deallocate() }
+            ck_attention(
+                operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
+                operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
+                causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
+                Int64(begin), Int64(end), scratch)
+        }
     }
 }

@@ -46,6 +46,21 @@ void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
 void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
                         float *dst, int64_t row_begin, int64_t row_end);
 
+/// Attention for queries × heads tasks [task_begin, task_end) (task = query * n_heads + head).
+///
+/// q: [n_queries, n_heads, head_dim] f32; keys, values: [n_keys, n_kv_heads, head_dim] of
+/// kv_type (CK_F32 or CK_F16); out: like q. Query i sits at position first_position + i.
+/// With causal != 0 it sees keys j <= first_position + i and, with window > 0, only those
+/// with first_position + i - j < window. mask (may be NULL): [n_queries, n_keys] added to
+/// the scaled scores. scratch: n_keys floats for this thread.
+void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
+                  const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
+                  int causal, int64_t first_position, int64_t window, const float *mask, float scale,
+                  float *out, int64_t task_begin, int64_t task_end, float *scratch);
+
+/// The sum of n floats (a read-bandwidth probe).
+float ck_sum(const float *x, int64_t n);
+
 /// Names the instruction set the kernels chose on this processor ("avx512", "avx2", "portable").
 const char *ck_instruction_set(void);
 

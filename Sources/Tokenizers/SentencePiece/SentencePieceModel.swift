@@ -14,6 +14,12 @@ public struct SentencePieceModel: Sendable {
         public var text: String
         public var score: Float
         public var type: PieceType
+
+        public init(text: String, score: Float, type: PieceType) {
+            self.text = text
+            self.score = score
+            self.type = type
+        }
     }
 
     /// How text is prepared before merging (`NormalizerSpec`).

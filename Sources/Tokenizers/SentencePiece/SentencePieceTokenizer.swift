@@ -60,7 +60,7 @@ public final class SentencePieceTokenizer: Tokenizer {
     }
 
     /// The byte of a `<0xNN>` piece.
-    static func byteValue(_ text: String) -> UInt8? {
+    public static func byteValue(_ text: String) -> UInt8? {
         guard text.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">") else { return nil }
         return UInt8(text.dropFirst(3).dropLast(), radix: 16)
     }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import LLM
+import ModelFormats
+import TensorCore
+import WeightConverter
+
+struct ConvertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a Hugging Face folder or a llama2.c checkpoint to GGUF.",
+        discussion: """
+            Types: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1. Norms stay f32. With q4_*/q5_*, the output \
+            projection (or a tied embedding) is written as q8_0 (llama.cpp writes Q6_K there).
+
+            Examples:
+              llama convert ./Llama-2-7b-hf llama-2-7b.q8_0.gguf --type q8_0
+              llama convert stories260K.bin stories260K.gguf --tokenizer tok512.model --type f32
+            """)
+
+    @Argument(help: "A Hugging Face folder, or a llama2.c checkpoint (.bin).")
+    var input: String
+
+    @Argument(help: "The GGUF file to write.")
+    var output: String
+
+    @Option(help: "The weight type.")
+    var type: String = "f16"
+
+    @Option(help: "The tokenizer of a llama2.c checkpoint (tokenizer.model or GGUF).")
+    var tokenizer: String?
+
+    @Option(help: "general.name of the output.")
+    var name: String?
+
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let elementType = ElementType(name: type) else { throw ValidationError("unknown type \(type)") }
+            let options = ConversionOptions(outputType: elementType, overwrite: force, name: name)
+            let inputURL = URL(fileURLWithPath: input), outputURL = URL(fileURLWithPath: output)
+            let progress = ProgressPrinter()
+            switch try ModelLoader.format(of: inputURL) {
+            case .huggingFace:
+                try WeightConverter.convertHuggingFace(folder: inputURL, to: outputURL, options: options, progress: progress.report)
+            case .llama2c:
+                guard let tokenizer else { throw ValidationError("a llama2.c checkpoint needs --tokenizer") }
+                try WeightConverter.convertLlama2c(
+                    checkpoint: inputURL, tokenizer: URL(fileURLWithPath: tokenizer), to: outputURL, options: options,
+                    progress: progress.report)
+            case .gguf:
+                throw ValidationError("\(input) is already GGUF; use `llama quantize` to change its type")
+            }
+            progress.finish(output)
+        }
+    }
+}
+
+struct QuantizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Re-encode the weights of a GGUF file in another type.",
+        discussion: """
+            Examples:
+              llama quantize model-f16.gguf model-q4_0.gguf q4_0
+              llama quantize model-q8_0.gguf model-f32.gguf f32 --force
+            """)
+
+    @Argument(help: "The GGUF file to read.") var input: String
+    @Argument(help: "The GGUF file to write.") var output: String
+    @Argument(help: "The type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.") var type: String
+
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let elementType = ElementType(name: type) else { throw ValidationError("unknown type \(type)") }
+            let progress = ProgressPrinter()
+            try WeightConverter.requantize(
+                gguf: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output),
+                options: ConversionOptions(outputType: elementType, overwrite: force), progress: progress.report)
+            progress.finish(output)
+        }
+    }
+}
+
+/// Prints conversion progress on one terminal line; prints nothing when standard
+/// error is not a terminal.
+final class ProgressPrinter: @unchecked Sendable {
+    private var last: ConversionProgress?
+
+    func report(_ progress: ConversionProgress) {
+        last = progress
+        guard standardErrorIsTerminal else { return }
+        let line = String(
+            format: "\r[%d/%d] %@  %.0f/%.0f MB  %.0f MB/s  %.0f s left\u{1B}[K", progress.tensorIndex, progress.tensorCount,
+            progress.tensorName, Double(progress.bytesWritten) / 1e6, Double(progress.totalBytes) / 1e6, progress.rate / 1e6,
+            progress.estimatedRemaining)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish(_ output: String) {
+        if standardErrorIsTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if let last {
+            printError(String(format: "wrote %@: %d tensors, %.1f MB in %.1f s", output, last.tensorCount, Double(last.totalBytes) / 1e6, last.elapsed))
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import BLASBackend
+import Foundation
+import LLM
+import TensorCore
+
+/// Where the default model lives: `$SWIFT_LLAMA_MODEL`, else
+/// `$SWIFT_LLAMA_CACHE/models/gemma-3-270m-q4_k_m.gguf`, with the cache folder
+/// defaulting to `$XDG_CACHE_HOME/swift-llama` or `~/.cache/swift-llama`.
+enum DefaultModel {
+    static let fileName = "gemma-3-270m-q4_k_m.gguf"
+
+    static var path: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let model = environment["SWIFT_LLAMA_MODEL"], !model.isEmpty { return model }
+        let cache = environment["SWIFT_LLAMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")) + "/swift-llama"
+        return cache + "/models/" + fileName
+    }
+}
+
+/// The options that choose a model and how to run it.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face folder or a llama2.c checkpoint (default: the cached Gemma 3 270M).")
+    var model: String?
+
+    @Option(help: "A tokenizer (tokenizer.model, tokenizer.json or GGUF) to use instead of the model's, or for a model without one.")
+    var tokenizer: String?
+
+    @Option(help: "The compute backend: naive or blas.")
+    var backend: String = "blas"
+
+    @Option(name: .shortAndLong, help: "Threads per operation (default: all cores).")
+    var threads: Int?
+
+    @Option(name: [.customShort("c"), .long], help: "The context length (KV cache size); default: the model's, at most 4096.")
+    var context: Int?
+
+    @Option(help: "The KV cache type: f32, or f16 for half the memory.")
+    var cacheType: String = "f32"
+
+    var modelPath: String { model ?? DefaultModel.path }
+
+    func makeBackend() throws -> any Backend {
+        var registry = BackendRegistry()
+        registry.register(BLASBackend.self)
+        return try registry.makeBackend(named: backend, configuration: BackendConfiguration(threadCount: threads))
+    }
+
+    func load() throws -> LanguageModel {
+        let path = modelPath
+        guard FileManager.default.fileExists(atPath: path) else {
+            if model == nil {
+                throw ValidationError("the default model is not at \(path); download it with Scripts/fetch-default-model.sh (or `make model`), or pass --model")
+            }
+            throw ValidationError("\(path) does not exist")
+        }
+        return try ModelLoader.load(
+            from: URL(fileURLWithPath: path), backend: makeBackend(), tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
+    }
+
+    func cacheElementType() throws -> ElementType {
+        guard let type = ElementType(name: cacheType), type == .f32 || type == .f16 else {
+            throw ValidationError("--cache-type must be f32 or f16, not \(cacheType)")
+        }
+        return type
+    }
+}
+
+/// Sampling and stopping options, with llama.cpp's names where they exist.
+struct SamplingOptions: ParsableArguments {
+    @Option(name: [.customShort("n"), .long], help: "The most tokens to generate.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+
+    @Option(help: "Keep the k most likely tokens (0: all).")
+    var topK: Int = 40
+
+    @Option(help: "Keep the most likely tokens up to this cumulative probability (1: all).")
+    var topP: Float = 0.95
+
+    @Option(help: "Drop tokens less likely than this fraction of the most likely one (0: none).")
+    var minP: Float = 0.05
+
+    @Option(help: "Repetition penalty over the last --repeat-last-n tokens (1: off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "How many recent tokens the penalties look at.")
+    var repeatLastN: Int = 64
+
+    @Option(help: "Frequency penalty (0: off).")
+    var frequencyPenalty: Float = 0
+
+    @Option(help: "Presence penalty (0: off).")
+    var presencePenalty: Float = 0
+
+    @Option(help: "The sampling seed; the same seed gives the same text.")
+    var seed: UInt64?
+
+    @Option(help: "Stop when the text contains this (repeatable).")
+    var stop: [String] = []
+
+    @Flag(help: "Keep generating after the end-of-sequence token.")
+    var ignoreEOS = false
+
+    func parameters(model: ModelOptions) throws -> GenerateParameters {
+        var p = GenerateParameters()
+        p.maxTokens = maxTokens
+        p.temperature = temperature
+        p.topK = topK
+        p.topP = topP
+        p.minP = minP
+        p.repetitionPenalty = repeatPenalty
+        p.penaltyWindow = repeatLastN
+        p.frequencyPenalty = frequencyPenalty
+        p.presencePenalty = presencePenalty
+        p.seed = seed
+        p.stopStrings = stop
+        p.stopAtEndOfSequence = !ignoreEOS
+        p.context = model.context
+        p.cacheType = try model.cacheElementType()
+        try p.validate()
+        return p
+    }
+}

@@ -1,0 +1,140 @@
+// Scaled dot-product attention over a key/value cache, one (query, head) pair per
+// task: scores, a softmax in float, and the weighted sum of values.
+
+#include <math.h>
+
+#include "CPUKernels.h"
+#include "Half.h"
+#include "Kernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+CK_AVX2 static float dot_f32_f32_avx2(const float *a, const float *b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    float sum = _mm_cvtss_f32(s);
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+CK_AVX2 static float dot_f32_f16_avx2(const float *a, const uint16_t *b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    float sum = _mm_cvtss_f32(s);
+    for (; i < n; i++) sum += a[i] * ck_f16_to_f32(b[i]);
+    return sum;
+}
+
+CK_AVX2 static void axpy_f32_avx2(float *y, float a, const float *x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+CK_AVX2 static void axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
+}
+
+static int use_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return cached;
+}
+#else
+static int use_avx2(void) { return 0; }
+#endif
+
+static float dot_key(const float *q, const void *key, ck_type type, int64_t n) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (use_avx2()) return type == CK_F16 ? dot_f32_f16_avx2(q, key, n) : dot_f32_f32_avx2(q, key, n);
+#endif
+    float sum = 0;
+    if (type == CK_F16) {
+        const uint16_t *k = key;
+        for (int64_t i = 0; i < n; i++) sum += q[i] * ck_f16_to_f32(k[i]);
+    } else {
+        const float *k = key;
+        for (int64_t i = 0; i < n; i++) sum += q[i] * k[i];
+    }
+    return sum;
+}
+
+static void add_value(float *out, float weight, const void *value, ck_type type, int64_t n) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (use_avx2()) {
+        if (type == CK_F16) axpy_f16_avx2(out, weight, value, n); else axpy_f32_avx2(out, weight, value, n);
+        return;
+    }
+#endif
+    if (type == CK_F16) {
+        const uint16_t *v = value;
+        for (int64_t i = 0; i < n; i++) out[i] += weight * ck_f16_to_f32(v[i]);
+    } else {
+        const float *v = value;
+        for (int64_t i = 0; i < n; i++) out[i] += weight * v[i];
+    }
+}
+
+void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
+                  const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
+                  int causal, int64_t first_position, int64_t window, const float *mask, float scale,
+                  float *out, int64_t task_begin, int64_t task_end, float *scratch) {
+    (void)n_queries;
+    const size_t element = kv_type == CK_F16 ? 2 : 4;
+    const int64_t group = n_heads / n_kv_heads;
+    for (int64_t task = task_begin; task < task_end; task++) {
+        const int64_t i = task / n_heads, h = task % n_heads, g = h / group;
+        const float *query = q + (i * n_heads + h) * head_dim;
+        float *result = out + (i * n_heads + h) * head_dim;
+        int64_t first = 0, last = n_keys;  // keys [first, last)
+        if (causal) {
+            const int64_t position = first_position + i;
+            last = position + 1 < n_keys ? position + 1 : n_keys;
+            if (window > 0 && position - window + 1 > 0) first = position - window + 1;
+        }
+        float maximum = -INFINITY;
+        for (int64_t j = first; j < last; j++) {
+            const char *key = (const char *)keys + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
+            float s = dot_key(query, key, kv_type, head_dim) * scale;
+            if (mask) s += mask[i * n_keys + j];
+            scratch[j] = s;
+            if (s > maximum) maximum = s;
+        }
+        for (int64_t d = 0; d < head_dim; d++) result[d] = 0;
+        if (maximum == -INFINITY) continue;  // nothing visible: zeros, as the reference
+        float sum = 0;
+        for (int64_t j = first; j < last; j++) {
+            scratch[j] = expf(scratch[j] - maximum);
+            sum += scratch[j];
+        }
+        const float inverse = 1.0f / sum;
+        for (int64_t j = first; j < last; j++) {
+            const float weight = scratch[j] * inverse;
+            if (weight == 0) continue;
+            const char *value = (const char *)values + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
+            add_value(result, weight, value, kv_type, head_dim);
+        }
+    }
+}

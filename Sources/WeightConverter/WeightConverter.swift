@@ -1,0 +1,237 @@
+import Foundation
+import ModelFormats
+import TensorCore
+import Tokenizers
+
+/// Converts checkpoints to GGUF files that llama.cpp and this library run: a Hugging
+/// Face folder, a llama2.c checkpoint (with a tokenizer), or another GGUF file
+/// (re-quantization).
+///
+/// Tensors are streamed one at a time from the memory-mapped inputs to the output,
+/// each converted to `f32`, rearranged if needed and encoded when its turn comes, so
+/// memory stays near the size of the largest tensor. The output is written to a
+/// temporary file and renamed when complete; an existing file is replaced only with
+/// ``ConversionOptions/overwrite``.
+public enum WeightConverter {
+    /// A Hugging Face Llama-family folder (`config.json`, safetensors, `tokenizer.model`
+    /// or `tokenizer.json`, `tokenizer_config.json`, `generation_config.json`) → GGUF
+    /// with llama.cpp's tensor names and metadata. Q and K rows are permuted from
+    /// Hugging Face's half-split RoPE order to the interleaved order of GGUF `llama`
+    /// files, as llama.cpp's `convert_hf_to_gguf.py` does.
+    public static func convertHuggingFace(
+        folder: URL, to output: URL, options: ConversionOptions, progress: ((ConversionProgress) -> Void)? = nil
+    ) throws {
+        try options.validate()
+        let config = try HuggingFaceConfig.load(from: folder.appendingPathComponent("config.json"))
+        if let architecture = config.architectures?.first,
+           !["LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM"].contains(architecture) {
+            throw ConversionError.unsupported("\(folder.path): architecture \(architecture) is not supported (Llama-family models are)")
+        }
+        let checkpoint = try SafetensorsCheckpoint(directory: folder)
+        let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
+        let headDimension = config.headDim ?? config.hiddenSize / heads
+        var vocabulary = try loadVocabulary(folder: folder)
+        vocabulary.apply(folder: folder)
+        vocabulary.pad(to: config.vocabSize)
+
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("llama"))
+        writer.set("general.type", .string("model"))
+        writer.set("general.name", .string(options.name ?? folder.lastPathComponent))
+        writer.set("llama.vocab_size", .uint32(UInt32(config.vocabSize)))
+        writer.set("llama.context_length", .uint32(UInt32(config.maxPositionEmbeddings)))
+        writer.set("llama.embedding_length", .uint32(UInt32(config.hiddenSize)))
+        writer.set("llama.block_count", .uint32(UInt32(config.numHiddenLayers)))
+        writer.set("llama.feed_forward_length", .uint32(UInt32(config.intermediateSize)))
+        writer.set("llama.rope.dimension_count", .uint32(UInt32(headDimension)))
+        writer.set("llama.attention.head_count", .uint32(UInt32(heads)))
+        writer.set("llama.attention.head_count_kv", .uint32(UInt32(kvHeads)))
+        writer.set("llama.attention.layer_norm_rms_epsilon", .float32(Float(config.rmsNormEps)))
+        writer.set("llama.rope.freq_base", .float32(Float(config.ropeTheta ?? 10_000)))
+        if let scaling = config.ropeScaling, scaling.type == "linear", let factor = scaling.factor {
+            writer.set("llama.rope.scaling.type", .string("linear"))
+            writer.set("llama.rope.scaling.factor", .float32(Float(factor)))
+        }
+        if headDimension * heads != config.hiddenSize {
+            writer.set("llama.attention.key_length", .uint32(UInt32(headDimension)))
+            writer.set("llama.attention.value_length", .uint32(UInt32(headDimension)))
+        }
+        let hasOutput = !(config.tieWordEmbeddings ?? false) && checkpoint.tensorInfo(named: "lm_head.weight") != nil
+        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: hasOutput)
+        writer.set("general.file_type", .uint32(policy.fileType))
+        if options.outputType.isQuantized { writer.set("general.quantization_version", .uint32(2)) }
+        vocabulary.write(to: &writer)
+
+        var tensors: [(gguf: String, source: String, permuteHeads: Int?)] = [("token_embd.weight", "model.embed_tokens.weight", nil)]
+        for i in 0..<config.numHiddenLayers {
+            let p = "model.layers.\(i)."
+            tensors += [
+                ("blk.\(i).attn_norm.weight", p + "input_layernorm.weight", nil),
+                ("blk.\(i).attn_q.weight", p + "self_attn.q_proj.weight", heads),
+                ("blk.\(i).attn_k.weight", p + "self_attn.k_proj.weight", kvHeads),
+                ("blk.\(i).attn_v.weight", p + "self_attn.v_proj.weight", nil),
+                ("blk.\(i).attn_output.weight", p + "self_attn.o_proj.weight", nil),
+                ("blk.\(i).ffn_norm.weight", p + "post_attention_layernorm.weight", nil),
+                ("blk.\(i).ffn_gate.weight", p + "mlp.gate_proj.weight", nil),
+                ("blk.\(i).ffn_up.weight", p + "mlp.up_proj.weight", nil),
+                ("blk.\(i).ffn_down.weight", p + "mlp.down_proj.weight", nil),
+            ]
+        }
+        tensors.append(("output_norm.weight", "model.norm.weight", nil))
+        if hasOutput { tensors.append(("output.weight", "lm_head.weight", nil)) }
+        for (name, source, permuteHeads) in tensors {
+            guard let info = checkpoint.tensorInfo(named: source) else {
+                throw ConversionError.invalidInput(file: folder.path, problem: "tensor \(source) is missing")
+            }
+            let type = policy.type(forTensor: name, shape: info.shape)
+            writer.addTensor(name: name, shape: info.shape, type: type) {
+                var tensor = try Tensor(converting: checkpoint.tensor(named: source), to: .f32)
+                if let permuteHeads { tensor = try interleaveRotaryHalves(tensor, heads: permuteHeads) }
+                return type == .f32 ? tensor : try Tensor(converting: tensor, to: type)
+            }
+        }
+        try write(writer, to: output, options: options, progress: progress)
+    }
+
+    /// A llama2.c checkpoint (legacy or versioned) with a SentencePiece tokenizer given
+    /// separately (`tokenizer.model`, or a GGUF file's vocabulary) → GGUF. llama2.c's Q
+    /// and K rows are already in the interleaved order; no permutation is needed.
+    public static func convertLlama2c(
+        checkpoint url: URL, tokenizer tokenizerURL: URL, to output: URL, options: ConversionOptions,
+        progress: ((ConversionProgress) -> Void)? = nil
+    ) throws {
+        try options.validate()
+        let checkpoint = try Llama2cCheckpoint(contentsOf: url)
+        let h = checkpoint.header
+        guard let tokenizer = try TokenizerLoader.load(from: tokenizerURL) as? SentencePieceTokenizer else {
+            throw ConversionError.unsupported("\(tokenizerURL.path): a SentencePiece tokenizer (tokenizer.model or GGUF) is needed")
+        }
+        guard tokenizer.vocabularySize == h.vocabularySize else {
+            throw ConversionError.invalidInput(
+                file: tokenizerURL.path,
+                problem: "has \(tokenizer.vocabularySize) pieces but the checkpoint's vocabulary has \(h.vocabularySize)")
+        }
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("llama"))
+        writer.set("general.type", .string("model"))
+        writer.set("general.name", .string(options.name ?? url.deletingPathExtension().lastPathComponent))
+        writer.set("llama.vocab_size", .uint32(UInt32(h.vocabularySize)))
+        writer.set("llama.context_length", .uint32(UInt32(h.sequenceLength)))
+        writer.set("llama.embedding_length", .uint32(UInt32(h.dimension)))
+        writer.set("llama.block_count", .uint32(UInt32(h.layerCount)))
+        writer.set("llama.feed_forward_length", .uint32(UInt32(h.hiddenDimension)))
+        writer.set("llama.rope.dimension_count", .uint32(UInt32(h.headSize)))
+        writer.set("llama.attention.head_count", .uint32(UInt32(h.headCount)))
+        writer.set("llama.attention.head_count_kv", .uint32(UInt32(h.kvHeadCount)))
+        writer.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
+        writer.set("llama.rope.freq_base", .float32(10_000))
+        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: !h.sharedClassifier)
+        writer.set("general.file_type", .uint32(policy.fileType))
+        if options.outputType.isQuantized { writer.set("general.quantization_version", .uint32(2)) }
+        VocabularyMetadata(sentencePiece: tokenizer.model).write(to: &writer)
+        var tensors = [("token_embd.weight", "tok_embeddings.weight")]
+        for i in 0..<h.layerCount {
+            let p = "layers.\(i)."
+            tensors += [
+                ("blk.\(i).attn_norm.weight", p + "attention_norm.weight"), ("blk.\(i).attn_q.weight", p + "attention.wq.weight"),
+                ("blk.\(i).attn_k.weight", p + "attention.wk.weight"), ("blk.\(i).attn_v.weight", p + "attention.wv.weight"),
+                ("blk.\(i).attn_output.weight", p + "attention.wo.weight"), ("blk.\(i).ffn_norm.weight", p + "ffn_norm.weight"),
+                ("blk.\(i).ffn_gate.weight", p + "feed_forward.w1.weight"), ("blk.\(i).ffn_up.weight", p + "feed_forward.w3.weight"),
+                ("blk.\(i).ffn_down.weight", p + "feed_forward.w2.weight"),
+            ]
+        }
+        tensors.append(("output_norm.weight", "norm.weight"))
+        if !h.sharedClassifier { tensors.append(("output.weight", "output.weight")) }
+        for (name, source) in tensors {
+            let tensor = try checkpoint.tensor(named: source)
+            let type = policy.type(forTensor: name, shape: tensor.shape)
+            writer.addTensor(name: name, shape: tensor.shape, type: type) {
+                type == .f32 ? tensor : try Tensor(converting: tensor, to: type)
+            }
+        }
+        try write(writer, to: output, options: options, progress: progress)
+    }
+
+    /// A GGUF file → GGUF with its weight matrices in another type. Metadata is copied;
+    /// `general.file_type` is updated. Tensors already of their target type are copied.
+    public static func requantize(
+        gguf url: URL, to output: URL, options: ConversionOptions, progress: ((ConversionProgress) -> Void)? = nil
+    ) throws {
+        try options.validate()
+        let file = try GGUFFile(contentsOf: url)
+        var writer = GGUFWriter()
+        for (key, value) in file.metadata.entries where key != "general.alignment" { writer.set(key, value) }
+        writer.alignment = file.alignment
+        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: file.tensorInfo(named: "output.weight") != nil)
+        writer.set("general.file_type", .uint32(policy.fileType))
+        if options.outputType.isQuantized {
+            writer.set("general.quantization_version", .uint32(2))
+        } else {
+            writer.remove("general.quantization_version")
+        }
+        if let name = options.name { writer.set("general.name", .string(name)) }
+        for info in file.tensorInfos {
+            guard info.type.elementType != nil else {
+                throw ConversionError.unsupported("\(url.path): tensor '\(info.name)' has type \(info.type), which this library cannot read")
+            }
+            let type = policy.type(forTensor: info.name, shape: info.shape)
+            writer.addTensor(name: info.name, shape: info.shape, type: type) {
+                let tensor = try file.tensor(info)
+                return tensor.elementType == type ? tensor : try Tensor(converting: tensor, to: type)
+            }
+        }
+        try write(writer, to: output, options: options, progress: progress)
+    }
+
+    // MARK: Helpers
+
+    static func loadVocabulary(folder: URL) throws -> VocabularyMetadata {
+        let model = folder.appendingPathComponent("tokenizer.model")
+        if FileManager.default.fileExists(atPath: model.path) {
+            return VocabularyMetadata(sentencePiece: try SentencePieceModel(contentsOf: model))
+        }
+        let json = folder.appendingPathComponent("tokenizer.json")
+        if FileManager.default.fileExists(atPath: json.path) {
+            return try VocabularyMetadata(tokenizerJSON: json)
+        }
+        throw ConversionError.invalidInput(file: folder.path, problem: "has neither tokenizer.model nor tokenizer.json")
+    }
+
+    /// llama.cpp's Q/K permutation: within each head, the rows `[first half; second
+    /// half]` (Hugging Face's rotate_half pairs `(i, i + d/2)`) become interleaved
+    /// pairs `(2i, 2i + 1)`.
+    static func interleaveRotaryHalves(_ weight: Tensor, heads: Int) throws -> Tensor {
+        let rows = weight.shape[0], length = weight.shape[1]
+        guard rows % (2 * heads) == 0 else {
+            throw ConversionError.invalidInput(file: "", problem: "a Q/K weight of \(rows) rows does not split into \(heads) heads of pairs")
+        }
+        let headDimension = rows / heads, half = headDimension / 2
+        let output = try Tensor(zeros: weight.shape)
+        for h in 0..<heads {
+            for i in 0..<half {
+                for j in 0..<2 {
+                    let target = h * headDimension + 2 * i + j, source = h * headDimension + j * half + i
+                    (output.mutableFloatPointer + target * length).update(from: weight.floatPointer + source * length, count: length)
+                }
+            }
+        }
+        return output
+    }
+
+    static func write(_ writer: GGUFWriter, to output: URL, options: ConversionOptions, progress: ((ConversionProgress) -> Void)?) throws {
+        let start = ContinuousClock.now
+        try writer.write(to: output, overwrite: options.overwrite) { step in
+            progress?(ConversionProgress(
+                tensorName: step.tensorName, tensorIndex: step.tensorsWritten, tensorCount: step.tensorCount,
+                bytesWritten: step.bytesWritten, totalBytes: step.totalBytes,
+                elapsed: (ContinuousClock.now - start).seconds))
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}
