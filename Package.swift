@@ -134,6 +134,11 @@ let package = Package(
             path: "Tests/LLMTests"
         ),
         .testTarget(
+            name: "LlamaToolTests",
+            dependencies: ["llama", "ModelFormats", "TestSupport"],
+            path: "Tests/LlamaToolTests"
+        ),
+        .testTarget(
             name: "ModelFormatsTests",
             dependencies: ["ModelFormats", "TensorCore", "TestSupport"],
             path: "Tests/ModelFormatsTests"

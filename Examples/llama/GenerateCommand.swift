@@ -23,7 +23,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Argument(help: "The prompt (default: standard input).")
     var prompt: String?
 
-    @Option(help: "The prompt as comma-separated token ids (for models without a vocabulary).")
+    @Option(name: .customLong("prompt-ids"), help: "The prompt as comma-separated token ids (for models without a vocabulary).")
     var promptIDs: String?
 
     @Flag(help: "Wrap the prompt in the model's chat template as a user message.")
@@ -35,7 +35,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document (prompt ids, generated ids, text, timings) instead of streaming.")
     var json = false
 
-    @Flag(help: "Do not add the BOS token to a text prompt.")
+    @Flag(name: .customLong("no-bos"), help: "Do not add the BOS token to a text prompt.")
     var noBOS = false
 
     func run() async throws {

@@ -102,7 +102,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Stop when the text contains this (repeatable).")
     var stop: [String] = []
 
-    @Flag(help: "Keep generating after the end-of-sequence token.")
+    @Flag(name: .customLong("ignore-eos"), help: "Keep generating after the end-of-sequence token.")
     var ignoreEOS = false
 
     func parameters(model: ModelOptions) throws -> GenerateParameters {

@@ -24,7 +24,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Argument(help: "The text (default: standard input).")
     var text: String?
 
-    @Flag(help: "Do not add BOS.")
+    @Flag(name: .customLong("no-bos"), help: "Do not add BOS.")
     var noBOS = false
 
     @Flag(help: "Recognise special tokens written in the text.")

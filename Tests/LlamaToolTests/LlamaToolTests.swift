@@ -1,0 +1,121 @@
+import Foundation
+import ModelFormats
+import Testing
+import TestSupport
+
+/// Each subcommand of the `llama` tool, run as a user runs it, on fixture files and
+/// on a tiny random model the tool writes itself.
+@Suite(.serialized)
+struct LlamaToolTests {
+    static let folder: URL = try! Fixtures.temporaryFolder()
+
+    /// A tiny random model (2 layers, width 64, 300-token placeholder vocabulary), f16.
+    static let tinyModel: String = {
+        let path = folder.appendingPathComponent("tiny-f16.gguf").path
+        let result = try! ToolRunner.run([
+            "random-model", path, "--preset", "custom", "--width", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+            "--feed-forward", "128", "--vocabulary", "300", "--context-length", "256", "--type", "f16",
+        ])
+        precondition(result.status == 0, result.standardError)
+        return path
+    }()
+
+    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "info", "random-model"])
+    func helpDescribesEverySubcommand(subcommand: String) throws {
+        let result = try ToolRunner.run(subcommand.isEmpty ? ["--help"] : [subcommand, "--help"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("USAGE"))
+        if !subcommand.isEmpty && subcommand != "generate" { #expect(result.standardOutput.contains("Examples")) }
+    }
+
+    @Test func generateFromPromptIDsAsJSON() throws {
+        let (result, object) = try ToolRunner.json([
+            "generate", "-m", Fixtures.url("shared/stories260K.bin").path, "--prompt-ids", "1", "--temperature", "0", "-n", "12",
+            "--json", "--backend", "naive",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let document = try #require(object as? [String: Any])
+        #expect(document["prompt_ids"] as? [Int] == [1])
+        // The first greedy tokens from BOS (checked against an independent forward pass).
+        #expect(document["generated_ids"] as? [Int] == [461, 461, 401, 401, 401, 461, 378, 455, 473, 456, 435, 299])
+        #expect((document["timings"] as? [String: Any])?["generation_tokens_per_second"] != nil)
+    }
+
+    @Test func generateStreamsTextAndTimings() throws {
+        let result = try ToolRunner.run(["generate", "-m", Self.tinyModel, "--temperature", "0", "-n", "5", "hello"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("tokens/s"))
+        let piped = try ToolRunner.run(["generate", "-m", Self.tinyModel, "--temperature", "0", "-n", "5"], input: "hello")
+        #expect(piped.status == 0 && piped.standardOutput == result.standardOutput)
+    }
+
+    @Test func tokenizeShowsIdsAndPieces() throws {
+        let (result, object) = try ToolRunner.json([
+            "tokenize", "--tokenizer", Fixtures.url("shared/llama2-tokenizer.model").path, "--json", "Hello world",
+        ])
+        #expect(result.status == 0)
+        let document = try #require(object as? [String: Any])
+        #expect(document["ids"] as? [Int] == [1, 15043, 3186])
+        #expect(document["pieces"] as? [String] == ["<s>", "▁Hello", "▁world"])
+    }
+
+    @Test func infoListsMetadataAndTensors() throws {
+        let (result, object) = try ToolRunner.json(["info", Fixtures.url("formats/reference.gguf").path, "--json"])
+        #expect(result.status == 0)
+        let document = try #require(object as? [String: Any])
+        #expect((document["metadata"] as? [String: Any])?["general.architecture"] as? String == "llama")
+        #expect((document["tensors"] as? [Any])?.count == 13)
+        let text = try ToolRunner.run(["info", Fixtures.url("formats/reference.gguf").path])
+        #expect(text.standardOutput.contains("tensor.q4_k.3d") && text.standardOutput.contains("Q4_K"))
+    }
+
+    @Test func quantizeThenBenchAndPerplexity() throws {
+        let quantized = Self.folder.appendingPathComponent("tiny-q8_0.gguf").path
+        let result = try ToolRunner.run(["quantize", Self.tinyModel, quantized, "q8_0"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let file = try GGUFFile(contentsOf: URL(fileURLWithPath: quantized))
+        #expect(file.tensorInfo(named: "blk.0.attn_q.weight")?.type.name == "Q8_0")
+        #expect(file.tensorInfo(named: "blk.0.attn_norm.weight")?.type.name == "F32")
+        #expect(try file.metadata.integer("general.file_type") == 7)
+        // An existing output is not replaced without --force.
+        let again = try ToolRunner.run(["quantize", Self.tinyModel, quantized, "q8_0"])
+        #expect(again.status != 0 && again.standardError.contains("already exists"))
+        #expect(try ToolRunner.run(["quantize", Self.tinyModel, quantized, "q4_0", "--force"]).status == 0)
+
+        let (bench, object) = try ToolRunner.json(["bench", "-m", quantized, "-p", "8", "-n", "4", "-r", "2", "--json", "--no-probe"])
+        #expect(bench.status == 0, "\(bench.standardError)")
+        let rows = try #require(object as? [[String: Any]])
+        #expect(rows.map { $0["test"] as? String } == ["pp8", "tg4"])
+        #expect(rows.allSatisfy { ($0["samples_ts"] as? [Double])?.count == 2 && ($0["avg_ts"] as? Double ?? 0) > 0 })
+
+        let text = Self.folder.appendingPathComponent("text.txt")
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 20).write(to: text, atomically: true, encoding: .utf8)
+        let (perplexity, result2) = try ToolRunner.json(["perplexity", "-m", quantized, "--file", text.path, "--window", "64", "--json"])
+        #expect(perplexity.status == 0, "\(perplexity.standardError)")
+        let document = try #require(result2 as? [String: Any])
+        #expect((document["perplexity"] as? Double ?? 0) > 1 && document["scored_tokens"] as? Int == (document["windows"] as? Int ?? 0) * 31)
+    }
+
+    @Test func chatReadsPipedMessages() throws {
+        let result = try ToolRunner.run(
+            ["chat", "-m", Self.tinyModel, "--template", "chatml", "--temperature", "0", "-n", "4"], input: "hi\n/reset\nbye\n/exit\n")
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).count >= 2)
+        #expect(result.standardError.contains("conversation reset"))
+    }
+
+    @Test func userMistakesAreOneLineErrors() throws {
+        let missing = try ToolRunner.run(["generate", "-m", "/nonexistent/model.gguf", "hello"])
+        #expect(missing.status != 0)
+        #expect(missing.standardError.contains("/nonexistent/model.gguf"))
+        #expect(!missing.standardError.contains("Fatal error") && missing.standardError.split(separator: "\n").count <= 3)
+        let defaultModel = try ToolRunner.run(["generate", "hello"])
+        #expect(defaultModel.status != 0 && defaultModel.standardError.contains("fetch-default-model"))
+        let badIDs = try ToolRunner.run(["generate", "-m", Self.tinyModel, "--prompt-ids", "1,x"])
+        #expect(badIDs.status != 0 && badIDs.standardError.contains("--prompt-ids"))
+        let corrupt = Self.folder.appendingPathComponent("corrupt.gguf")
+        try Data("GGUF\u{3}\0\0\0garbage".utf8).write(to: corrupt)
+        let corrupted = try ToolRunner.run(["info", corrupt.path])
+        #expect(corrupted.status == 1 && corrupted.standardError.hasPrefix("llama: error: \(corrupt.path)"))
+    }
+}
