@@ -13,8 +13,14 @@ import TensorCore
 ///   scratch buffer of about ``panelByteCount`` bytes, and each panel is multiplied with
 ///   `cblas_sgemm` (prompt processing).
 ///
+/// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
+/// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
+/// (scale = max |x| / 32767) and computes integer dot products (``activationQuantization``);
+/// the other types use float dot products.
+///
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
-/// ``matrixRowThreshold``, `panel-bytes` sets ``panelByteCount``.
+/// ``matrixRowThreshold``, `panel-bytes` sets ``panelByteCount``, `activations=float`
+/// turns off the int16 activations.
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
 /// it to ``BackendConfiguration/threadCount``.
@@ -25,12 +31,20 @@ public final class BLASBackend: Backend {
     public let matrixRowThreshold: Int
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
+    /// Whether quantized weights meet int16-rounded activations in integer dot products
+    /// when decoding (default), or float activations.
+    public let activationQuantization: Bool
     let parallelRows: ParallelRows
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 2 << 20)
+        switch configuration.options["activations"] ?? "int16" {
+        case "int16": activationQuantization = true
+        case "float": activationQuantization = false
+        case let other: throw TensorError.invalidArgument(operation: "blas backend", details: "option activations=\(other) must be int16 or float")
+        }
         parallelRows = ParallelRows(threadCount: configuration.threadCount)
         openblas_set_num_threads(Int32(clamping: configuration.threadCount))
     }
@@ -63,6 +77,21 @@ public final class BLASBackend: Backend {
         let k = operation.innerLength, m = operation.outputLength
         let weight = operation.weight
         let type = weight.elementType.kernelType
+        if activationQuantization && ck_has_q16_kernel(type) != 0 {
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: ck_q16_activation_bytes(Int64(k)), alignment: 64)
+            defer { memory.deallocate() }
+            for i in 0..<operation.rowCount {
+                var activation = ck_q16_activation()
+                ck_q16_quantize(operation.input.floatPointer + i * k, Int64(k), memory, &activation)
+                let y = operation.output.mutableFloatPointer + i * m
+                parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
+                    withUnsafePointer(to: activation) { pointer in
+                        ck_matvec_q16(type, weight.rawPointer, weight.rowByteCount, pointer, y, Int64(begin), Int64(end))
+                    }
+                }
+            }
+            return
+        }
         for i in 0..<operation.rowCount {
             let x = operation.input.floatPointer + i * k
             let y = operation.output.mutableFloatPointer + i * m

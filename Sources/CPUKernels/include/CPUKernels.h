@@ -41,6 +41,31 @@ void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count)
 void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, float *y, int64_t row_begin, int64_t row_end);
 
+/// An activation vector of k values (k a multiple of 32) quantized for integer dot
+/// products: each block of 32 values is q[i] * scale[block] with q an int16, and the
+/// exact float sums of the original values over each group of 16 are kept for the
+/// minimum terms of Q4_1, Q5_1 and the K-quants.
+typedef struct {
+    int16_t *q;      // k values
+    float *scale;    // k / 32 scales
+    float *sum16;    // k / 16 sums of the original values
+    int64_t k;
+} ck_q16_activation;
+
+/// Bytes needed for the activation buffers of k values (q, scale and sum16 together).
+size_t ck_q16_activation_bytes(int64_t k);
+/// Lays out the buffers of `activation` in `memory` (ck_q16_activation_bytes(k) bytes,
+/// 64-byte aligned) and quantizes x into them.
+void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation *activation);
+
+/// Whether `type` has an integer-activation kernel (ck_matvec_q16).
+int ck_has_q16_kernel(ck_type type);
+
+/// y[r] = dot(row r, x) for rows [row_begin, row_end) with x given as a quantized
+/// activation; only for types where ck_has_q16_kernel is true.
+void ck_matvec_q16(ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
+                   float *y, int64_t row_begin, int64_t row_end);
+
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
 /// per row, starting at row_begin's).
 void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
