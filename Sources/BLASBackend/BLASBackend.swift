@@ -31,20 +31,31 @@ public final class BLASBackend: Backend {
     public let matrixRowThreshold: Int
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
-    /// Whether quantized weights meet int16-rounded activations in integer dot products
-    /// when decoding (default), or float activations.
-    public let activationQuantization: Bool
+    /// How quantized weights meet the activations when decoding.
+    public enum ActivationPrecision: String, Sendable, CaseIterable {
+        /// Activations rounded to int8 per block of 32, integer dot products (llama.cpp's
+        /// way; the fastest).
+        case int8
+        /// Activations rounded to int16 per block of 32, integer dot products.
+        case int16
+        /// Float activations, weights dequantized on the fly.
+        case float
+    }
+
+    /// The activation precision of the decode kernels for quantized weights.
+    public let activationPrecision: ActivationPrecision
     let parallelRows: ParallelRows
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 2 << 20)
-        switch configuration.options["activations"] ?? "int16" {
-        case "int16": activationQuantization = true
-        case "float": activationQuantization = false
-        case let other: throw TensorError.invalidArgument(operation: "blas backend", details: "option activations=\(other) must be int16 or float")
+        let precision = configuration.options["activations"] ?? ActivationPrecision.int8.rawValue
+        guard let parsed = ActivationPrecision(rawValue: precision) else {
+            throw TensorError.invalidArgument(
+                operation: "blas backend", details: "option activations=\(precision) must be int8, int16 or float")
         }
+        activationPrecision = parsed
         parallelRows = ParallelRows(threadCount: configuration.threadCount)
         openblas_set_num_threads(Int32(clamping: configuration.threadCount))
     }
@@ -77,16 +88,28 @@ public final class BLASBackend: Backend {
         let k = operation.innerLength, m = operation.outputLength
         let weight = operation.weight
         let type = weight.elementType.kernelType
-        if activationQuantization && ck_has_q16_kernel(type) != 0 {
-            let memory = UnsafeMutableRawPointer.allocate(byteCount: ck_q16_activation_bytes(Int64(k)), alignment: 64)
+        if activationPrecision != .float && ck_has_q16_kernel(type) != 0 {
+            let int8 = activationPrecision == .int8
+            let bytes = int8 ? ck_q8_activation_bytes(Int64(k)) : ck_q16_activation_bytes(Int64(k))
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             defer { memory.deallocate() }
             for i in 0..<operation.rowCount {
-                var activation = ck_q16_activation()
-                ck_q16_quantize(operation.input.floatPointer + i * k, Int64(k), memory, &activation)
-                let y = operation.output.mutableFloatPointer + i * m
-                parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
-                    withUnsafePointer(to: activation) { pointer in
-                        ck_matvec_q16(type, weight.rawPointer, weight.rowByteCount, pointer, y, Int64(begin), Int64(end))
+                let x = operation.input.floatPointer + i * k, y = operation.output.mutableFloatPointer + i * m
+                if int8 {
+                    var activation = ck_q8_activation()
+                    ck_q8_quantize(x, Int64(k), memory, &activation)
+                    parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
+                        withUnsafePointer(to: activation) {
+                            ck_matvec_q8(type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
+                        }
+                    }
+                } else {
+                    var activation = ck_q16_activation()
+                    ck_q16_quantize(x, Int64(k), memory, &activation)
+                    parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
+                        withUnsafePointer(to: activation) {
+                            ck_matvec_q16(type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
+                        }
                     }
                 }
             }

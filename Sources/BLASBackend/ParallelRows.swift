@@ -1,27 +1,37 @@
-import Dispatch
+import CPUKernels
 
-/// Splits a range of rows into one contiguous chunk per thread and runs them at
-/// the same time. Small jobs run on the calling thread: waking threads costs more
-/// than it saves below about `minimumWorkPerThread` units of work.
-struct ParallelRows {
+/// Runs loops over rows on the backend's threads: a ``ck_pool`` whose workers spin
+/// briefly between loops, so the hundreds of short loops of a forward pass start
+/// without a system call each. Small jobs run on the calling thread alone: below
+/// about `minimumWorkPerThread` units of work, waking threads costs more than it saves.
+final class ParallelRows: @unchecked Sendable {
     let threadCount: Int
-    static let minimumWorkPerThread = 1 << 15
+    private let pool: OpaquePointer
+    static let minimumWorkPerThread = 1 << 14
+
+    init(threadCount: Int) {
+        self.threadCount = max(1, threadCount)
+        pool = ck_pool_create(Int32(self.threadCount))
+    }
+
+    deinit { ck_pool_destroy(pool) }
 
     /// Calls `body(begin, end)` on disjoint chunks covering `0..<rowCount`.
-    /// `workPerRow` (for example the row length) decides how many threads are worth it.
+    /// `workPerRow` (for example the row length) decides whether threads are worth it.
     func run(rowCount: Int, workPerRow: Int, _ body: (Int, Int) -> Void) {
-        let worthwhile = max(1, rowCount * max(workPerRow, 1) / Self.minimumWorkPerThread)
-        let chunks = min(threadCount, rowCount, worthwhile)
-        guard chunks > 1 else {
-            if rowCount > 0 { body(0, rowCount) }
+        guard rowCount > 0 else { return }
+        if threadCount == 1 || rowCount * max(workPerRow, 1) < 2 * Self.minimumWorkPerThread || rowCount == 1 {
+            body(0, rowCount)
             return
         }
-        // The chunks write disjoint rows, so sharing `body` between threads is safe.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let begin = rowCount * chunk / chunks
-            let end = rowCount * (chunk + 1) / chunks
-            body(begin, end)
+        withoutActuallyEscaping(body) { body in
+            var context = body
+            withUnsafeMutablePointer(to: &context) { pointer in
+                ck_pool_run(pool, Int64(rowCount), { raw, begin, end in
+                    let body = raw!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
+                    body(Int(begin), Int(end))
+                }, pointer)
+            }
         }
     }
 }

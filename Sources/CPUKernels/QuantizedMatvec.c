@@ -173,107 +173,125 @@ CK_AVX512 static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
 }
 
-CK_AVX512 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
-    __m512 acc = _mm512_setzero_ps();
-    float extra = 0;
-    const int64_t blocks = a->k / 32;
+CK_AVX512 static inline float f16_scale(const uint8_t *p) {
+    return _cvtsh_ss(ck_load_u16(p));
+}
+
+/// The 32 weights of one block of a 32-value type as int16 lanes, and the block's
+/// scale (and minimum, for Q4_1/Q5_1).
+CK_AVX512 static inline __m512i block_weights(ck_type type, const uint8_t *block) {
     switch (type) {
     case CK_Q8_0:
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = row + b * 34;
-            const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(block + 2)));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32)), _mm512_set1_ps(ck_load_f16(block) * a->scale[b]), acc);
-        }
-        break;
+        return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(block + 2)));
     case CK_Q4_0:
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = row + b * 18;
-            const __m512i w = _mm512_sub_epi16(widen_u8(nibbles(block + 2)), _mm512_set1_epi16(8));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32)), _mm512_set1_ps(ck_load_f16(block) * a->scale[b]), acc);
-        }
-        break;
+        return _mm512_sub_epi16(widen_u8(nibbles(block + 2)), _mm512_set1_epi16(8));
     case CK_Q4_1:
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = row + b * 20;
-            const __m512i w = widen_u8(nibbles(block + 4));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32)), _mm512_set1_ps(ck_load_f16(block) * a->scale[b]), acc);
-            extra += ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-        }
-        break;
-    case CK_Q5_0: case CK_Q5_1: {
-        const int bytes = type == CK_Q5_0 ? 22 : 24, offset = type == CK_Q5_0 ? 2 : 4;
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = row + b * bytes;
-            const __mmask32 high = (__mmask32)ck_load_u32(block + offset);
-            const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8(high), _mm256_set1_epi8(0x10));
-            __m512i w = widen_u8(_mm256_or_si256(nibbles(block + offset + 4), fifth));
-            if (type == CK_Q5_0) w = _mm512_sub_epi16(w, _mm512_set1_epi16(16));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32)), _mm512_set1_ps(ck_load_f16(block) * a->scale[b]), acc);
-            if (type == CK_Q5_1) extra += ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-        }
-        break;
+        return widen_u8(nibbles(block + 4));
+    case CK_Q5_0: {
+        const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 2)), _mm256_set1_epi8(0x10));
+        return _mm512_sub_epi16(widen_u8(_mm256_or_si256(nibbles(block + 6), fifth)), _mm512_set1_epi16(16));
     }
-    case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176, qs_offset = type == CK_Q4_K ? 16 : 48;
-        const __m128i low = _mm_set1_epi8(0x0F);
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * bytes;
-            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
-            const __m256i qh = type == CK_Q5_K ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
-            for (int pair = 0; pair < 4; pair++) {
-                const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
-                for (int half = 0; half < 2; half++) {
-                    const int g = 2 * pair + half;
-                    int sc, mn;
-                    k_scale_min(g, block + 4, &sc, &mn);
-                    __m256i bytes8 = half == 0 ? _mm256_and_si256(packed, _mm256_set1_epi8(0x0F))
-                                               : _mm256_and_si256(_mm256_srli_epi16(packed, 4), _mm256_set1_epi8(0x0F));
-                    if (type == CK_Q5_K) {
-                        const __m256i bit = _mm256_and_si256(_mm256_srli_epi16(qh, g), _mm256_set1_epi8(0x01));
-                        bytes8 = _mm256_or_si256(bytes8, _mm256_slli_epi16(bit, 4));
-                    }
-                    const int64_t b = s * 8 + g;
-                    const __m512i w = widen_u8(bytes8);
-                    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32)), _mm512_set1_ps(d * (float)sc * a->scale[b]), acc);
-                    extra -= dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-                }
-            }
-            (void)low;
-        }
-        break;
+    default: {  // CK_Q5_1
+        const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 4)), _mm256_set1_epi8(0x10));
+        return widen_u8(_mm256_or_si256(nibbles(block + 8), fifth));
     }
-    case CK_Q6_K: {
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * 210;
-            const float d = ck_load_f16(block + 208);
+    }
+}
+
+/// Rows of the 32-value block types: four independent accumulators, so that the
+/// float multiply-adds of consecutive blocks do not wait for each other.
+CK_AVX512 static inline __attribute__((always_inline)) float row_blocks32_avx512(ck_type type, int block_bytes, int has_minimum, const uint8_t *row, const ck_q16_activation *a) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    float minimum_terms = 0;
+    const int64_t blocks = a->k / 32;
+    int64_t b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+        for (int u = 0; u < 4; u++) {
+            const uint8_t *block = row + (b + u) * block_bytes;
+            const __m512i products = dot_i16(block_weights(type, block), a->q + (b + u) * 32);
+            acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_set1_ps(f16_scale(block) * a->scale[b + u]), acc[u]);
+            if (has_minimum) minimum_terms += f16_scale(block + 2) * (a->sum16[2 * (b + u)] + a->sum16[2 * (b + u) + 1]);
+        }
+    }
+    for (; b < blocks; b++) {
+        const uint8_t *block = row + b * block_bytes;
+        const __m512i products = dot_i16(block_weights(type, block), a->q + b * 32);
+        acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_set1_ps(f16_scale(block) * a->scale[b]), acc[0]);
+        if (has_minimum) minimum_terms += f16_scale(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]))) + minimum_terms;
+}
+
+CK_AVX512 static float row_q45_k_avx512(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    float extra = 0;
+    const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
+    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(0x01);
+    for (int64_t s = 0; s < a->k / 256; s++) {
+        const uint8_t *block = row + s * bytes;
+        const float d = f16_scale(block), dmin = f16_scale(block + 2);
+        const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
+        for (int pair = 0; pair < 4; pair++) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
             for (int half = 0; half < 2; half++) {
-                const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));       // values l, l+64 (nibbles)
-                const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));  // values l+32, l+96
-                const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
-                const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-                const __m256i parts[4] = {
-                    _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                    _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-                };
-                for (int t = 0; t < 4; t++) {
-                    const int64_t b = s * 8 + half * 4 + t;
-                    const int group = half * 8 + t * 2;  // scale index of the first 16 values
-                    const __m512i w = _mm512_sub_epi16(widen_u8(parts[t]), _mm512_set1_epi16(32));
-                    const __m512 sums = _mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32));
-                    const __m512 scales = _mm512_insertf32x8(
-                        _mm512_set1_ps((float)(int8_t)block[192 + group]), _mm256_set1_ps((float)(int8_t)block[193 + group]), 1);
-                    acc = _mm512_fmadd_ps(_mm512_mul_ps(sums, scales), _mm512_set1_ps(d * a->scale[b]), acc);
-                }
+                const int g = 2 * pair + half;
+                int sc, mn;
+                k_scale_min(g, block + 4, &sc, &mn);
+                __m256i bytes8 = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
+                if (is_q5) bytes8 = _mm256_or_si256(bytes8, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
+                const int64_t b = s * 8 + g;
+                acc[half] = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dot_i16(widen_u8(bytes8), a->q + b * 32)), _mm512_set1_ps(d * (float)sc * a->scale[b]), acc[half]);
+                extra -= dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
             }
         }
-        break;
     }
-    default:
-        break;
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + extra;
+}
+
+CK_AVX512 static float row_q6_k_avx512(const uint8_t *row, const ck_q16_activation *a) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    for (int64_t s = 0; s < a->k / 256; s++) {
+        const uint8_t *block = row + s * 210;
+        const float d = f16_scale(block + 208);
+        for (int half = 0; half < 2; half++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));       // values l, l+64
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));  // values l+32, l+96
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
+            const __m256i parts[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
+            };
+            for (int t = 0; t < 4; t++) {
+                const int64_t b = s * 8 + half * 4 + t;
+                const int group = half * 8 + t * 2;  // scale index of the first 16 values
+                const __m512i w = _mm512_sub_epi16(widen_u8(parts[t]), _mm512_set1_epi16(32));
+                const __m512 sums = _mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32));
+                const float scale = d * a->scale[b];
+                const __m512 scales = _mm512_insertf32x8(
+                    _mm512_set1_ps(scale * (float)(int8_t)block[192 + group]), _mm256_set1_ps(scale * (float)(int8_t)block[193 + group]), 1);
+                acc[t] = _mm512_fmadd_ps(sums, scales, acc[t]);
+            }
+        }
     }
-    return _mm512_reduce_add_ps(acc) + extra;
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+CK_AVX512 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+    switch (type) {
+    case CK_Q8_0: return row_blocks32_avx512(CK_Q8_0, 34, 0, row, a);
+    case CK_Q4_0: return row_blocks32_avx512(CK_Q4_0, 18, 0, row, a);
+    case CK_Q4_1: return row_blocks32_avx512(CK_Q4_1, 20, 1, row, a);
+    case CK_Q5_0: return row_blocks32_avx512(CK_Q5_0, 22, 0, row, a);
+    case CK_Q5_1: return row_blocks32_avx512(CK_Q5_1, 24, 1, row, a);
+    case CK_Q4_K: return row_q45_k_avx512(0, row, a);
+    case CK_Q5_K: return row_q45_k_avx512(1, row, a);
+    case CK_Q6_K: return row_q6_k_avx512(row, a);
+    default: return 0;
+    }
 }
 
 static int use_avx512(void) {

@@ -10,15 +10,24 @@ import TestSupport
 struct BackendAgreementTests {
     let seeds = Gen.int(in: 0...Int(Int32.max))
 
-    /// Runs `compute` on the naive and the BLAS backend and checks the outputs agree.
+    /// Runs `compute` on the naive backend and on each BLAS variant and checks that the
+    /// outputs agree within `tolerance(variant name)`.
+    func expectAgreement(
+        _ what: @autoclosure () -> String, tolerance: (String) -> Double,
+        _ compute: (any Backend) throws -> [Float], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let reference = try compute(TestBackends.naive)
+        for (name, backend) in TestBackends.candidates {
+            let error = normalizedMeanSquaredError(try compute(backend), reference)
+            #expect(error <= tolerance(name), "\(what()) on \(name): NMSE \(error) > \(tolerance(name))", sourceLocation: sourceLocation)
+        }
+    }
+
     func expectAgreement(
         _ what: @autoclosure () -> String, tolerance: Double,
         _ compute: (any Backend) throws -> [Float], sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let reference = try compute(TestBackends.naive)
-        let candidate = try compute(TestBackends.blas)
-        let error = normalizedMeanSquaredError(candidate, reference)
-        #expect(error <= tolerance, "\(what()): NMSE \(error) > \(tolerance)", sourceLocation: sourceLocation)
+        try expectAgreement(what(), tolerance: { _ in tolerance }, compute, sourceLocation: sourceLocation)
     }
 
     @Test(arguments: ElementType.allCases)
@@ -33,7 +42,7 @@ struct BackendAgreementTests {
             var factory = TensorFactory(seed: seed)
             let weight = try factory.weight(weightType, rows: m, length: k)
             let input = try factory.f32([n, k])
-            try expectAgreement("matmul \(weightType) n=\(n) k=\(k) m=\(m) seed=\(seed)", tolerance: AgreementTolerance.forWeight(weightType)) {
+            try expectAgreement("matmul \(weightType) n=\(n) k=\(k) m=\(m) seed=\(seed)", tolerance: { AgreementTolerance.forWeight(weightType, backend: $0) }) {
                 try $0.matmul(input, weight: weight).floats()
             }
         }
@@ -185,7 +194,9 @@ struct BackendAgreementTests {
             let x = try Tensor(shape: [rows, columns], values: (0..<rows * columns).map { _ in
                 Float(Int.random(in: -20...20, using: &factory.random))
             })
-            #expect(try TestBackends.blas.argmax(x) == TestBackends.naive.argmax(x), "seed=\(seed)")
+            for (name, backend) in TestBackends.candidates {
+                #expect(try backend.argmax(x) == TestBackends.naive.argmax(x), "\(name) seed=\(seed)")
+            }
         }
     }
 

@@ -66,6 +66,27 @@ int ck_has_q16_kernel(ck_type type);
 void ck_matvec_q16(ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
                    float *y, int64_t row_begin, int64_t row_end);
 
+/// An activation vector quantized to int8 per block of 32 (scale = max|x| / 127), as
+/// llama.cpp quantizes activations to Q8_0 for its integer dot products; with the
+/// integer sums of each group of 16 quantized values (for offset corrections) and the
+/// exact float sums of the original values over each group of 16 (for minimum terms).
+typedef struct {
+    int8_t *q;       // k values
+    float *scale;    // k / 32 scales
+    int32_t *qsum16; // k / 16 sums of q
+    float *sum16;    // k / 16 sums of the original values
+    float *qsum32;   // k / 32: scale × the sum of q over the block (offset corrections)
+    float *sum32;    // k / 32 sums of the original values (minimum terms)
+    int64_t k;
+} ck_q8_activation;
+
+size_t ck_q8_activation_bytes(int64_t k);
+void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *activation);
+
+/// Like ck_matvec_q16 with an int8 activation (the same types).
+void ck_matvec_q8(ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
+                  float *y, int64_t row_begin, int64_t row_end);
+
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
 /// per row, starting at row_begin's).
 void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
@@ -85,6 +106,21 @@ void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t he
 
 /// The sum of n floats (a read-bandwidth probe).
 float ck_sum(const float *x, int64_t n);
+
+/// A pool of worker threads that wait by spinning briefly before sleeping, so that
+/// the many short parallel loops of a forward pass (hundreds per token) start without
+/// a system call each.
+typedef struct ck_pool ck_pool;
+
+/// The work of one parallel loop: called with [begin, end) of the iterations.
+typedef void (*ck_task)(void *context, int64_t begin, int64_t end);
+
+/// A pool whose parallel loops run on `threads` threads (the caller and threads − 1 workers).
+ck_pool *ck_pool_create(int threads);
+void ck_pool_destroy(ck_pool *pool);
+/// Splits [0, count) into one contiguous chunk per thread and runs `task` on all of
+/// them; returns when all are done. Calls from several threads at once are serialised.
+void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context);
 
 /// Names the instruction set the kernels chose on this processor ("avx512", "avx2", "portable").
 const char *ck_instruction_set(void);

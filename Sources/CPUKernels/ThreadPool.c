@@ -1,0 +1,124 @@
+// A small thread pool for the backend's parallel loops. Workers spin on a generation
+// counter for a short while (about 50 µs) after finishing a loop, because the next
+// loop of a forward pass usually follows within microseconds; then they sleep on a
+// condition variable. The calling thread runs the first chunk itself.
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "CPUKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CK_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define CK_PAUSE() __asm__ __volatile__("yield")
+#else
+#define CK_PAUSE() ((void)0)
+#endif
+
+enum { SPIN_ITERATIONS = 20000 };
+
+struct ck_pool {
+    int threads;
+    pthread_t *workers;
+    pthread_mutex_t lock;        // protects sleeping and the condition
+    pthread_cond_t wake;
+    pthread_mutex_t submit;      // one loop at a time
+    _Atomic uint64_t generation; // bumped for every loop
+    _Atomic int pending;         // workers still running the current loop
+    _Atomic int stop;
+    ck_task task;
+    void *context;
+    int64_t count;
+};
+
+typedef struct { ck_pool *pool; int index; } worker_start;
+
+static void run_chunk(ck_pool *pool, int index) {
+    const int64_t begin = pool->count * index / pool->threads;
+    const int64_t end = pool->count * (index + 1) / pool->threads;
+    if (begin < end) pool->task(pool->context, begin, end);
+}
+
+static void *worker_main(void *argument) {
+    worker_start start = *(worker_start *)argument;
+    free(argument);
+    ck_pool *pool = start.pool;
+    uint64_t seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+    for (;;) {
+        uint64_t current;
+        int spins = 0;
+        while ((current = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen) {
+            if (atomic_load_explicit(&pool->stop, memory_order_acquire)) return NULL;
+            if (++spins < SPIN_ITERATIONS) {
+                CK_PAUSE();
+                continue;
+            }
+            pthread_mutex_lock(&pool->lock);
+            while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+                   !atomic_load_explicit(&pool->stop, memory_order_acquire)) {
+                pthread_cond_wait(&pool->wake, &pool->lock);
+            }
+            pthread_mutex_unlock(&pool->lock);
+            spins = 0;
+        }
+        seen = current;
+        run_chunk(pool, start.index);
+        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel);
+    }
+}
+
+ck_pool *ck_pool_create(int threads) {
+    ck_pool *pool = calloc(1, sizeof(ck_pool));
+    if (!pool) return NULL;
+    pool->threads = threads < 1 ? 1 : threads;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_init(&pool->submit, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->stop, 0);
+    pool->workers = calloc((size_t)pool->threads, sizeof(pthread_t));
+    for (int i = 1; i < pool->threads; i++) {
+        worker_start *start = malloc(sizeof(worker_start));
+        start->pool = pool;
+        start->index = i;
+        pthread_create(&pool->workers[i], NULL, worker_main, start);
+    }
+    return pool;
+}
+
+void ck_pool_destroy(ck_pool *pool) {
+    if (!pool) return;
+    atomic_store_explicit(&pool->stop, 1, memory_order_release);
+    pthread_mutex_lock(&pool->lock);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 1; i < pool->threads; i++) pthread_join(pool->workers[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->submit);
+    free(pool->workers);
+    free(pool);
+}
+
+void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context) {
+    if (pool->threads == 1 || count <= 1) {
+        if (count > 0) task(context, 0, count);
+        return;
+    }
+    pthread_mutex_lock(&pool->submit);
+    pool->task = task;
+    pool->context = context;
+    pool->count = count;
+    atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_release);
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_acq_rel);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    run_chunk(pool, 0);
+    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) CK_PAUSE();
+    pthread_mutex_unlock(&pool->submit);
+}
