@@ -3,17 +3,22 @@
 #   make test                                     run every test (sets everything up first)
 
 PROMPT ?= The capital of France is
+TOKENS ?= 64
 
-.PHONY: run test system-packages build-release
+.PHONY: run test system-packages model build-release
 
 system-packages:
 	@Scripts/install-system-packages.sh
 
+# Downloads the default model (Gemma 3 270M) into the cache folder once.
+model:
+	@Scripts/fetch-default-model.sh >/dev/null
+
 build-release: system-packages
-	swift build -c release
+	swift build -c release --product llama
 
-run: build-release
-	.build/release/backend-demo
+run: build-release model
+	.build/release/llama generate --temperature 0 -n $(TOKENS) "$(PROMPT)"
 
-test: system-packages
+test: system-packages model
 	swift test

@@ -6,12 +6,13 @@ import TensorCore
 /// dequantize-and-dot kernels, and everything else with the reference kernels.
 ///
 /// Matrix products, by weight type and number of input rows `n`:
-/// - `f32` weights: `cblas_sgemv` for `n = 1`, `cblas_sgemm` otherwise.
-/// - other types, `n` below ``matrixRowThreshold``: one fused dequantize-and-dot pass
-///   per input row over the weight rows, split over threads (decode).
-/// - other types, larger `n`: panels of weight rows are dequantized to `f32` into a
-///   scratch buffer of about ``panelByteCount`` bytes, and each panel is multiplied with
-///   `cblas_sgemm` (prompt processing).
+/// - `n` below ``matrixRowThreshold`` (decode): one pass per input row over the weight
+///   rows, split over threads: float dot products for `f32`, `f16` and `bf16` weights,
+///   integer dot products for quantized ones (see ``activationPrecision``).
+/// - `f32` weights, larger `n`: `cblas_sgemm` on the weight as it lies.
+/// - other types, larger `n` (prompt processing): panels of weight rows are dequantized
+///   to `f32` into a scratch buffer of about ``panelByteCount`` bytes, and each panel is
+///   multiplied with `cblas_sgemm`.
 ///
 /// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
 /// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
@@ -64,7 +65,7 @@ public final class BLASBackend: Backend {
     public static var kernelInstructionSet: String { String(cString: ck_instruction_set()) }
 
     public func execute(_ operation: MatrixMultiplication) throws {
-        if operation.weight.elementType == .f32 {
+        if operation.weight.elementType == .f32 && operation.rowCount >= matrixRowThreshold {
             multiplyFloatWeight(operation)
         } else if operation.rowCount < matrixRowThreshold {
             multiplyByFusedDots(operation)

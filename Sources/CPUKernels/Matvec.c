@@ -4,6 +4,8 @@
 // block at a time into a small buffer; the x86-64 paths decode straight into
 // SIMD registers.
 
+#include <stdlib.h>
+
 #include "CPUKernels.h"
 #include "Half.h"
 #include "Kernels.h"
@@ -137,6 +139,102 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
     return hsum256(acc);
 }
 
+#define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
+/// Float dot products over 64 values per iteration with four accumulators, so that
+/// two cores can stream a weight matrix at full memory bandwidth.
+CK_AVX512F static float dot_f32_avx512(const uint8_t *row, const float *x, int64_t k) {
+    const float *w = (const float *)row;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= k; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; i < k; i++) sum += w[i] * x[i];
+    return sum;
+}
+
+CK_AVX512F static float dot_f16_avx512(const uint8_t *row, const float *x, int64_t k) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= k; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 32))), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 64))), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 96))), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i + 16 <= k; i += 16) {
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))), _mm512_loadu_ps(x + i), a0);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+/// Four rows of f16 weights at once: each 16 values of x are loaded once for four
+/// rows, and four weight streams are in flight.
+CK_AVX512F static void dot4_f16_avx512(const uint8_t *row, size_t stride, const float *x, int64_t k, float *y) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    const uint8_t *r0 = row, *r1 = row + stride, *r2 = row + 2 * stride, *r3 = row + 3 * stride;
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r0 + 2 * i))), x0, a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r1 + 2 * i))), x0, a1);
+        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r2 + 2 * i))), x0, a2);
+        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r3 + 2 * i))), x0, a3);
+        b0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r0 + 2 * i + 32))), x1, b0);
+        b1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r1 + 2 * i + 32))), x1, b1);
+        b2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r2 + 2 * i + 32))), x1, b2);
+        b3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r3 + 2 * i + 32))), x1, b3);
+    }
+    float s[4] = {
+        _mm512_reduce_add_ps(_mm512_add_ps(a0, b0)), _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
+        _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)), _mm512_reduce_add_ps(_mm512_add_ps(a3, b3)),
+    };
+    for (; i < k; i++) {
+        const float v = x[i];
+        s[0] += ck_f16_to_f32(ck_load_u16(r0 + 2 * i)) * v;
+        s[1] += ck_f16_to_f32(ck_load_u16(r1 + 2 * i)) * v;
+        s[2] += ck_f16_to_f32(ck_load_u16(r2 + 2 * i)) * v;
+        s[3] += ck_f16_to_f32(ck_load_u16(r3 + 2 * i)) * v;
+    }
+    for (int j = 0; j < 4; j++) y[j] = s[j];
+}
+
+CK_AVX512F static inline __m512 bf16_to_f32(const uint8_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+CK_AVX512F static float dot_bf16_avx512(const uint8_t *row, const float *x, int64_t k) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        a0 = _mm512_fmadd_ps(bf16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(bf16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static int ck_has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+        const char *disabled = getenv("SWIFT_LLAMA_DISABLE_AVX512");
+        if (disabled && *disabled && *disabled != '0') cached = 0;
+    }
+    return cached;
+}
+
 static int ck_has_avx2(void) {
     static int cached = -1;
     if (cached < 0) {
@@ -147,12 +245,21 @@ static int ck_has_avx2(void) {
 }
 #else
 static int ck_has_avx2(void) { return 0; }
+static int ck_has_avx512(void) { return 0; }
 #endif
 
 // MARK: Dispatch
 
 static ck_dot ck_dot_for(ck_type type) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (ck_has_avx512()) {
+        switch (type) {
+        case CK_F32: return dot_f32_avx512;
+        case CK_F16: return dot_f16_avx512;
+        case CK_BF16: return dot_bf16_avx512;
+        default: break;
+        }
+    }
     if (ck_has_avx2()) {
         switch (type) {
         case CK_F32: return dot_f32_avx2;
@@ -175,6 +282,13 @@ static ck_dot ck_dot_for(ck_type type) {
 void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, float *y, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = (const uint8_t *)weight;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (type == CK_F16 && ck_has_avx512() && getenv("CK_DOT4")) {
+        for (; row_begin + 4 <= row_end; row_begin += 4) {
+            dot4_f16_avx512(w + (size_t)row_begin * row_bytes, row_bytes, x, k, y + row_begin);
+        }
+    }
+#endif
     const ck_dot dot = ck_dot_for(type);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
@@ -183,5 +297,5 @@ void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
 }
 
 const char *ck_instruction_set(void) {
-    return ck_has_avx2() ? "avx2" : "portable";
+    return ck_has_avx512() ? "avx512" : ck_has_avx2() ? "avx2" : "portable";
 }

@@ -46,7 +46,9 @@ static void *worker_main(void *argument) {
     worker_start start = *(worker_start *)argument;
     free(argument);
     ck_pool *pool = start.pool;
-    uint64_t seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+    // Loops are numbered from 1; starting from 0 (not from the counter's value when the
+    // thread happens to start) means a loop submitted before this thread ran is not missed.
+    uint64_t seen = 0;
     for (;;) {
         uint64_t current;
         int spins = 0;

@@ -104,6 +104,18 @@ void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t he
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
                   float *out, int64_t task_begin, int64_t task_end, float *scratch);
 
+/// RMSNorm of rows [row_begin, row_end) of x (rows of n floats): y = x / sqrt(mean(x²) + eps) * w.
+void ck_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps, int64_t row_begin, int64_t row_end);
+
+/// RoPE of tokens [token_begin, token_end) of x ([tokens, heads, head_dim], in place into y):
+/// pair i of a head turns by position / scale * base^(-2i/dims); layout 0 pairs
+/// (2i, 2i+1), layout 1 pairs (i, i + dims/2). `frequencies` holds dims/2 floats.
+void ck_rope(const float *x, float *y, const int64_t *positions, int64_t heads, int64_t head_dim, int64_t dims,
+             const float *frequencies, float position_scale, int layout, int64_t token_begin, int64_t token_end);
+
+/// y[i] = f(gate[i]) * up[i] for i in [begin, end), f = SiLU (function 0) or tanh-GELU (1).
+void ck_gated_activation(const float *gate, const float *up, float *y, int function, int64_t begin, int64_t end);
+
 /// The sum of n floats (a read-bandwidth probe).
 float ck_sum(const float *x, int64_t n);
 
