@@ -27,44 +27,18 @@ struct VocabularyMetadata {
     }
 
     /// From a Hugging Face `tokenizer.json` without `tokenizer.model`: the vocabulary
-    /// in id order; byte tokens `<0xNN>` are byte pieces, special added tokens control
-    /// pieces, other added tokens user-defined. A merged token's score is minus the rank
-    /// of the merge that forms it, so that merging by highest score merges in rank
-    /// order, as the `tokenizers` library does.
+    /// in id order as ``HuggingFaceTokenizer/sentencePiecePieces()`` gives it (a merged
+    /// piece scores minus the rank of its merge, so merging by highest score merges in
+    /// rank order, as the `tokenizers` library does).
     init(tokenizerJSON url: URL) throws {
-        guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
-              let model = object["model"] as? [String: Any], let vocabulary = model["vocab"] as? [String: Int]
-        else {
-            throw ConversionError.invalidInput(file: url.path, problem: "has no BPE model vocabulary")
-        }
-        var rankOf: [String: Int] = [:]
-        for (rank, merge) in ((model["merges"] as? [Any]) ?? []).enumerated() {
-            let parts: [String] = (merge as? [String]) ?? ((merge as? String)?.split(separator: " ", maxSplits: 1).map(String.init) ?? [])
-            guard parts.count == 2 else { continue }
-            let merged = parts[0] + parts[1]
-            if rankOf[merged] == nil { rankOf[merged] = rank }
-        }
-        var added: [Int: (String, Bool)] = [:]
-        for entry in (object["added_tokens"] as? [[String: Any]]) ?? [] {
-            if let id = entry["id"] as? Int, let content = entry["content"] as? String {
-                added[id] = (content, entry["special"] as? Bool ?? false)
-            }
-        }
-        let size = max(vocabulary.values.max() ?? -1, added.keys.max() ?? -1) + 1
-        var pieces = [SentencePieceModel.Piece](repeating: .init(text: "", score: 0, type: .unused), count: size)
-        for (token, id) in vocabulary {
-            let type: SentencePieceModel.PieceType = SentencePieceTokenizer.byteValue(token) != nil ? .byte : .normal
-            pieces[id] = .init(text: token, score: rankOf[token].map { -Float($0) } ?? 0, type: type)
-        }
-        let unknownToken = model["unk_token"] as? String
-        for (id, (content, special)) in added {
-            let type: SentencePieceModel.PieceType = content == unknownToken ? .unknown : special ? .control : .userDefined
-            pieces[id] = .init(text: content, score: 0, type: type)
-        }
-        self.pieces = pieces
-        unknown = unknownToken.flatMap { vocabulary[$0] }
-        addBOS = true
-        addEOS = false
+        let tokenizer = try HuggingFaceTokenizer(contentsOf: url)
+        pieces = tokenizer.sentencePiecePieces()
+        bos = tokenizer.specialTokens.bos
+        eos = tokenizer.specialTokens.eos
+        unknown = tokenizer.specialTokens.unknown
+        padding = tokenizer.specialTokens.padding
+        addBOS = tokenizer.addsBOSByDefault
+        addEOS = tokenizer.addsEOSByDefault
     }
 
     /// Applies `tokenizer_config.json`, `config.json` and `generation_config.json`:

@@ -60,6 +60,7 @@ public final class StreamingDecoder {
     private var leadingSpaceSeen = false
 
     private var visiblePieceSeen = false
+    private var firstCharacterSeen = false
 
     public init(
         vocabularySize: Int, leadingSpace rule: LeadingSpaceRule, byteRuns byteRule: ByteRunRule = .perCharacter,
@@ -89,12 +90,12 @@ public final class StreamingDecoder {
         if case .text(var text, let eligible) = piece {
             switch rule {
             case .stripOnce, .stripUntilText:
-                if expectingLeadingSpace, eligible, text.hasPrefix(" ") {
-                    text.removeFirst()
+                if expectingLeadingSpace, eligible, text.hasScalarPrefix(" ") {
+                    text = text.droppingScalars(1)
                     leadingSpaceSeen = rule == .stripOnce
                 }
             case .stripFirstPiece:
-                if !visiblePieceSeen, text.hasPrefix(" ") { text.removeFirst() }
+                if !visiblePieceSeen, text.hasScalarPrefix(" ") { text = text.droppingScalars(1) }
             case .keep, .stripFirstCharacter:
                 break
             }
@@ -116,6 +117,7 @@ public final class StreamingDecoder {
         expectingLeadingSpace = true
         leadingSpaceSeen = false
         visiblePieceSeen = false
+        firstCharacterSeen = false
     }
 
     private func flushBytes() -> String {
@@ -134,7 +136,12 @@ public final class StreamingDecoder {
 
     private func produced(_ text: String) -> String {
         var text = text
-        if rule == .stripFirstCharacter, !producedText, text.hasPrefix(" ") { text.removeFirst() }
+        if rule == .stripFirstCharacter, !firstCharacterSeen, !text.isEmpty {
+            // The Hugging Face Strip decoder removes one leading space from the whole
+            // output, even when that leaves the first piece empty.
+            firstCharacterSeen = true
+            if text.hasScalarPrefix(" ") { text = text.droppingScalars(1) }
+        }
         if !text.isEmpty { producedText = true }
         return text
     }

@@ -9,11 +9,13 @@ import Foundation
 /// As in `tokenizers`, added tokens written in the text (`<s>`, `<|im_start|>`) are
 /// matched before anything else unless ``EncodingOptions/parseSpecialTokens`` is
 /// `false` (then only non-special added tokens are matched); each stretch of text
-/// between them is normalized and pre-tokenized on its own.
+/// between them is normalized and pre-tokenized on its own. Text is processed as
+/// Unicode scalars and tokens are looked up by their UTF-8 bytes, so canonically
+/// equivalent tokens (precomposed "ά" and α + U+0301) stay distinct, as in `tokenizers`.
 public final class HuggingFaceTokenizer: Tokenizer {
     private let spec: TokenizerJSON
     private let idToToken: [String]
-    private let vocabulary: [String: Int]
+    private let table: PieceTable
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     private let byteIDs: [Int?]
     private let idToByte: [Int: UInt8]
@@ -31,37 +33,45 @@ public final class HuggingFaceTokenizer: Tokenizer {
 
     /// Reads `tokenizer.json`, and `tokenizer_config.json` from the same folder if present.
     public convenience init(contentsOf url: URL) throws {
-        let object = try Self.readJSON(url)
+        let document = try Self.readJSON(url)
         let configURL = url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")
-        let config = FileManager.default.fileExists(atPath: configURL.path) ? try Self.readJSON(configURL) : [:]
-        try self.init(json: object, config: config, source: url.path)
+        let config = FileManager.default.fileExists(atPath: configURL.path) ? try Self.readJSON(configURL) : .object([])
+        try self.init(json: document, config: config, source: url.path)
     }
 
-    static func readJSON(_ url: URL) throws -> [String: Any] {
+    static func readJSON(_ url: URL) throws -> OrderedJSON {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError(.invalidFile, file: url.path, "cannot read: \(error.localizedDescription)")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TokenizerError(.invalidFile, file: url.path, "is not a JSON object")
+        do {
+            let document = try OrderedJSON.parse([UInt8](data))
+            guard document.members != nil else { throw TokenizerError(.invalidFile, file: url.path, "is not a JSON object") }
+            return document
+        } catch let error as OrderedJSON.ParseError {
+            throw TokenizerError(.invalidFile, file: url.path, "is not valid JSON (byte \(error.offset): \(error.message))")
         }
-        return object
     }
 
-    public init(json: [String: Any], config: [String: Any], source: String) throws {
+    init(json: OrderedJSON, config: OrderedJSON, source: String) throws {
         spec = try TokenizerJSON(object: json, file: source)
         self.source = source
-        var vocabulary = spec.vocabulary
-        for token in spec.addedTokens { vocabulary[token.content] = token.id }
-        self.vocabulary = vocabulary
-        let size = (vocabulary.values.max() ?? -1) + 1
+        var entries = spec.vocabulary
+        for token in spec.addedTokens where !entries.contains(where: { $0.id == token.id }) { entries.append((token.content, token.id)) }
+        let size = (entries.map(\.id).max() ?? -1) + 1
         var idToToken = [String](repeating: "", count: size)
-        for (token, id) in vocabulary where id >= 0 { idToToken[id] = token }
+        for (token, id) in entries { idToToken[id] = token }
+        for token in spec.addedTokens { idToToken[token.id] = token.content }
         self.idToToken = idToToken
+        // Added tokens first, so that their ids win for their text.
+        table = PieceTable(spec.addedTokens.map { (Array($0.content.utf8), $0.id) } + entries.map { (Array($0.token.utf8), $0.id) })
+        let model = table
 
         var merges: [UInt64: (Int32, Int32)] = [:]
         for (rank, (left, right)) in spec.merges.enumerated() {
-            guard let a = spec.vocabulary[left], let b = spec.vocabulary[right], let merged = spec.vocabulary[left + right] else {
+            guard let a = model.lookup(Array(left.utf8)), let b = model.lookup(Array(right.utf8)),
+                  let merged = model.lookup(Array(left.utf8) + Array(right.utf8))
+            else {
                 throw TokenizerError(.invalidFile, file: source, "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
             }
             let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
@@ -71,34 +81,32 @@ public final class HuggingFaceTokenizer: Tokenizer {
         var bytes = [Int?](repeating: nil, count: 256)
         var idToByte: [Int: UInt8] = [:]
         for value in 0..<256 {
-            let name = "<0x" + String(format: "%02X", value) + ">"
-            if let id = spec.vocabulary[name] {
+            if let id = model.lookup(Array(String(format: "<0x%02X>", value).utf8)) {
                 bytes[value] = id
                 idToByte[id] = UInt8(value)
             }
         }
         byteIDs = bytes
         self.idToByte = idToByte
-        unknownID = spec.unknownToken.flatMap { vocabulary[$0] }
+        unknownID = spec.unknownToken.flatMap { model.lookup(Array($0.utf8)) }
         addedTokens = spec.addedTokens.sorted { $0.content.utf8.count > $1.content.utf8.count }
         specialIDs = Set(spec.addedTokens.filter(\.special).map(\.id))
 
-        func tokenName(_ value: Any?) -> String? {
-            (value as? String) ?? ((value as? [String: Any])?["content"] as? String)
+        func tokenID(_ value: OrderedJSON?) -> Int? {
+            (value?.string ?? value?["content"]?.string).flatMap { model.lookup(Array($0.utf8)) }
         }
-        let bos = tokenName(config["bos_token"]).flatMap { vocabulary[$0] } ?? spec.prefixTokens.first.flatMap { vocabulary[$0] }
-        let eos = tokenName(config["eos_token"]).flatMap { vocabulary[$0] } ?? spec.suffixTokens.first.flatMap { vocabulary[$0] }
-        let padding = tokenName(config["pad_token"]).flatMap { vocabulary[$0] }
-        let endOfTurn = ["<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>"].compactMap { vocabulary[$0] }.filter { $0 != eos }
-        specialTokens = SpecialTokens(bos: bos, eos: eos, unknown: unknownID, padding: padding, endOfTurn: endOfTurn)
+        let bos = tokenID(config["bos_token"]) ?? spec.prefixTokens.first.flatMap { model.lookup(Array($0.utf8)) }
+        let eos = tokenID(config["eos_token"]) ?? spec.suffixTokens.first.flatMap { model.lookup(Array($0.utf8)) }
+        let endOfTurn = ["<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>"].compactMap { model.lookup(Array($0.utf8)) }.filter { $0 != eos }
+        specialTokens = SpecialTokens(bos: bos, eos: eos, unknown: unknownID, padding: tokenID(config["pad_token"]), endOfTurn: endOfTurn)
         if spec.hasPostProcessor {
             addsBOSByDefault = !spec.prefixTokens.isEmpty
             addsEOSByDefault = !spec.suffixTokens.isEmpty
         } else {
-            addsBOSByDefault = config["add_bos_token"] as? Bool ?? false
-            addsEOSByDefault = config["add_eos_token"] as? Bool ?? false
+            addsBOSByDefault = config["add_bos_token"]?.bool ?? false
+            addsEOSByDefault = config["add_eos_token"]?.bool ?? false
         }
-        chatTemplate = config["chat_template"] as? String
+        chatTemplate = config["chat_template"]?.string
     }
 
     // MARK: Encoding
@@ -108,13 +116,10 @@ public final class HuggingFaceTokenizer: Tokenizer {
         if options.addBOS ?? addsBOSByDefault, let bos = specialTokens.bos { ids.append(bos) }
         let matchSpecial = options.parseSpecialTokens ?? true
         let candidates = addedTokens.filter { matchSpecial || !$0.special }
-        let fragments = splitOnAddedTokens(text, candidates)
-        for (index, fragment) in fragments.enumerated() {
+        for fragment in splitOnAddedTokens(Array(text.unicodeScalars), candidates) {
             switch fragment {
-            case let .token(id):
-                ids.append(id)
-            case let .text(segment, startsInput):
-                ids += encodeSegment(segment, isFirst: startsInput && index == 0)
+            case let .token(id): ids.append(id)
+            case let .text(segment, startsInput): ids += encodeSegment(segment, startsInput: startsInput)
             }
         }
         if options.addEOS ?? addsEOSByDefault, let eos = specialTokens.eos { ids.append(eos) }
@@ -122,22 +127,23 @@ public final class HuggingFaceTokenizer: Tokenizer {
     }
 
     enum Fragment {
-        case text(String, startsInput: Bool)
+        case text([Unicode.Scalar], startsInput: Bool)
         case token(Int)
     }
 
-    /// Splits `text` around added tokens, longest match first, honouring their
+    /// Splits the text around added tokens, longest match first, honouring their
     /// `lstrip`/`rstrip` (whitespace next to the token is absorbed by it) and
     /// `single_word` (the token must not touch word characters) flags.
-    func splitOnAddedTokens(_ text: String, _ tokens: [TokenizerJSON.AddedToken]) -> [Fragment] {
-        guard !tokens.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text, startsInput: true)] }
-        let scalars = Array(text.unicodeScalars)
+    func splitOnAddedTokens(_ scalars: [Unicode.Scalar], _ tokens: [TokenizerJSON.AddedToken]) -> [Fragment] {
+        guard !scalars.isEmpty else { return [] }
+        guard !tokens.isEmpty else { return [.text(scalars, startsInput: true)] }
         let encoded = tokens.map { (Array($0.content.unicodeScalars), $0) }
         var fragments: [Fragment] = []
         var textStart = 0
         var i = 0
         func isWordCharacter(_ index: Int) -> Bool {
-            index >= 0 && index < scalars.count && (scalars[index].properties.isAlphabetic || scalars[index].properties.numericType != nil || scalars[index] == "_")
+            index >= 0 && index < scalars.count
+                && (scalars[index].properties.isAlphabetic || scalars[index].properties.numericType != nil || scalars[index] == "_")
         }
         while i < scalars.count {
             var matched: (Int, TokenizerJSON.AddedToken)? = nil
@@ -154,27 +160,23 @@ public final class HuggingFaceTokenizer: Tokenizer {
             }
             var textEnd = i
             if token.lstrip { while textEnd > textStart, scalars[textEnd - 1].properties.isWhitespace { textEnd -= 1 } }
-            if textStart < textEnd {
-                fragments.append(.text(String(String.UnicodeScalarView(scalars[textStart..<textEnd])), startsInput: textStart == 0))
-            }
+            if textStart < textEnd { fragments.append(.text(Array(scalars[textStart..<textEnd]), startsInput: textStart == 0)) }
             fragments.append(.token(token.id))
             i += length
             if token.rstrip { while i < scalars.count, scalars[i].properties.isWhitespace { i += 1 } }
             textStart = i
         }
-        if textStart < scalars.count {
-            fragments.append(.text(String(String.UnicodeScalarView(scalars[textStart...])), startsInput: textStart == 0))
-        }
+        if textStart < scalars.count { fragments.append(.text(Array(scalars[textStart...]), startsInput: textStart == 0)) }
         return fragments
     }
 
     /// Normalizer, pre-tokenizer and BPE for one stretch of text between added tokens.
-    func encodeSegment(_ segment: String, isFirst: Bool) -> [Int] {
-        var text = segment
+    func encodeSegment(_ segment: [Unicode.Scalar], startsInput: Bool) -> [Int] {
+        var text = String(String.UnicodeScalarView(segment))
         for step in spec.normalizer {
             switch step {
             case let .prepend(prefix): if !text.isEmpty { text = prefix + text }
-            case let .replace(pattern, content): text = text.replacingOccurrences(of: pattern, with: content)
+            case let .replace(pattern, content): text = text.replacingScalars(pattern, with: content)
             case let .unicode(form):
                 switch form {
                 case "NFC": text = text.precomposedStringWithCanonicalMapping
@@ -186,9 +188,9 @@ public final class HuggingFaceTokenizer: Tokenizer {
         }
         var words = [text]
         if let metaspace = spec.preTokenizer {
-            text = text.replacingOccurrences(of: " ", with: metaspace.replacement)
-            let prepend = metaspace.prependScheme == .always || (metaspace.prependScheme == .first && isFirst)
-            if prepend, !text.hasPrefix(metaspace.replacement), !text.isEmpty { text = metaspace.replacement + text }
+            text = text.replacingScalars(" ", with: metaspace.replacement)
+            let prepend = metaspace.prependScheme == .always || (metaspace.prependScheme == .first && startsInput)
+            if prepend, !text.isEmpty, !text.hasScalarPrefix(metaspace.replacement) { text = metaspace.replacement + text }
             words = metaspace.split ? Self.splitBefore(metaspace.replacement, in: text) : [text]
         }
         return words.flatMap(encodeWord)
@@ -196,46 +198,53 @@ public final class HuggingFaceTokenizer: Tokenizer {
 
     /// Splits before every occurrence of `marker` (Metaspace's `split`).
     static func splitBefore(_ marker: String, in text: String) -> [String] {
+        let target = Array(marker.unicodeScalars)
         var words: [String] = []
-        var current = ""
-        for character in text {
-            if String(character) == marker, !current.isEmpty {
-                words.append(current)
-                current = ""
+        var current = String.UnicodeScalarView()
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        while i < scalars.count {
+            if i + target.count <= scalars.count, Array(scalars[i..<i + target.count]) == target, !current.isEmpty {
+                words.append(String(current))
+                current = String.UnicodeScalarView()
             }
-            current.append(character)
+            current.append(scalars[i])
+            i += 1
         }
-        if !current.isEmpty { words.append(current) }
+        if !current.isEmpty { words.append(String(current)) }
         return words
     }
 
     /// The BPE model on one word: characters (or their bytes, or `<unk>`) merged by rank.
     func encodeWord(_ word: String) -> [Int] {
-        guard !word.isEmpty else { return [] }
-        if spec.ignoreMerges, let id = spec.vocabulary[word] { return [id] }
+        let bytes = Array(word.utf8)
+        guard !bytes.isEmpty else { return [] }
+        if spec.ignoreMerges, let id = table.lookup(bytes) { return [id] }
         var symbols: [BytePairMerger.Symbol] = []
         var unknownRun = false
-        var position: Int32 = 0
-        for scalar in word.unicodeScalars {
-            let character = String(scalar)
-            let length = Int32(character.utf8.count)
-            defer { position += length }
-            if let id = spec.vocabulary[character] {
-                symbols.append(.init(start: position, length: length, previous: -1, next: -1, id: Int32(id), frozen: false))
-                unknownRun = false
-            } else if spec.byteFallback, character.utf8.allSatisfy({ byteIDs[Int($0)] != nil }) {
-                for (offset, byte) in character.utf8.enumerated() {
-                    symbols.append(.init(
-                        start: position + Int32(offset), length: 1, previous: -1, next: -1, id: Int32(byteIDs[Int(byte)]!), frozen: false))
+        var position = 0
+        bytes.withUnsafeBufferPointer { buffer in
+            while position < buffer.count {
+                let length = min(UTF8.sequenceLength(lead: buffer[position]), buffer.count - position)
+                defer { position += length }
+                let character = UnsafeBufferPointer(rebasing: buffer[position..<position + length])
+                if let id = table.lookup(character) {
+                    symbols.append(.init(start: Int32(position), length: Int32(length), previous: -1, next: -1, id: Int32(id), frozen: false))
+                    unknownRun = false
+                } else if spec.byteFallback, character.allSatisfy({ byteIDs[Int($0)] != nil }) {
+                    for (offset, byte) in character.enumerated() {
+                        symbols.append(.init(
+                            start: Int32(position + offset), length: 1, previous: -1, next: -1, id: Int32(byteIDs[Int(byte)]!), frozen: false))
+                    }
+                    unknownRun = false
+                } else if let unknown = unknownID {
+                    if spec.fuseUnknown && unknownRun {
+                        symbols[symbols.count - 1].length += Int32(length)
+                    } else {
+                        symbols.append(.init(start: Int32(position), length: Int32(length), previous: -1, next: -1, id: Int32(unknown), frozen: false))
+                    }
+                    unknownRun = true
                 }
-                unknownRun = false
-            } else if let unknown = unknownID {
-                if spec.fuseUnknown && unknownRun {
-                    symbols[symbols.count - 1].length += length
-                } else {
-                    symbols.append(.init(start: position, length: length, previous: -1, next: -1, id: Int32(unknown), frozen: false))
-                }
-                unknownRun = true
             }
         }
         var merger = BytePairMerger()
@@ -267,7 +276,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
         idToToken.indices.contains(id) ? idToToken[id] : nil
     }
 
-    public func id(for piece: String) -> Int? { vocabulary[piece] }
+    public func id(for piece: String) -> Int? { table.lookup(Array(piece.utf8)) }
 
     public func isControl(_ id: Int) -> Bool { specialIDs.contains(id) }
 
@@ -296,10 +305,38 @@ public final class HuggingFaceTokenizer: Tokenizer {
             if let byte = bytes[id] { return .byte(byte) }
             var text = tokens[id]
             for step in steps {
-                if case let .replace(pattern, content) = step { text = text.replacingOccurrences(of: pattern, with: content) }
+                if case let .replace(pattern, content) = step { text = text.replacingScalars(pattern, with: content) }
             }
-            if let metaspace { text = text.replacingOccurrences(of: metaspace.replacement, with: " ") }
+            if let metaspace { text = text.replacingScalars(metaspace.replacement, with: " ") }
             return .text(text, leadingSpaceEligible: true)
+        }
+    }
+
+    /// The vocabulary as SentencePiece pieces, for writing it to GGUF: byte tokens are
+    /// byte pieces, special added tokens control pieces, other added tokens
+    /// user-defined, the unknown token unknown; a merged token's score is minus the rank
+    /// of the first merge that forms it (so that merging by highest score merges in
+    /// rank order), other tokens score 0.
+    public func sentencePiecePieces() -> [SentencePieceModel.Piece] {
+        var scores = [Float](repeating: 0, count: idToToken.count)
+        var scored = [Bool](repeating: false, count: idToToken.count)
+        for (rank, id) in merges.values.sorted(by: { $0.rank < $1.rank }).map({ (Int($0.rank), Int($0.id)) }) where !scored[id] {
+            scores[id] = -Float(rank)
+            scored[id] = true
+        }
+        let added = Dictionary(spec.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return idToToken.enumerated().map { id, token in
+            let type: SentencePieceModel.PieceType
+            if id == unknownID {
+                type = .unknown
+            } else if let token = added[id] {
+                type = token.special ? .control : .userDefined
+            } else if idToByte[id] != nil {
+                type = .byte
+            } else {
+                type = .normal
+            }
+            return SentencePieceModel.Piece(text: token, score: scores[id], type: type)
         }
     }
 }

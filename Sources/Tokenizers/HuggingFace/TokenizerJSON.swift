@@ -1,7 +1,5 @@
-import Foundation
-
 /// The parts of a Hugging Face `tokenizer.json` that Llama-family tokenizers use,
-/// read from the JSON object. Anything else is refused with an error naming it.
+/// read from the JSON document. Anything else is refused with an error naming it.
 struct TokenizerJSON {
     enum NormalizerStep: Equatable {
         case prepend(String)
@@ -35,7 +33,8 @@ struct TokenizerJSON {
         var singleWord: Bool
     }
 
-    var vocabulary: [String: Int]
+    /// The vocabulary in file order (canonically equivalent tokens are distinct).
+    var vocabulary: [(token: String, id: Int)]
     /// Merge pairs in rank order.
     var merges: [(String, String)]
     var unknownToken: String?
@@ -51,123 +50,125 @@ struct TokenizerJSON {
     var suffixTokens: [String]
     var hasPostProcessor: Bool
 
-    init(object: [String: Any], file: String) throws {
+    init(object: OrderedJSON, file: String) throws {
         func fail(_ message: String) -> TokenizerError { TokenizerError(.unsupported, file: file, message) }
         func invalid(_ message: String) -> TokenizerError { TokenizerError(.invalidFile, file: file, message) }
 
-        guard let model = object["model"] as? [String: Any] else { throw invalid("'model' is missing") }
-        let type = model["type"] as? String ?? "BPE"
+        guard let model = object["model"], model.members != nil else { throw invalid("'model' is missing") }
+        let type = model["type"]?.string ?? "BPE"
         guard type == "BPE" else { throw fail("model type '\(type)' is not supported; only BPE is") }
-        if let prefix = model["continuing_subword_prefix"] as? String, !prefix.isEmpty {
+        if let prefix = model["continuing_subword_prefix"]?.string, !prefix.isEmpty {
             throw fail("model.continuing_subword_prefix is not supported")
         }
-        if let suffix = model["end_of_word_suffix"] as? String, !suffix.isEmpty {
+        if let suffix = model["end_of_word_suffix"]?.string, !suffix.isEmpty {
             throw fail("model.end_of_word_suffix is not supported")
         }
-        guard let vocabulary = model["vocab"] as? [String: Int] else { throw invalid("model.vocab is missing or not an object of ids") }
-        self.vocabulary = vocabulary
+        guard let vocabularyMembers = model["vocab"]?.members else { throw invalid("model.vocab is missing or not an object") }
+        vocabulary = try vocabularyMembers.map { member in
+            guard let id = member.value.int, id >= 0 else { throw invalid("model.vocab '\(member.key)' is not a non-negative id") }
+            return (member.key, id)
+        }
         var merges: [(String, String)] = []
-        for (index, merge) in ((model["merges"] as? [Any]) ?? []).enumerated() {
-            if let text = merge as? String {
+        for (index, merge) in (model["merges"]?.array ?? []).enumerated() {
+            if let text = merge.string {
                 let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw invalid("model.merges[\(index)] '\(text)' is not two tokens") }
                 merges.append((String(parts[0]), String(parts[1])))
-            } else if let pair = merge as? [String], pair.count == 2 {
-                merges.append((pair[0], pair[1]))
+            } else if let pair = merge.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
+                merges.append((left, right))
             } else {
                 throw invalid("model.merges[\(index)] is neither \"a b\" nor [\"a\", \"b\"]")
             }
         }
         self.merges = merges
-        unknownToken = model["unk_token"] as? String
-        byteFallback = model["byte_fallback"] as? Bool ?? false
-        fuseUnknown = model["fuse_unk"] as? Bool ?? false
-        ignoreMerges = model["ignore_merges"] as? Bool ?? false
+        unknownToken = model["unk_token"]?.string
+        byteFallback = model["byte_fallback"]?.bool ?? false
+        fuseUnknown = model["fuse_unk"]?.bool ?? false
+        ignoreMerges = model["ignore_merges"]?.bool ?? false
 
         normalizer = try Self.normalizerSteps(object["normalizer"], fail: fail)
         preTokenizer = try Self.metaspace(object["pre_tokenizer"], fail: fail)
         decoder = try Self.decoderSteps(object["decoder"], fail: fail)
 
-        addedTokens = try ((object["added_tokens"] as? [[String: Any]]) ?? []).map { entry in
-            guard let id = entry["id"] as? Int, let content = entry["content"] as? String else {
+        addedTokens = try (object["added_tokens"]?.array ?? []).map { entry in
+            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
                 throw invalid("an entry of added_tokens has no id or content")
             }
             return AddedToken(
-                id: id, content: content, special: entry["special"] as? Bool ?? false,
-                lstrip: entry["lstrip"] as? Bool ?? false, rstrip: entry["rstrip"] as? Bool ?? false,
-                normalized: entry["normalized"] as? Bool ?? false, singleWord: entry["single_word"] as? Bool ?? false)
+                id: id, content: content, special: entry["special"]?.bool ?? false,
+                lstrip: entry["lstrip"]?.bool ?? false, rstrip: entry["rstrip"]?.bool ?? false,
+                normalized: entry["normalized"]?.bool ?? false, singleWord: entry["single_word"]?.bool ?? false)
         }
 
         prefixTokens = []
         suffixTokens = []
         hasPostProcessor = false
-        if let post = object["post_processor"] as? [String: Any], post["type"] as? String == "TemplateProcessing",
-           let single = post["single"] as? [[String: Any]] {
+        if let post = object["post_processor"], post["type"]?.string == "TemplateProcessing", let single = post["single"]?.array {
             hasPostProcessor = true
             var seenSequence = false
             for item in single {
                 if item["Sequence"] != nil {
                     seenSequence = true
-                } else if let special = item["SpecialToken"] as? [String: Any], let id = special["id"] as? String {
+                } else if let id = item["SpecialToken"]?["id"]?.string {
                     if seenSequence { suffixTokens.append(id) } else { prefixTokens.append(id) }
                 }
             }
         }
     }
 
-    private static func steps(_ value: Any?, key: String) -> [[String: Any]] {
-        guard let object = value as? [String: Any] else { return [] }
-        if object["type"] as? String == "Sequence" { return (object[key] as? [[String: Any]]) ?? [] }
-        return [object]
+    private static func steps(_ value: OrderedJSON?, key: String) -> [OrderedJSON] {
+        guard let value, value.members != nil else { return [] }
+        if value["type"]?.string == "Sequence" { return value[key]?.array ?? [] }
+        return [value]
     }
 
-    private static func pattern(_ object: [String: Any]) -> String? {
-        (object["pattern"] as? [String: Any])?["String"] as? String
+    private static func pattern(_ object: OrderedJSON) -> String? {
+        object["pattern"]?["String"]?.string
     }
 
-    static func normalizerSteps(_ value: Any?, fail: (String) -> TokenizerError) throws -> [NormalizerStep] {
+    static func normalizerSteps(_ value: OrderedJSON?, fail: (String) -> TokenizerError) throws -> [NormalizerStep] {
         try steps(value, key: "normalizers").map { step in
-            switch step["type"] as? String {
-            case "Prepend": return .prepend(step["prepend"] as? String ?? "")
+            switch step["type"]?.string {
+            case "Prepend": return .prepend(step["prepend"]?.string ?? "")
             case "Replace":
                 guard let pattern = pattern(step) else { throw fail("normalizer Replace with a regex pattern is not supported") }
-                return .replace(pattern: pattern, content: step["content"] as? String ?? "")
+                return .replace(pattern: pattern, content: step["content"]?.string ?? "")
             case let form? where ["NFC", "NFD", "NFKC", "NFKD"].contains(form): return .unicode(form)
             case let other: throw fail("normalizer '\(other ?? "?")' is not supported")
             }
         }
     }
 
-    static func metaspace(_ value: Any?, fail: (String) -> TokenizerError) throws -> Metaspace? {
+    static func metaspace(_ value: OrderedJSON?, fail: (String) -> TokenizerError) throws -> Metaspace? {
         let list = steps(value, key: "pretokenizers")
         guard !list.isEmpty else { return nil }
-        guard list.count == 1, list[0]["type"] as? String == "Metaspace" else {
-            throw fail("pre-tokenizer \(list.compactMap { $0["type"] as? String }) is not supported; only Metaspace is")
+        guard list.count == 1, list[0]["type"]?.string == "Metaspace" else {
+            throw fail("pre-tokenizer \(list.compactMap { $0["type"]?.string }) is not supported; only Metaspace is")
         }
         return metaspaceSettings(list[0])
     }
 
-    static func metaspaceSettings(_ object: [String: Any]) -> Metaspace {
+    static func metaspaceSettings(_ object: OrderedJSON) -> Metaspace {
         let scheme: PrependScheme
-        if let name = object["prepend_scheme"] as? String, let parsed = PrependScheme(rawValue: name) {
+        if let name = object["prepend_scheme"]?.string, let parsed = PrependScheme(rawValue: name) {
             scheme = parsed
         } else {
-            scheme = (object["add_prefix_space"] as? Bool ?? true) ? .always : .never
+            scheme = (object["add_prefix_space"]?.bool ?? true) ? .always : .never
         }
-        return Metaspace(replacement: object["replacement"] as? String ?? "\u{2581}", prependScheme: scheme, split: object["split"] as? Bool ?? true)
+        return Metaspace(replacement: object["replacement"]?.string ?? "\u{2581}", prependScheme: scheme, split: object["split"]?.bool ?? true)
     }
 
-    static func decoderSteps(_ value: Any?, fail: (String) -> TokenizerError) throws -> [DecoderStep] {
+    static func decoderSteps(_ value: OrderedJSON?, fail: (String) -> TokenizerError) throws -> [DecoderStep] {
         try steps(value, key: "decoders").map { step in
-            switch step["type"] as? String {
+            switch step["type"]?.string {
             case "Replace":
                 guard let pattern = pattern(step) else { throw fail("decoder Replace with a regex pattern is not supported") }
-                return .replace(pattern: pattern, content: step["content"] as? String ?? "")
+                return .replace(pattern: pattern, content: step["content"]?.string ?? "")
             case "ByteFallback": return .byteFallback
             case "Fuse": return .fuse
             case "Strip":
-                let content = (step["content"] as? String)?.first ?? " "
-                return .strip(content: content, start: step["start"] as? Int ?? 0, stop: step["stop"] as? Int ?? 0)
+                let content = step["content"]?.string?.first ?? " "
+                return .strip(content: content, start: step["start"]?.int ?? 0, stop: step["stop"]?.int ?? 0)
             case "Metaspace": return .metaspace(metaspaceSettings(step))
             case let other: throw fail("decoder '\(other ?? "?")' is not supported")
             }

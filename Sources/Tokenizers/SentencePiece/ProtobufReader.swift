@@ -69,9 +69,10 @@ struct ProtobufReader {
 
     mutating func readString() throws -> String {
         let field = try readLengthDelimited()
-        guard let string = String(bytes: bytes[field], encoding: .utf8) else {
-            throw error("a string is not valid UTF-8")
-        }
+        // Not Foundation's String(bytes:encoding:), which drops a leading U+FEFF (the
+        // vocabulary has a piece that is exactly that character).
+        let string = String(decoding: bytes[field], as: UTF8.self)
+        guard string.utf8.elementsEqual(bytes[field]) else { throw error("a string is not valid UTF-8") }
         return string
     }
 

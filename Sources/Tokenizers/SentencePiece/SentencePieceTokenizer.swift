@@ -240,7 +240,7 @@ public final class SentencePieceTokenizer: Tokenizer {
                 case .byte: return bytes[id].map(StreamingDecoder.Piece.byte) ?? .text(piece.text)
                 case .unknown: return .text(model.unknownSurface, leadingSpaceEligible: false)
                 default:
-                    return .text(piece.text.replacingOccurrences(of: "\u{2581}", with: " "), leadingSpaceEligible: stripsFirstSpace)
+                    return .text(piece.text.replacingScalars("\u{2581}", with: " "), leadingSpaceEligible: stripsFirstSpace)
                 }
             })
     }
