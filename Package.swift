@@ -134,6 +134,11 @@ let package = Package(
             path: "Tests/LLMTests"
         ),
         .testTarget(
+            name: "WeightConverterTests",
+            dependencies: ["WeightConverter", "LLM", "ModelFormats", "TensorCore", "Tokenizers", "TestSupport"],
+            path: "Tests/WeightConverterTests"
+        ),
+        .testTarget(
             name: "LlamaToolTests",
             dependencies: ["llama", "ModelFormats", "TestSupport"],
             path: "Tests/LlamaToolTests"

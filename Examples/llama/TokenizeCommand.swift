@@ -33,9 +33,13 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON: ids and pieces.")
     var json = false
 
+    @Option(help: "Instead of tokenizing TEXT, time loading the tokenizer and encoding this file (whole and line by line; medians of 5 runs).")
+    var benchmarkFile: String?
+
     func run() async throws {
         try await reportingErrors {
             let source = URL(fileURLWithPath: tokenizer ?? model ?? DefaultModel.path)
+            if let benchmarkFile { return try benchmark(source: source, file: benchmarkFile) }
             let loaded = try TokenizerLoader.load(from: source)
             let input = try text ?? readStandardInput()
             let ids = loaded.encode(input, options: EncodingOptions(addBOS: noBOS ? false : nil, parseSpecialTokens: parseSpecial ? true : nil))
@@ -46,6 +50,34 @@ struct TokenizeCommand: AsyncParsableCommand {
                 for (id, piece) in zip(ids, pieces) { print("\(String(id).padding(toLength: 8, withPad: " ", startingAt: 0)) \(piece.debugDescription)") }
                 printError("\(ids.count) tokens")
             }
+        }
+    }
+
+    func benchmark(source: URL, file: String) throws {
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            let start = ContinuousClock.now
+            try body()
+            return (ContinuousClock.now - start).seconds
+        }
+        var loaded: (any Tokenizer)?
+        let loadTime = median(try (0..<5).map { _ in try time { loaded = try TokenizerLoader.load(from: source) } })
+        let tokenizer = loaded!
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let megabytes = Double(text.utf8.count) / 1e6
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var count = 0
+        let whole = median((0..<5).map { _ in time { count = tokenizer.encode(text, options: .plain).count } })
+        let byLine = median((0..<5).map { _ in time { for line in lines { _ = tokenizer.encode(line, options: .plain) } } })
+        let result: [String: Any] = [
+            "tokenizer": source.path, "load_ms": loadTime * 1000, "megabytes": megabytes, "tokens": count,
+            "whole_mb_per_s": megabytes / whole, "lines_mb_per_s": megabytes / byLine,
+        ]
+        if json {
+            try printJSON(result)
+        } else {
+            print(String(format: "load %.1f ms; %.2f MB, %d tokens; whole text %.2f MB/s; line by line %.2f MB/s",
+                         loadTime * 1000, megabytes, count, megabytes / whole, megabytes / byLine))
         }
     }
 }

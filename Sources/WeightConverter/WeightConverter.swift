@@ -52,14 +52,16 @@ public enum WeightConverter {
             writer.set("llama.rope.scaling.type", .string("linear"))
             writer.set("llama.rope.scaling.factor", .float32(Float(factor)))
         }
-        if headDimension * heads != config.hiddenSize {
+        // llama.cpp's converter writes the head width whenever config.json has head_dim.
+        if config.headDim != nil || headDimension * heads != config.hiddenSize {
             writer.set("llama.attention.key_length", .uint32(UInt32(headDimension)))
             writer.set("llama.attention.value_length", .uint32(UInt32(headDimension)))
         }
         let hasOutput = !(config.tieWordEmbeddings ?? false) && checkpoint.tensorInfo(named: "lm_head.weight") != nil
         let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: hasOutput)
         writer.set("general.file_type", .uint32(policy.fileType))
-        if options.outputType.isQuantized { writer.set("general.quantization_version", .uint32(2)) }
+        // llama.cpp's converter writes the quantization version whatever the type.
+        writer.set("general.quantization_version", .uint32(2))
         vocabulary.write(to: &writer)
 
         var tensors: [(gguf: String, source: String, permuteHeads: Int?)] = [("token_embd.weight", "model.embed_tokens.weight", nil)]
@@ -127,7 +129,7 @@ public enum WeightConverter {
         writer.set("llama.rope.freq_base", .float32(10_000))
         let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: !h.sharedClassifier)
         writer.set("general.file_type", .uint32(policy.fileType))
-        if options.outputType.isQuantized { writer.set("general.quantization_version", .uint32(2)) }
+        writer.set("general.quantization_version", .uint32(2))
         VocabularyMetadata(sentencePiece: tokenizer.model).write(to: &writer)
         var tensors = [("token_embd.weight", "tok_embeddings.weight")]
         for i in 0..<h.layerCount {
@@ -164,11 +166,7 @@ public enum WeightConverter {
         writer.alignment = file.alignment
         let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: file.tensorInfo(named: "output.weight") != nil)
         writer.set("general.file_type", .uint32(policy.fileType))
-        if options.outputType.isQuantized {
-            writer.set("general.quantization_version", .uint32(2))
-        } else {
-            writer.remove("general.quantization_version")
-        }
+        writer.set("general.quantization_version", .uint32(2))
         if let name = options.name { writer.set("general.name", .string(name)) }
         for info in file.tensorInfos {
             guard info.type.elementType != nil else {
