@@ -39,12 +39,17 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "The KV cache type: f32, or f16 for half the memory.")
     var cacheType: String = "f32"
 
+    @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float.")
+    var activations: String?
+
     var modelPath: String { model ?? DefaultModel.path }
 
     func makeBackend() throws -> any Backend {
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
-        return try registry.makeBackend(named: backend, configuration: BackendConfiguration(threadCount: threads))
+        var configuration = BackendConfiguration(threadCount: threads)
+        if let activations { configuration.options["activations"] = activations }
+        return try registry.makeBackend(named: backend, configuration: configuration)
     }
 
     func load() throws -> LanguageModel {

@@ -1,13 +1,13 @@
 // Matrix-vector products of block-quantized weights with an activation vector
-// quantized to int16 per block of 32 (scale = max|x| / 32767). Integer products of
+// quantized to int16 per block of 32 (scale = max|x| / 32512). Integer products of
 // the weights' small integers with the int16 activations are exact; rounding the
 // activations to 16 bits changes a dot product by about 1e-5 of its size, far below
 // the weights' own quantization error, and keeps the backend within 1e-6 NMSE of the
 // float reference (see Documentation/Performance.md).
 //
 // Each type has a portable C kernel and, on x86-64 processors with AVX-512 (F, BW, VL,
-// VNNI), a vector kernel that unpacks a block into 32 int16 lanes and multiplies with
-// vpdpwssd.
+// VNNI), a vector kernel that splits each int16 activation into two bytes and
+// multiplies them with the weights' bytes in vpdpbusd, exactly.
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,27 +21,51 @@
 static size_t round_up(size_t n) { return (n + 63) & ~(size_t)63; }
 
 size_t ck_q16_activation_bytes(int64_t k) {
-    return round_up((size_t)k * 2) + round_up((size_t)(k / 32) * 4) + round_up((size_t)(k / 16) * 4);
+    return round_up((size_t)k * 2) + 2 * round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
 void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation *a) {
     char *base = memory;
     a->q = (int16_t *)base;
-    a->scale = (float *)(base + round_up((size_t)k * 2));
-    a->sum16 = (float *)(base + round_up((size_t)k * 2) + round_up((size_t)(k / 32) * 4));
+    base += round_up((size_t)k * 2);
+    a->lo = (uint8_t *)base;
+    base += round_up((size_t)k);
+    a->hi = (int8_t *)base;
+    base += round_up((size_t)k);
+    a->scale = (float *)base;
+    base += round_up((size_t)(k / 32) * 4);
+    a->sum16 = (float *)base;
+    base += round_up((size_t)(k / 16) * 4);
+    a->qsum16 = (int32_t *)base;
+    base += round_up((size_t)(k / 16) * 4);
+    a->qsum32 = (float *)base;
+    base += round_up((size_t)(k / 32) * 4);
+    a->sum32 = (float *)base;
     a->k = k;
     for (int64_t b = 0; b < k / 32; b++) {
         const float *v = x + b * 32;
         float maximum = 0;
         for (int i = 0; i < 32; i++) maximum = fmaxf(maximum, fabsf(v[i]));
-        const float scale = maximum / 32767.0f;
+        // ±32512 = ±127·256: the high byte stays in −127…127, so that the vector kernels
+        // may negate it (vpsignb cannot negate −128).
+        const float scale = maximum / 32512.0f;
         const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
-        for (int i = 0; i < 32; i++) a->q[b * 32 + i] = (int16_t)lrintf(v[i] * inverse);
-        a->scale[b] = scale;
+        int32_t q0 = 0, q1 = 0;
         float s0 = 0, s1 = 0;
-        for (int i = 0; i < 16; i++) { s0 += v[i]; s1 += v[16 + i]; }
+        for (int i = 0; i < 32; i++) {
+            const int16_t q = (int16_t)lrintf(v[i] * inverse);
+            a->q[b * 32 + i] = q;
+            a->lo[b * 32 + i] = (uint8_t)(q & 0xFF);
+            a->hi[b * 32 + i] = (int8_t)(q >> 8);
+            if (i < 16) { q0 += q; s0 += v[i]; } else { q1 += q; s1 += v[i]; }
+        }
+        a->scale[b] = scale;
         a->sum16[2 * b] = s0;
         a->sum16[2 * b + 1] = s1;
+        a->qsum16[2 * b] = q0;
+        a->qsum16[2 * b + 1] = q1;
+        a->qsum32[b] = scale * (float)(q0 + q1);
+        a->sum32[b] = s0 + s1;
     }
 }
 
@@ -153,111 +177,150 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
     }
 }
 
-// MARK: AVX-512 kernels
+// MARK: AVX-512 VL + VNNI kernels: exact int16 products from two 8-bit products
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,f16c,fma")))
+#define CK_VNNI16 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
-/// Σ over 32 lanes of int16 products, as 16 int32 partial sums.
-CK_AVX512 static inline __m512i dot_i16(__m512i w, const int16_t *x) {
-    return _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x));
-}
+CK_VNNI16 static inline float f16(const uint8_t *p) { return _cvtsh_ss(ck_load_u16(p)); }
 
-CK_AVX512 static inline __m512i widen_u8(__m256i bytes) { return _mm512_cvtepu8_epi16(bytes); }
-
-/// The 32 nibbles of 16 bytes, values 0..15 then 16..31, as bytes.
-CK_AVX512 static inline __m256i nibbles(const uint8_t *qs) {
+CK_VNNI16 static inline __m256i nibbles(const uint8_t *qs) {
     const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
 }
 
-CK_AVX512 static inline float f16_scale(const uint8_t *p) {
-    return _cvtsh_ss(ck_load_u16(p));
+CK_VNNI16 static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
-/// The 32 weights of one block of a 32-value type as int16 lanes, and the block's
-/// scale (and minimum, for Q4_1/Q5_1).
-CK_AVX512 static inline __m512i block_weights(ck_type type, const uint8_t *block) {
+/// Σ q·x over 32 values for small unsigned weights q (0..63): x = hi·256 + lo, so the
+/// sum is 256·Σ q·hi + Σ lo·q, both exact vpdpbusd products (u8 × s8).
+CK_VNNI16 static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation *a, int64_t b) {
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
+    const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
+    const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, hi);
+    return _mm256_dpbusd_epi32(_mm256_slli_epi32(high, 8), lo, q);
+}
+
+/// The same for signed weights w (Q8_0): |w| against hi with w's sign moved onto it.
+CK_VNNI16 static inline __m256i dot_signed(__m256i w, const ck_q16_activation *a, int64_t b) {
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
+    const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
+    const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(hi, w));
+    return _mm256_dpbusd_epi32(_mm256_slli_epi32(high, 8), lo, w);
+}
+
+CK_VNNI16 static inline __attribute__((always_inline)) __m256i block_products16(ck_type type, const uint8_t *block, const ck_q16_activation *a, int64_t b) {
     switch (type) {
-    case CK_Q8_0:
-        return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(block + 2)));
-    case CK_Q4_0:
-        return _mm512_sub_epi16(widen_u8(nibbles(block + 2)), _mm512_set1_epi16(8));
-    case CK_Q4_1:
-        return widen_u8(nibbles(block + 4));
+    case CK_Q8_0: return dot_signed(_mm256_loadu_si256((const __m256i *)(block + 2)), a, b);
+    case CK_Q4_0: return dot_unsigned(nibbles(block + 2), a, b);
+    case CK_Q4_1: return dot_unsigned(nibbles(block + 4), a, b);
     case CK_Q5_0: {
         const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 2)), _mm256_set1_epi8(0x10));
-        return _mm512_sub_epi16(widen_u8(_mm256_or_si256(nibbles(block + 6), fifth)), _mm512_set1_epi16(16));
+        return dot_unsigned(_mm256_or_si256(nibbles(block + 6), fifth), a, b);
     }
-    default: {  // CK_Q5_1
+    default: {  // Q5_1
         const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 4)), _mm256_set1_epi8(0x10));
-        return widen_u8(_mm256_or_si256(nibbles(block + 8), fifth));
+        return dot_unsigned(_mm256_or_si256(nibbles(block + 8), fifth), a, b);
     }
     }
 }
 
-/// Rows of the 32-value block types: four independent accumulators, so that the
-/// float multiply-adds of consecutive blocks do not wait for each other.
-CK_AVX512 static inline __attribute__((always_inline)) float row_blocks32_avx512(ck_type type, int block_bytes, int has_minimum, const uint8_t *row, const ck_q16_activation *a) {
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    float minimum_terms = 0;
+CK_VNNI16 static inline __m256 gather_f16(const uint8_t *first, int stride, int offset) {
+    __m128i h = _mm_setzero_si128();
+    h = _mm_insert_epi16(h, ck_load_u16(first + offset), 0);
+    h = _mm_insert_epi16(h, ck_load_u16(first + stride + offset), 1);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 2 * stride + offset), 2);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 3 * stride + offset), 3);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 4 * stride + offset), 4);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 5 * stride + offset), 5);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 6 * stride + offset), 6);
+    h = _mm_insert_epi16(h, ck_load_u16(first + 7 * stride + offset), 7);
+    return _mm256_cvtph_ps(h);
+}
+
+/// Rows of the 32-value types, eight blocks at a time (see Int8Matvec.c's row_blocks32):
+/// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
+CK_VNNI16 static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
+    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
+    const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    __m256 terms = _mm256_setzero_ps();
     const int64_t blocks = a->k / 32;
     int64_t b = 0;
-    for (; b + 4 <= blocks; b += 4) {
-        for (int u = 0; u < 4; u++) {
-            const uint8_t *block = row + (b + u) * block_bytes;
-            const __m512i products = dot_i16(block_weights(type, block), a->q + (b + u) * 32);
-            acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_set1_ps(f16_scale(block) * a->scale[b + u]), acc[u]);
-            if (has_minimum) minimum_terms += f16_scale(block + 2) * (a->sum16[2 * (b + u)] + a->sum16[2 * (b + u) + 1]);
-        }
+    float scales[8] __attribute__((aligned(32)));
+    for (; b + 8 <= blocks; b += 8) {
+        const uint8_t *first = row + b * bytes;
+        const __m256 d = gather_f16(first, bytes, 0);
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
+        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first, a, b)), _mm256_broadcast_ss(scales + 0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + bytes, a, b + 1)), _mm256_broadcast_ss(scales + 1), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 2 * bytes, a, b + 2)), _mm256_broadcast_ss(scales + 2), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 3 * bytes, a, b + 3)), _mm256_broadcast_ss(scales + 3), acc3);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 4 * bytes, a, b + 4)), _mm256_broadcast_ss(scales + 4), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 5 * bytes, a, b + 5)), _mm256_broadcast_ss(scales + 5), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
     }
+    float extra = 0;
     for (; b < blocks; b++) {
-        const uint8_t *block = row + b * block_bytes;
-        const __m512i products = dot_i16(block_weights(type, block), a->q + b * 32);
-        acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_set1_ps(f16_scale(block) * a->scale[b]), acc[0]);
-        if (has_minimum) minimum_terms += f16_scale(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+        const uint8_t *block = row + b * bytes;
+        const float d = f16(block);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), acc0);
+        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
+        else extra += offset * d * a->qsum32[b];
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]))) + minimum_terms;
+    const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
+    return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
 
-CK_AVX512 static float row_q45_k_avx512(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
-    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+static inline void k_scale_min16(int j, const uint8_t *s, int *scale, int *minimum) {
+    if (j < 4) { *scale = s[j] & 0x3F; *minimum = s[j + 4] & 0x3F; }
+    else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
+}
+
+CK_VNNI16 static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     float extra = 0;
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(0x01);
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
-        const float d = f16_scale(block), dmin = f16_scale(block + 2);
+        const float d = f16(block), dmin = f16(block + 2);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
             for (int half = 0; half < 2; half++) {
                 const int g = 2 * pair + half;
                 int sc, mn;
-                k_scale_min(g, block + 4, &sc, &mn);
-                __m256i bytes8 = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
-                if (is_q5) bytes8 = _mm256_or_si256(bytes8, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
+                k_scale_min16(g, block + 4, &sc, &mn);
+                __m256i w = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
+                if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
                 const int64_t b = s * 8 + g;
-                acc[half] = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dot_i16(widen_u8(bytes8), a->q + b * 32)), _mm512_set1_ps(d * (float)sc * a->scale[b]), acc[half]);
-                extra -= dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_unsigned(w, a, b)), _mm256_set1_ps(d * (float)sc * a->scale[b]), acc[half]);
+                extra -= dmin * (float)mn * a->sum32[b];
             }
         }
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + extra;
+    return hsum(_mm256_add_ps(acc[0], acc[1])) + extra;
 }
 
-CK_AVX512 static float row_q6_k_avx512(const uint8_t *row, const ck_q16_activation *a) {
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+CK_VNNI16 static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
-        const float d = f16_scale(block + 208);
+        const float d = f16(block + 208);
         for (int half = 0; half < 2; half++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));       // values l, l+64
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));  // values l+32, l+96
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
             const __m256i parts[4] = {
                 _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
@@ -267,29 +330,29 @@ CK_AVX512 static float row_q6_k_avx512(const uint8_t *row, const ck_q16_activati
             };
             for (int t = 0; t < 4; t++) {
                 const int64_t b = s * 8 + half * 4 + t;
-                const int group = half * 8 + t * 2;  // scale index of the first 16 values
-                const __m512i w = _mm512_sub_epi16(widen_u8(parts[t]), _mm512_set1_epi16(32));
-                const __m512 sums = _mm512_cvtepi32_ps(dot_i16(w, a->q + b * 32));
+                const int group = half * 8 + t * 2;
                 const float scale = d * a->scale[b];
-                const __m512 scales = _mm512_insertf32x8(
-                    _mm512_set1_ps(scale * (float)(int8_t)block[192 + group]), _mm256_set1_ps(scale * (float)(int8_t)block[193 + group]), 1);
-                acc[t] = _mm512_fmadd_ps(sums, scales, acc[t]);
+                const float scaleA = scale * (float)(int8_t)block[192 + group], scaleB = scale * (float)(int8_t)block[193 + group];
+                // Unsigned 6-bit values; the −32 offset goes into lanes 0 and 4 through the group sums.
+                const __m256i correction = _mm256_set_epi32(0, 0, 0, -32 * a->qsum16[2 * b + 1], 0, 0, 0, -32 * a->qsum16[2 * b]);
+                const __m256 sums = _mm256_cvtepi32_ps(_mm256_add_epi32(dot_unsigned(parts[t], a, b), correction));
+                acc[t] = _mm256_fmadd_ps(sums, _mm256_set_m128(_mm_set1_ps(scaleB), _mm_set1_ps(scaleA)), acc[t]);
             }
         }
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-CK_AVX512 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI16 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
     switch (type) {
-    case CK_Q8_0: return row_blocks32_avx512(CK_Q8_0, 34, 0, row, a);
-    case CK_Q4_0: return row_blocks32_avx512(CK_Q4_0, 18, 0, row, a);
-    case CK_Q4_1: return row_blocks32_avx512(CK_Q4_1, 20, 1, row, a);
-    case CK_Q5_0: return row_blocks32_avx512(CK_Q5_0, 22, 0, row, a);
-    case CK_Q5_1: return row_blocks32_avx512(CK_Q5_1, 24, 1, row, a);
-    case CK_Q4_K: return row_q45_k_avx512(0, row, a);
-    case CK_Q5_K: return row_q45_k_avx512(1, row, a);
-    case CK_Q6_K: return row_q6_k_avx512(row, a);
+    case CK_Q8_0: return row_blocks32_16(CK_Q8_0, row, a);
+    case CK_Q4_0: return row_blocks32_16(CK_Q4_0, row, a);
+    case CK_Q4_1: return row_blocks32_16(CK_Q4_1, row, a);
+    case CK_Q5_0: return row_blocks32_16(CK_Q5_0, row, a);
+    case CK_Q5_1: return row_blocks32_16(CK_Q5_1, row, a);
+    case CK_Q4_K: return row_q45_k_16(0, row, a);
+    case CK_Q5_K: return row_q45_k_16(1, row, a);
+    case CK_Q6_K: return row_q6_k_16(row, a);
     default: return 0;
     }
 }
@@ -298,8 +361,8 @@ static int use_avx512(void) {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
         const char *disabled = getenv("SWIFT_LLAMA_DISABLE_AVX512");
         if (disabled && *disabled && *disabled != '0') cached = 0;
     }

@@ -4,15 +4,15 @@ import TensorCore
 import TestSupport
 
 /// The backends every test runs on, by name. `blas` is the BLAS backend as users get
-/// it (int8 activations for quantized weights when decoding); `blas-int16` and
+/// it (int16 activations for quantized weights when decoding); `blas-int8` and
 /// `blas-float` are its other activation precisions.
 enum TestBackends {
-    static let names = ["naive", "blas", "blas-int16", "blas-float"]
+    static let names = ["naive", "blas", "blas-int8", "blas-float"]
 
     static let registry: BackendRegistry = {
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
-        for precision in ["int16", "float"] {
+        for precision in ["int8", "float"] {
             registry.register(name: "blas-\(precision)") { configuration in
                 var configuration = configuration
                 configuration.options["activations"] = precision
@@ -28,7 +28,7 @@ enum TestBackends {
 
     static let naive = NaiveBackend()
     /// The BLAS variants compared with the naive backend.
-    static let candidates: [(name: String, backend: any Backend)] = ["blas", "blas-int16", "blas-float"].map { ($0, try! make($0)) }
+    static let candidates: [(name: String, backend: any Backend)] = ["blas", "blas-int8", "blas-float"].map { ($0, try! make($0)) }
 }
 
 /// How closely two backends must agree, judged by the normalised mean squared error
@@ -54,7 +54,7 @@ enum AgreementTolerance {
     /// The tolerance for a matrix product with `type` weights on backend `name`.
     static func forWeight(_ type: ElementType, backend name: String) -> Double {
         if type == .f32 { return exact }
-        if type.isQuantized && name == "blas" { return int8Activations }
+        if type.isQuantized && name == "blas-int8" { return int8Activations }
         return reordered
     }
 }

@@ -42,13 +42,20 @@ void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, float *y, int64_t row_begin, int64_t row_end);
 
 /// An activation vector of k values (k a multiple of 32) quantized for integer dot
-/// products: each block of 32 values is q[i] * scale[block] with q an int16, and the
-/// exact float sums of the original values over each group of 16 are kept for the
-/// minimum terms of Q4_1, Q5_1 and the K-quants.
+/// products: each block of 32 values is q[i] * scale[block] with q an int16 (|q| ≤ 32512 =
+/// 127 · 256). Each q is
+/// also stored split into two bytes, q = hi * 256 + lo (lo unsigned, hi signed), so
+/// that the 8-bit dot-product instructions compute exact int16 products. Sums for the
+/// offset and minimum terms of the block types are kept too.
 typedef struct {
     int16_t *q;      // k values
+    uint8_t *lo;     // k low bytes of q
+    int8_t *hi;      // k high bytes of q
     float *scale;    // k / 32 scales
     float *sum16;    // k / 16 sums of the original values
+    int32_t *qsum16; // k / 16 sums of q
+    float *qsum32;   // k / 32: scale × the sum of q over the block
+    float *sum32;    // k / 32 sums of the original values
     int64_t k;
 } ck_q16_activation;
 

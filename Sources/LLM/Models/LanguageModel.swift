@@ -32,9 +32,11 @@ public final class LanguageModel: Sendable {
     public var configuration: ModelConfiguration { model.configuration }
     public var backend: any Backend { model.backend }
 
-    /// The built-in template the file's chat template is recognised as, if any.
+    /// The built-in template the file's chat template is recognised as; for a Gemma 3
+    /// model whose file names none, the Gemma template.
     public var chatTemplate: ChatTemplate? {
-        chatTemplateSource.flatMap(ChatTemplate.init(recognizing:))
+        if let recognised = chatTemplateSource.flatMap(ChatTemplate.init(recognizing:)) { return recognised }
+        return chatTemplateSource == nil && configuration.architecture == .gemma3 ? .gemma : nil
     }
 
     /// The tokenizer, or an error saying the model has none.
