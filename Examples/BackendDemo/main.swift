@@ -17,7 +17,7 @@ let weight = try Tensor(converting: try Tensor(shape: [rows, length], values: we
 let tokenVector = try Tensor(shape: [1, length], values: (0..<length).map { _ in Float.random(in: -1...1, using: &generator) })
 let prompt = try Tensor(shape: [64, length], values: (0..<64 * length).map { _ in Float.random(in: -1...1, using: &generator) })
 
-print("weight \(weight.shape) \(weight.elementType), \(weight.byteCount) bytes; BLAS kernels: \(BLASBackend.kernelInstructionSet)")
+print("weight \(weight.shape) \(weight.elementType), \(weight.byteCount) bytes; BLAS kernels: \(BLASBackend.InstructionSet.detected)")
 var results: [String: [Float]] = [:]
 for name in registry.names {
     let backend = try registry.makeBackend(named: name)

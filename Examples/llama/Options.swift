@@ -42,12 +42,23 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float.")
     var activations: String?
 
+    @Option(name: .customLong("backend-option"), help: ArgumentHelp(
+        "A backend setting as KEY=VALUE (repeatable), e.g. panel-bytes=8388608 or gemm-min-rows=16 for blas.",
+        valueName: "key=value"))
+    var backendOptions: [String] = []
+
     var modelPath: String { model ?? DefaultModel.path }
 
     func makeBackend() throws -> any Backend {
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
         var configuration = BackendConfiguration(threadCount: threads)
+        for option in backendOptions {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                throw ValidationError("--backend-option must be KEY=VALUE, not \(option)")
+            }
+            configuration.options[String(option[..<equals])] = String(option[option.index(after: equals)...])
+        }
         if let activations { configuration.options["activations"] = activations }
         return try registry.makeBackend(named: backend, configuration: configuration)
     }

@@ -21,7 +21,8 @@ import TensorCore
 ///
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
 /// ``matrixRowThreshold``, `panel-bytes` sets ``panelByteCount``, `activations`
-/// (`int16`, `int8` or `float`) sets ``activationPrecision``.
+/// (`int16`, `int8` or `float`) sets ``activationPrecision``, `instruction-set`
+/// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
 /// it to ``BackendConfiguration/threadCount``.
@@ -47,24 +48,34 @@ public final class BLASBackend: Backend {
 
     /// The activation precision of the decode kernels for quantized weights.
     public let activationPrecision: ActivationPrecision
+    /// The instruction set the fused kernels use: the processor's best
+    /// (``InstructionSet/detected``) unless the `instruction-set` option asks for less.
+    public let instructionSet: InstructionSet
     let parallelRows: ParallelRows
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
-        panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 2 << 20)
+        panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 16 << 20)
         let precision = configuration.options["activations"] ?? ActivationPrecision.int16.rawValue
         guard let parsed = ActivationPrecision(rawValue: precision) else {
             throw TensorError.invalidArgument(
                 operation: "blas backend", details: "option activations=\(precision) must be int8, int16 or float")
         }
         activationPrecision = parsed
+        let detected = InstructionSet.detected
+        if let name = configuration.options["instruction-set"] {
+            guard let requested = InstructionSet(rawValue: name) else {
+                throw TensorError.invalidArgument(
+                    operation: "blas backend", details: "option instruction-set=\(name) must be avx512, avx2 or portable")
+            }
+            instructionSet = min(requested, detected)
+        } else {
+            instructionSet = detected
+        }
         parallelRows = ParallelRows(threadCount: configuration.threadCount)
         openblas_set_num_threads(Int32(clamping: configuration.threadCount))
     }
-
-    /// The instruction set the fused kernels use on this processor.
-    public static var kernelInstructionSet: String { String(cString: ck_instruction_set()) }
 
     public func execute(_ operation: MatrixMultiplication) throws {
         if operation.weight.elementType == .f32 && operation.rowCount >= matrixRowThreshold {
@@ -90,7 +101,7 @@ public final class BLASBackend: Backend {
     private func multiplyByFusedDots(_ operation: MatrixMultiplication) {
         let k = operation.innerLength, m = operation.outputLength
         let weight = operation.weight
-        let type = weight.elementType.kernelType
+        let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
         if activationPrecision != .float && ck_has_q16_kernel(type) != 0 {
             let int8 = activationPrecision == .int8
             let bytes = int8 ? ck_q8_activation_bytes(Int64(k)) : ck_q16_activation_bytes(Int64(k))
@@ -103,7 +114,7 @@ public final class BLASBackend: Backend {
                     ck_q8_quantize(x, Int64(k), memory, &activation)
                     parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
                         withUnsafePointer(to: activation) {
-                            ck_matvec_q8(type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
+                            ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
                         }
                     }
                 } else {
@@ -111,7 +122,7 @@ public final class BLASBackend: Backend {
                     ck_q16_quantize(x, Int64(k), memory, &activation)
                     parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
                         withUnsafePointer(to: activation) {
-                            ck_matvec_q16(type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
+                            ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
                         }
                     }
                 }
@@ -122,7 +133,7 @@ public final class BLASBackend: Backend {
             let x = operation.input.floatPointer + i * k
             let y = operation.output.mutableFloatPointer + i * m
             parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
-                ck_matvec(type, weight.rawPointer, weight.rowByteCount, Int64(k), x, y, Int64(begin), Int64(end))
+                ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, y, Int64(begin), Int64(end))
             }
         }
     }
@@ -173,7 +184,7 @@ extension BLASBackend {
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(keyCount, 1))
             defer { scratch.deallocate() }
             ck_attention(
-                operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
+                instructionSet.kernelValue, operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
                 operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
                 causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
                 Int64(begin), Int64(end), scratch)

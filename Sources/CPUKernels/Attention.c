@@ -54,21 +54,11 @@ CK_AVX2 static void axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t 
     for (; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
 }
 
-static int use_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    return cached;
-}
-#else
-static int use_avx2(void) { return 0; }
 #endif
 
-static float dot_key(const float *q, const void *key, ck_type type, int64_t n) {
+static float dot_key(ck_isa isa, const float *q, const void *key, ck_type type, int64_t n) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (use_avx2()) return type == CK_F16 ? dot_f32_f16_avx2(q, key, n) : dot_f32_f32_avx2(q, key, n);
+    if (ck_use_avx2(isa)) return type == CK_F16 ? dot_f32_f16_avx2(q, key, n) : dot_f32_f32_avx2(q, key, n);
 #endif
     float sum = 0;
     if (type == CK_F16) {
@@ -81,9 +71,9 @@ static float dot_key(const float *q, const void *key, ck_type type, int64_t n) {
     return sum;
 }
 
-static void add_value(float *out, float weight, const void *value, ck_type type, int64_t n) {
+static void add_value(ck_isa isa, float *out, float weight, const void *value, ck_type type, int64_t n) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (use_avx2()) {
+    if (ck_use_avx2(isa)) {
         if (type == CK_F16) axpy_f16_avx2(out, weight, value, n); else axpy_f32_avx2(out, weight, value, n);
         return;
     }
@@ -97,7 +87,7 @@ static void add_value(float *out, float weight, const void *value, ck_type type,
     }
 }
 
-void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
+void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
                   const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
                   float *out, int64_t task_begin, int64_t task_end, float *scratch) {
@@ -117,7 +107,7 @@ void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t he
         float maximum = -INFINITY;
         for (int64_t j = first; j < last; j++) {
             const char *key = (const char *)keys + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
-            float s = dot_key(query, key, kv_type, head_dim) * scale;
+            float s = dot_key(isa, query, key, kv_type, head_dim) * scale;
             if (mask) s += mask[i * n_keys + j];
             scratch[j] = s;
             if (s > maximum) maximum = s;
@@ -134,7 +124,7 @@ void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t he
             const float weight = scratch[j] * inverse;
             if (weight == 0) continue;
             const char *value = (const char *)values + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
-            add_value(result, weight, value, kv_type, head_dim);
+            add_value(isa, result, weight, value, kv_type, head_dim);
         }
     }
 }

@@ -315,26 +315,13 @@ CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_acti
     }
 }
 
-static int use_vnni(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-        const char *disabled = getenv("SWIFT_LLAMA_DISABLE_AVX512");
-        if (disabled && *disabled && *disabled != '0') cached = 0;
-    }
-    return cached;
-}
-#else
-static int use_vnni(void) { return 0; }
 #endif
 
-void ck_matvec_q8(ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
+void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
                   float *y, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (use_vnni()) {
+    if (ck_use_avx512_vnni(isa)) {
         for (int64_t r = row_begin; r < row_end; r++) y[r] = row_vnni(type, w + (size_t)r * row_bytes, x);
         return;
     }

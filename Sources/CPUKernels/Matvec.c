@@ -176,38 +176,6 @@ CK_AVX512F static float dot_f16_avx512(const uint8_t *row, const float *x, int64
     return sum;
 }
 
-/// Four rows of f16 weights at once: each 16 values of x are loaded once for four
-/// rows, and four weight streams are in flight.
-CK_AVX512F static void dot4_f16_avx512(const uint8_t *row, size_t stride, const float *x, int64_t k, float *y) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
-    const uint8_t *r0 = row, *r1 = row + stride, *r2 = row + 2 * stride, *r3 = row + 3 * stride;
-    int64_t i = 0;
-    for (; i + 32 <= k; i += 32) {
-        const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r0 + 2 * i))), x0, a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r1 + 2 * i))), x0, a1);
-        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r2 + 2 * i))), x0, a2);
-        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r3 + 2 * i))), x0, a3);
-        b0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r0 + 2 * i + 32))), x1, b0);
-        b1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r1 + 2 * i + 32))), x1, b1);
-        b2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r2 + 2 * i + 32))), x1, b2);
-        b3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r3 + 2 * i + 32))), x1, b3);
-    }
-    float s[4] = {
-        _mm512_reduce_add_ps(_mm512_add_ps(a0, b0)), _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
-        _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)), _mm512_reduce_add_ps(_mm512_add_ps(a3, b3)),
-    };
-    for (; i < k; i++) {
-        const float v = x[i];
-        s[0] += ck_f16_to_f32(ck_load_u16(r0 + 2 * i)) * v;
-        s[1] += ck_f16_to_f32(ck_load_u16(r1 + 2 * i)) * v;
-        s[2] += ck_f16_to_f32(ck_load_u16(r2 + 2 * i)) * v;
-        s[3] += ck_f16_to_f32(ck_load_u16(r3 + 2 * i)) * v;
-    }
-    for (int j = 0; j < 4; j++) y[j] = s[j];
-}
-
 CK_AVX512F static inline __m512 bf16_to_f32(const uint8_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
@@ -224,35 +192,13 @@ CK_AVX512F static float dot_bf16_avx512(const uint8_t *row, const float *x, int6
     return sum;
 }
 
-static int ck_has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-        const char *disabled = getenv("SWIFT_LLAMA_DISABLE_AVX512");
-        if (disabled && *disabled && *disabled != '0') cached = 0;
-    }
-    return cached;
-}
-
-static int ck_has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    return cached;
-}
-#else
-static int ck_has_avx2(void) { return 0; }
-static int ck_has_avx512(void) { return 0; }
 #endif
 
 // MARK: Dispatch
 
-static ck_dot ck_dot_for(ck_type type) {
+static ck_dot ck_dot_for(ck_isa isa, ck_type type) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_has_avx512()) {
+    if (ck_use_avx512(isa)) {
         switch (type) {
         case CK_F32: return dot_f32_avx512;
         case CK_F16: return dot_f16_avx512;
@@ -260,7 +206,7 @@ static ck_dot ck_dot_for(ck_type type) {
         default: break;
         }
     }
-    if (ck_has_avx2()) {
+    if (ck_use_avx2(isa)) {
         switch (type) {
         case CK_F32: return dot_f32_avx2;
         case CK_F16: return dot_f16_avx2;
@@ -279,23 +225,12 @@ static ck_dot ck_dot_for(ck_type type) {
     }
 }
 
-void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, float *y, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = (const uint8_t *)weight;
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (type == CK_F16 && ck_has_avx512() && getenv("CK_DOT4")) {
-        for (; row_begin + 4 <= row_end; row_begin += 4) {
-            dot4_f16_avx512(w + (size_t)row_begin * row_bytes, row_bytes, x, k, y + row_begin);
-        }
-    }
-#endif
-    const ck_dot dot = ck_dot_for(type);
+    const ck_dot dot = ck_dot_for(isa, type);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
         y[r] = dot ? dot(row, x, k) : dot_blocks(type, row, x, k);
     }
-}
-
-const char *ck_instruction_set(void) {
-    return ck_has_avx512() ? "avx512" : ck_has_avx2() ? "avx2" : "portable";
 }

@@ -357,26 +357,13 @@ CK_VNNI16 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16
     }
 }
 
-static int use_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-        const char *disabled = getenv("SWIFT_LLAMA_DISABLE_AVX512");
-        if (disabled && *disabled && *disabled != '0') cached = 0;
-    }
-    return cached;
-}
-#else
-static int use_avx512(void) { return 0; }
 #endif
 
-void ck_matvec_q16(ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
+void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
                    float *y, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (use_avx512()) {
+    if (ck_use_avx512_vnni(isa)) {
         for (int64_t r = row_begin; r < row_end; r++) y[r] = row_avx512(type, w + (size_t)r * row_bytes, x);
         return;
     }

@@ -4,18 +4,32 @@ import TensorCore
 import TestSupport
 
 /// The backends every test runs on, by name. `blas` is the BLAS backend as users get
-/// it (int16 activations for quantized weights when decoding); `blas-int8` and
-/// `blas-float` are its other activation precisions.
+/// it (int16 activations for quantized weights when decoding, the processor's best
+/// instruction set); the other `blas-…` names set its options so that every kernel the
+/// C code has runs here, whatever this processor would pick: `int8` and `float` are the
+/// other activation precisions, `avx2` and `portable` cap the instruction set (the
+/// AVX2 code and the plain C code a Mac or an older x86 runs).
 enum TestBackends {
-    static let names = ["naive", "blas", "blas-int8", "blas-float"]
+    /// The BLAS variants: name → backend options.
+    static let blasVariants: [(name: String, options: [String: String])] = [
+        ("blas", [:]),
+        ("blas-int8", ["activations": "int8"]),
+        ("blas-float", ["activations": "float"]),
+        ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
+        ("blas-portable", ["instruction-set": "portable"]),
+        ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),
+        ("blas-portable-float", ["activations": "float", "instruction-set": "portable"]),
+    ]
+
+    static let names = ["naive"] + blasVariants.map(\.name)
 
     static let registry: BackendRegistry = {
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
-        for precision in ["int8", "float"] {
-            registry.register(name: "blas-\(precision)") { configuration in
+        for (name, options) in blasVariants where name != BLASBackend.name {
+            registry.register(name: name) { configuration in
                 var configuration = configuration
-                configuration.options["activations"] = precision
+                configuration.options.merge(options) { _, new in new }
                 return try BLASBackend(configuration: configuration)
             }
         }
@@ -28,7 +42,7 @@ enum TestBackends {
 
     static let naive = NaiveBackend()
     /// The BLAS variants compared with the naive backend.
-    static let candidates: [(name: String, backend: any Backend)] = ["blas", "blas-int8", "blas-float"].map { ($0, try! make($0)) }
+    static let candidates: [(name: String, backend: any Backend)] = blasVariants.map { ($0.name, try! make($0.name)) }
 }
 
 /// How closely two backends must agree, judged by the normalised mean squared error
@@ -54,7 +68,7 @@ enum AgreementTolerance {
     /// The tolerance for a matrix product with `type` weights on backend `name`.
     static func forWeight(_ type: ElementType, backend name: String) -> Double {
         if type == .f32 { return exact }
-        if type.isQuantized && name == "blas-int8" { return int8Activations }
+        if type.isQuantized && name.hasSuffix("int8") { return int8Activations }
         return reordered
     }
 }

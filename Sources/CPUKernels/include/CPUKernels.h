@@ -33,12 +33,27 @@ typedef enum {
     CK_BF16 = 30,
 } ck_type;
 
+/// The instruction sets the kernels are written for, in increasing order. Each kernel
+/// takes the highest one the caller allows (its `isa` argument) that the processor has:
+/// a caller can pin the AVX2 or the portable code on any machine (to test it, or to
+/// compare), and asking for more than the processor has is safe.
+typedef enum {
+    CK_ISA_PORTABLE = 0,
+    CK_ISA_AVX2 = 1,    // AVX2, FMA, F16C
+    CK_ISA_AVX512 = 2,  // AVX-512 F/BW/VL (and VNNI for the integer kernels)
+} ck_isa;
+
+/// The best instruction set of this processor.
+ck_isa ck_detected_isa(void);
+/// "avx512", "avx2" or "portable".
+const char *ck_isa_name(ck_isa isa);
+
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
 
 /// y[r] = dot(row r of the weight, x) for rows [row_begin, row_end).
 /// `weight` points at row 0; rows are `row_bytes` apart and hold `k` values.
-void ck_matvec(ck_type type, const void *weight, size_t row_bytes, int64_t k,
+void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, float *y, int64_t row_begin, int64_t row_end);
 
 /// An activation vector of k values (k a multiple of 32) quantized for integer dot
@@ -70,7 +85,7 @@ int ck_has_q16_kernel(ck_type type);
 
 /// y[r] = dot(row r, x) for rows [row_begin, row_end) with x given as a quantized
 /// activation; only for types where ck_has_q16_kernel is true.
-void ck_matvec_q16(ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
+void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
                    float *y, int64_t row_begin, int64_t row_end);
 
 /// An activation vector quantized to int8 per block of 32 (scale = max|x| / 127), as
@@ -91,7 +106,7 @@ size_t ck_q8_activation_bytes(int64_t k);
 void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *activation);
 
 /// Like ck_matvec_q16 with an int8 activation (the same types).
-void ck_matvec_q8(ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
+void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
                   float *y, int64_t row_begin, int64_t row_end);
 
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
@@ -106,7 +121,7 @@ void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int6
 /// With causal != 0 it sees keys j <= first_position + i and, with window > 0, only those
 /// with first_position + i - j < window. mask (may be NULL): [n_queries, n_keys] added to
 /// the scaled scores. scratch: n_keys floats for this thread.
-void ck_attention(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
+void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
                   const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
                   float *out, int64_t task_begin, int64_t task_end, float *scratch);
@@ -141,8 +156,6 @@ void ck_pool_destroy(ck_pool *pool);
 /// them; returns when all are done. Calls from several threads at once are serialised.
 void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context);
 
-/// Names the instruction set the kernels chose on this processor ("avx512", "avx2", "portable").
-const char *ck_instruction_set(void);
 
 #ifdef __cplusplus
 }

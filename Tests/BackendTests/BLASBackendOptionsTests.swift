@@ -1,0 +1,42 @@
+import BLASBackend
+import Testing
+import TensorCore
+
+/// The BLAS backend's settings: defaults, parsing, and clear errors for bad values.
+struct BLASBackendOptionsTests {
+    func make(_ options: [String: String]) throws -> BLASBackend {
+        var configuration = BackendConfiguration(threadCount: 1)
+        configuration.options = options
+        return try BLASBackend(configuration: configuration)
+    }
+
+    @Test func defaults() throws {
+        let backend = try make([:])
+        #expect(backend.activationPrecision == .int16)
+        #expect(backend.instructionSet == BLASBackend.InstructionSet.detected)
+        #expect(backend.matrixRowThreshold == 8)
+        #expect(backend.panelByteCount == 16 << 20)
+    }
+
+    @Test func instructionSetIsCappedByTheProcessor() throws {
+        #expect(try make(["instruction-set": "portable"]).instructionSet == .portable)
+        let avx2 = try make(["instruction-set": "avx2"]).instructionSet
+        #expect(avx2 == min(.avx2, BLASBackend.InstructionSet.detected))
+        #expect(try make(["instruction-set": "avx512"]).instructionSet == BLASBackend.InstructionSet.detected)
+    }
+
+    @Test(arguments: [
+        ("instruction-set", "sse2", "instruction-set=sse2 must be avx512, avx2 or portable"),
+        ("activations", "int4", "activations=int4 must be int8, int16 or float"),
+        ("panel-bytes", "0", "panel-bytes=0 must be a positive integer"),
+        ("gemm-min-rows", "many", "gemm-min-rows=many must be a positive integer"),
+    ])
+    func badValuesAreNamed(key: String, value: String, message: String) {
+        do {
+            _ = try make([key: value])
+            Issue.record("\(key)=\(value) was accepted")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+}
