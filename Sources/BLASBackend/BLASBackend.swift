@@ -171,7 +171,10 @@ public final class BLASBackend: Backend {
 }
 
 extension BLASBackend {
-    /// Attention with the C kernel, split over threads by (query, head) pairs.
+    /// Attention. Prompts (at least ``matrixRowThreshold`` queries) with an `f32` cache go
+    /// through matrix products, one head at a time: scores = scale · Q Kᵀ with `sgemm`,
+    /// the mask and softmax row by row in C, then weights · V with `sgemm`. Decoding and
+    /// `f16` caches use the C kernel, split over threads by (head, query) pairs.
     public func execute(_ operation: Attention) throws {
         let n = operation.queryCount, heads = operation.headCount, keyCount = operation.keyCount
         let (causal, first, window): (Int32, Int, Int) = switch operation.mask {
@@ -179,6 +182,10 @@ extension BLASBackend {
         case let .causal(position, window): (1, position, window ?? 0)
         }
         let mask: Tensor? = if case let .additive(tensor) = operation.mask { tensor } else { nil }
+        if n >= matrixRowThreshold && operation.keys.elementType == .f32 && operation.values.elementType == .f32 {
+            attentionByMatrixProducts(operation, causal: causal, first: first, window: window, mask: mask)
+            return
+        }
         let type = operation.keys.elementType.kernelType
         parallelRows.run(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2) { begin, end in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(keyCount, 1))
@@ -188,6 +195,30 @@ extension BLASBackend {
                 operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
                 causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
                 Int64(begin), Int64(end), scratch)
+        }
+    }
+
+    private func attentionByMatrixProducts(_ operation: Attention, causal: Int32, first: Int, window: Int, mask: Tensor?) {
+        let n = operation.queryCount, heads = operation.headCount, keyCount = operation.keyCount
+        let width = operation.headWidth, kvHeads = operation.kvHeadCount, group = heads / kvHeads
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: n * keyCount)
+        defer { scores.deallocate() }
+        let q = operation.query.floatPointer, output = operation.output.mutableFloatPointer
+        let keys = operation.keys.rawPointer.assumingMemoryBound(to: Float.self)
+        let values = operation.values.rawPointer.assumingMemoryBound(to: Float.self)
+        let queryStride = Int32(heads * width), keyStride = Int32(kvHeads * width)
+        for h in 0..<heads {
+            let g = h / group
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(keyCount), Int32(width), operation.scale,
+                q + h * width, queryStride, keys + g * width, keyStride, 0, scores, Int32(keyCount))
+            parallelRows.run(rowCount: n, workPerRow: keyCount * 4) { begin, end in
+                ck_attention_softmax_rows(
+                    scores, Int64(keyCount), causal, Int64(first), Int64(window), mask?.floatPointer, Int64(begin), Int64(end))
+            }
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(width), Int32(keyCount), 1,
+                scores, Int32(keyCount), values + g * width, keyStride, 0, output + h * width, queryStride)
         }
     }
 }

@@ -91,11 +91,12 @@ void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads
                   const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
                   float *out, int64_t task_begin, int64_t task_end, float *scratch) {
-    (void)n_queries;
     const size_t element = kv_type == CK_F16 ? 2 : 4;
     const int64_t group = n_heads / n_kv_heads;
     for (int64_t task = task_begin; task < task_end; task++) {
-        const int64_t i = task / n_heads, h = task % n_heads, g = h / group;
+        // Head-major tasks: a thread's contiguous share of a prompt is whole heads, each
+        // with its cheap early and expensive late queries, so causal work splits evenly.
+        const int64_t h = task / n_queries, i = task % n_queries, g = h / group;
         const float *query = q + (i * n_heads + h) * head_dim;
         float *result = out + (i * n_heads + h) * head_dim;
         int64_t first = 0, last = n_keys;  // keys [first, last)
@@ -126,5 +127,36 @@ void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads
             const char *value = (const char *)values + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
             add_value(isa, result, weight, value, kv_type, head_dim);
         }
+    }
+}
+
+void ck_attention_softmax_rows(float *scores, int64_t n_keys, int causal, int64_t first_position, int64_t window,
+                               const float *mask, int64_t row_begin, int64_t row_end) {
+    for (int64_t i = row_begin; i < row_end; i++) {
+        float *row = scores + i * n_keys;
+        int64_t first = 0, last = n_keys;
+        if (causal) {
+            const int64_t position = first_position + i;
+            last = position + 1 < n_keys ? position + 1 : n_keys;
+            if (window > 0 && position - window + 1 > 0) first = position - window + 1;
+        }
+        float maximum = -INFINITY;
+        for (int64_t j = first; j < last; j++) {
+            if (mask) row[j] += mask[i * n_keys + j];
+            if (row[j] > maximum) maximum = row[j];
+        }
+        for (int64_t j = 0; j < first; j++) row[j] = 0;
+        for (int64_t j = last; j < n_keys; j++) row[j] = 0;
+        if (maximum == -INFINITY) {  // nothing visible: zeros, as the reference
+            for (int64_t j = first; j < last; j++) row[j] = 0;
+            continue;
+        }
+        float sum = 0;
+        for (int64_t j = first; j < last; j++) {
+            row[j] = expf(row[j] - maximum);
+            sum += row[j];
+        }
+        const float inverse = 1.0f / sum;
+        for (int64_t j = first; j < last; j++) row[j] *= inverse;
     }
 }

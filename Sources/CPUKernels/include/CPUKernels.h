@@ -114,7 +114,7 @@ void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes
 void ck_dequantize_rows(ck_type type, const void *weight, size_t row_bytes, int64_t k,
                         float *dst, int64_t row_begin, int64_t row_end);
 
-/// Attention for queries × heads tasks [task_begin, task_end) (task = query * n_heads + head).
+/// Attention for heads × queries tasks [task_begin, task_end) (task = head * n_queries + query).
 ///
 /// q: [n_queries, n_heads, head_dim] f32; keys, values: [n_keys, n_kv_heads, head_dim] of
 /// kv_type (CK_F32 or CK_F16); out: like q. Query i sits at position first_position + i.
@@ -125,6 +125,13 @@ void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads
                   const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
                   float *out, int64_t task_begin, int64_t task_end, float *scratch);
+
+/// Turns rows [row_begin, row_end) of scores ([n_queries, n_keys], already scaled) into
+/// attention weights: the keys query i may not see (the visibility rule of ck_attention)
+/// become 0, mask (may be NULL, [n_queries, n_keys]) is added, and the rest goes through
+/// a softmax. A row with nothing visible becomes zeros.
+void ck_attention_softmax_rows(float *scores, int64_t n_keys, int causal, int64_t first_position, int64_t window,
+                               const float *mask, int64_t row_begin, int64_t row_end);
 
 /// RMSNorm of rows [row_begin, row_end) of x (rows of n floats): y = x / sqrt(mean(x²) + eps) * w.
 void ck_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps, int64_t row_begin, int64_t row_end);
