@@ -91,6 +91,7 @@ public final class BLASBackend: Backend {
         let n = Int32(operation.rowCount), k = Int32(operation.innerLength), m = Int32(operation.outputLength)
         let w = operation.weight.rawPointer.assumingMemoryBound(to: Float.self)
         let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
+        parallelRows.park()
         if n == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1, w, k, x, 1, 0, y, 1)
         } else {
@@ -153,6 +154,7 @@ public final class BLASBackend: Backend {
                     type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
                     Int64(first + begin), Int64(first + end))
             }
+            parallelRows.park()
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
                 operation.input.floatPointer, Int32(k), panel, Int32(k), 0,
@@ -209,6 +211,7 @@ extension BLASBackend {
         let queryStride = Int32(heads * width), keyStride = Int32(kvHeads * width)
         for h in 0..<heads {
             let g = h / group
+            parallelRows.park()
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(keyCount), Int32(width), operation.scale,
                 q + h * width, queryStride, keys + g * width, keyStride, 0, scores, Int32(keyCount))

@@ -16,6 +16,10 @@ final class ParallelRows: @unchecked Sendable {
 
     deinit { ck_pool_destroy(pool) }
 
+    /// Puts the workers to sleep until the next ``run(rowCount:workPerRow:_:)``: call it
+    /// before handing the cores to OpenBLAS's own threads.
+    func park() { ck_pool_park(pool) }
+
     /// Calls `body(begin, end)` on disjoint chunks covering `0..<rowCount`.
     /// `workPerRow` (for example the row length) decides whether threads are worth it.
     func run(rowCount: Int, workPerRow: Int, _ body: (Int, Int) -> Void) {

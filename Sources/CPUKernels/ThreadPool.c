@@ -1,7 +1,9 @@
 // A small thread pool for the backend's parallel loops. Workers spin on a generation
 // counter for a short while (about 50 µs) after finishing a loop, because the next
 // loop of a forward pass usually follows within microseconds; then they sleep on a
-// condition variable. The calling thread runs the first chunk itself.
+// condition variable. The calling thread runs the first chunk itself. Before handing the
+// cores to another library's threads (OpenBLAS), the caller parks the workers: they
+// stop spinning at once instead of competing for the cores.
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +29,7 @@ struct ck_pool {
     pthread_cond_t wake;
     pthread_mutex_t submit;      // one loop at a time
     _Atomic uint64_t generation; // bumped for every loop
+    _Atomic uint64_t parked;     // workers that have run this loop sleep instead of spinning
     _Atomic int pending;         // workers still running the current loop
     _Atomic int stop;
     ck_task task;
@@ -54,7 +57,7 @@ static void *worker_main(void *argument) {
         int spins = 0;
         while ((current = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&pool->stop, memory_order_acquire)) return NULL;
-            if (++spins < SPIN_ITERATIONS) {
+            if (++spins < SPIN_ITERATIONS && atomic_load_explicit(&pool->parked, memory_order_relaxed) != seen) {
                 CK_PAUSE();
                 continue;
             }
@@ -80,6 +83,7 @@ ck_pool *ck_pool_create(int threads) {
     pthread_mutex_init(&pool->submit, NULL);
     pthread_cond_init(&pool->wake, NULL);
     atomic_init(&pool->generation, 0);
+    atomic_init(&pool->parked, UINT64_MAX);
     atomic_init(&pool->pending, 0);
     atomic_init(&pool->stop, 0);
     pool->workers = calloc((size_t)pool->threads, sizeof(pthread_t));
@@ -123,4 +127,9 @@ void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context) {
     run_chunk(pool, 0);
     while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) CK_PAUSE();
     pthread_mutex_unlock(&pool->submit);
+}
+
+void ck_pool_park(ck_pool *pool) {
+    atomic_store_explicit(&pool->parked, atomic_load_explicit(&pool->generation, memory_order_acquire),
+                          memory_order_relaxed);
 }

@@ -162,6 +162,10 @@ void ck_pool_destroy(ck_pool *pool);
 /// Splits [0, count) into one contiguous chunk per thread and runs `task` on all of
 /// them; returns when all are done. Calls from several threads at once are serialised.
 void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context);
+/// Makes the workers sleep now rather than spin waiting for the next loop: call it before
+/// work that runs on other threads (an OpenBLAS call), so idle workers do not take
+/// cores from it. The next ck_pool_run wakes them.
+void ck_pool_park(ck_pool *pool);
 
 
 #ifdef __cplusplus
