@@ -43,7 +43,7 @@ struct ModelOptions: ParsableArguments {
     var activations: String?
 
     @Option(name: .customLong("backend-option"), help: ArgumentHelp(
-        "A backend setting as KEY=VALUE (repeatable), e.g. panel-bytes=8388608 or gemm-min-rows=16 for blas.",
+        "A backend setting as KEY=VALUE (repeatable), e.g. panel-bytes=8388608 or panel-min-rows=64 for blas.",
         valueName: "key=value"))
     var backendOptions: [String] = []
 

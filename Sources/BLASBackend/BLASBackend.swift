@@ -6,13 +6,18 @@ import TensorCore
 /// dequantize-and-dot kernels, and everything else with the reference kernels.
 ///
 /// Matrix products, by weight type and number of input rows `n`:
-/// - `n` below ``matrixRowThreshold`` (decode): one pass per input row over the weight
-///   rows, split over threads: float dot products for `f32`, `f16` and `bf16` weights,
-///   integer dot products for quantized ones (see ``activationPrecision``).
-/// - `f32` weights, larger `n`: `cblas_sgemm` on the weight as it lies.
-/// - other types, larger `n` (prompt processing): panels of weight rows are dequantized
-///   to `f32` into a scratch buffer of about ``panelByteCount`` bytes, and each panel is
-///   multiplied with `cblas_sgemm`.
+/// - small `n` (decode, short prompts): one pass over the weight rows, split over
+///   threads, each row multiplied with all `n` input rows while it is in the cache: float
+///   dot products for `f32`, `f16` and `bf16` weights, integer dot products for quantized
+///   ones (see ``activationPrecision``).
+/// - `f32` weights, `n` from ``matrixRowThreshold``: `cblas_sgemm` on the weight as it lies.
+/// - other types, `n` from ``panelRowThreshold`` (prompt processing): panels of weight
+///   rows are dequantized to `f32` into a scratch buffer of about ``panelByteCount``
+///   bytes, and each panel is multiplied with `cblas_sgemm`.
+///
+/// The thresholds are where the paths cross on a 2-core AVX-512 machine (TinyLlama shapes):
+/// the fused dots reach about 100 GFLOP/s whatever `n`, `sgemm` about 190 GFLOP/s once `n`
+/// is large, and dequantizing a panel costs the same however few rows use it.
 ///
 /// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
 /// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
@@ -20,7 +25,7 @@ import TensorCore
 /// int8, as llama.cpp, is faster and less precise); the other types use float dot products.
 ///
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
-/// ``matrixRowThreshold``, `panel-bytes` sets ``panelByteCount``, `activations`
+/// ``matrixRowThreshold``, `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``, `activations`
 /// (`int16`, `int8` or `float`) sets ``activationPrecision``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
 ///
@@ -29,8 +34,12 @@ import TensorCore
 public final class BLASBackend: Backend {
     public static let name = "blas"
     public let configuration: BackendConfiguration
-    /// Input rows from which quantized weights go through `sgemm` instead of fused dots.
+    /// Input rows from which `f32` weights go through `sgemm` instead of fused dots, and
+    /// from which attention over an `f32` cache is computed as matrix products.
     public let matrixRowThreshold: Int
+    /// Input rows from which weights of other types are dequantized into panels for `sgemm`
+    /// instead of going through fused dots.
+    public let panelRowThreshold: Int
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
     /// How quantized weights meet the activations when decoding.
@@ -55,7 +64,8 @@ public final class BLASBackend: Backend {
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
-        matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 8)
+        matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 16)
+        panelRowThreshold = try Self.integerOption("panel-min-rows", in: configuration, default: 32)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 16 << 20)
         let precision = configuration.options["activations"] ?? ActivationPrecision.int16.rawValue
         guard let parsed = ActivationPrecision(rawValue: precision) else {
@@ -78,12 +88,10 @@ public final class BLASBackend: Backend {
     }
 
     public func execute(_ operation: MatrixMultiplication) throws {
-        if operation.weight.elementType == .f32 && operation.rowCount >= matrixRowThreshold {
-            multiplyFloatWeight(operation)
-        } else if operation.rowCount < matrixRowThreshold {
-            multiplyByFusedDots(operation)
+        if operation.weight.elementType == .f32 {
+            if operation.rowCount >= matrixRowThreshold { multiplyFloatWeight(operation) } else { multiplyByFusedDots(operation) }
         } else {
-            multiplyByDequantizedPanels(operation)
+            if operation.rowCount >= panelRowThreshold { multiplyByDequantizedPanels(operation) } else { multiplyByFusedDots(operation) }
         }
     }
 
@@ -99,43 +107,41 @@ public final class BLASBackend: Backend {
         }
     }
 
+    /// Every weight row is read once and multiplied with all input rows while it is in
+    /// the cache, so `n` rows cost one pass over the weight plus `n` times the arithmetic.
     private func multiplyByFusedDots(_ operation: MatrixMultiplication) {
-        let k = operation.innerLength, m = operation.outputLength
+        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
         let weight = operation.weight
         let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
+        let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
         if activationPrecision != .float && ck_has_q16_kernel(type) != 0 {
             let int8 = activationPrecision == .int8
-            let bytes = int8 ? ck_q8_activation_bytes(Int64(k)) : ck_q16_activation_bytes(Int64(k))
-            let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            let bytesPerRow = int8 ? ck_q8_activation_bytes(Int64(k)) : ck_q16_activation_bytes(Int64(k))
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: bytesPerRow * n, alignment: 64)
             defer { memory.deallocate() }
-            for i in 0..<operation.rowCount {
-                let x = operation.input.floatPointer + i * k, y = operation.output.mutableFloatPointer + i * m
-                if int8 {
-                    var activation = ck_q8_activation()
-                    ck_q8_quantize(x, Int64(k), memory, &activation)
-                    parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
-                        withUnsafePointer(to: activation) {
-                            ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
-                        }
+            if int8 {
+                var activations = [ck_q8_activation](repeating: ck_q8_activation(), count: n)
+                for i in 0..<n { ck_q8_quantize(x + i * k, Int64(k), memory + i * bytesPerRow, &activations[i]) }
+                activations.withUnsafeBufferPointer { xs in
+                    parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                        ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, xs.baseAddress, Int64(n), y, Int64(m),
+                                     Int64(begin), Int64(end))
                     }
-                } else {
-                    var activation = ck_q16_activation()
-                    ck_q16_quantize(x, Int64(k), memory, &activation)
-                    parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
-                        withUnsafePointer(to: activation) {
-                            ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, $0, y, Int64(begin), Int64(end))
-                        }
+                }
+            } else {
+                var activations = [ck_q16_activation](repeating: ck_q16_activation(), count: n)
+                for i in 0..<n { ck_q16_quantize(x + i * k, Int64(k), memory + i * bytesPerRow, &activations[i]) }
+                activations.withUnsafeBufferPointer { xs in
+                    parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                        ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, xs.baseAddress, Int64(n), y, Int64(m),
+                                      Int64(begin), Int64(end))
                     }
                 }
             }
             return
         }
-        for i in 0..<operation.rowCount {
-            let x = operation.input.floatPointer + i * k
-            let y = operation.output.mutableFloatPointer + i * m
-            parallelRows.run(rowCount: m, workPerRow: k) { begin, end in
-                ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, y, Int64(begin), Int64(end))
-            }
+        parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+            ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, Int64(m), Int64(begin), Int64(end))
         }
     }
 

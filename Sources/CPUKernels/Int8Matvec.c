@@ -318,13 +318,17 @@ CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_acti
 #endif
 
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  float *y, int64_t row_begin, int64_t row_end) {
+                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512_vnni(isa)) {
-        for (int64_t r = row_begin; r < row_end; r++) y[r] = row_vnni(type, w + (size_t)r * row_bytes, x);
+        for (int64_t r = row_begin; r < row_end; r++) {
+            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, x + j);
+        }
         return;
     }
 #endif
-    for (int64_t r = row_begin; r < row_end; r++) y[r] = row_portable(type, w + (size_t)r * row_bytes, x);
+    for (int64_t r = row_begin; r < row_end; r++) {
+        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_portable(type, w + (size_t)r * row_bytes, x + j);
+    }
 }

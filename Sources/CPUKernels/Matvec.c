@@ -226,11 +226,13 @@ static ck_dot ck_dot_for(ck_isa isa, ck_type type) {
 }
 
 void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-               const float *x, float *y, int64_t row_begin, int64_t row_end) {
+               const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = (const uint8_t *)weight;
     const ck_dot dot = ck_dot_for(isa, type);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
-        y[r] = dot ? dot(row, x, k) : dot_blocks(type, row, x, k);
+        for (int64_t j = 0; j < x_count; j++) {
+            y[j * y_stride + r] = dot ? dot(row, x + j * k, k) : dot_blocks(type, row, x + j * k, k);
+        }
     }
 }

@@ -14,7 +14,8 @@ struct BLASBackendOptionsTests {
         let backend = try make([:])
         #expect(backend.activationPrecision == .int16)
         #expect(backend.instructionSet == BLASBackend.InstructionSet.detected)
-        #expect(backend.matrixRowThreshold == 8)
+        #expect(backend.matrixRowThreshold == 16)
+        #expect(backend.panelRowThreshold == 32)
         #expect(backend.panelByteCount == 16 << 20)
     }
 
@@ -30,6 +31,7 @@ struct BLASBackendOptionsTests {
         ("activations", "int4", "activations=int4 must be int8, int16 or float"),
         ("panel-bytes", "0", "panel-bytes=0 must be a positive integer"),
         ("gemm-min-rows", "many", "gemm-min-rows=many must be a positive integer"),
+        ("panel-min-rows", "-3", "panel-min-rows=-3 must be a positive integer"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {

@@ -51,10 +51,12 @@ const char *ck_isa_name(ck_isa isa);
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
 
-/// y[r] = dot(row r of the weight, x) for rows [row_begin, row_end).
-/// `weight` points at row 0; rows are `row_bytes` apart and hold `k` values.
+/// y[j * y_stride + r] = dot(row r of the weight, x_j) for rows r in [row_begin, row_end)
+/// and the x_count input rows x_j = x + j * k. `weight` points at row 0; rows are
+/// `row_bytes` apart and hold `k` values. Each weight row is read from memory once and
+/// used for every input row while it is in the cache.
 void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-               const float *x, float *y, int64_t row_begin, int64_t row_end);
+               const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
 /// An activation vector of k values (k a multiple of 32) quantized for integer dot
 /// products: each block of 32 values is q[i] * scale[block] with q an int16 (|q| ≤ 32512 =
@@ -83,10 +85,10 @@ void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation 
 /// Whether `type` has an integer-activation kernel (ck_matvec_q16).
 int ck_has_q16_kernel(ck_type type);
 
-/// y[r] = dot(row r, x) for rows [row_begin, row_end) with x given as a quantized
-/// activation; only for types where ck_has_q16_kernel is true.
+/// Like ck_matvec with the x_count input rows given as quantized activations x[0 ..< x_count];
+/// only for types where ck_has_q16_kernel is true.
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   float *y, int64_t row_begin, int64_t row_end);
+                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
 /// An activation vector quantized to int8 per block of 32 (scale = max|x| / 127), as
 /// llama.cpp quantizes activations to Q8_0 for its integer dot products; with the
@@ -107,7 +109,7 @@ void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *a
 
 /// Like ck_matvec_q16 with an int8 activation (the same types).
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  float *y, int64_t row_begin, int64_t row_end);
+                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
 /// per row, starting at row_begin's).
