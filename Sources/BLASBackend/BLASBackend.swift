@@ -61,6 +61,7 @@ public final class BLASBackend: Backend {
     /// (``InstructionSet/detected``) unless the `instruction-set` option asks for less.
     public let instructionSet: InstructionSet
     let parallelRows: ParallelRows
+    let scratch = ScratchBuffers()
 
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
         self.configuration = configuration
@@ -114,34 +115,35 @@ public final class BLASBackend: Backend {
         let weight = operation.weight
         let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
         let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
-        if activationPrecision != .float && ck_has_q16_kernel(type) != 0 {
-            let int8 = activationPrecision == .int8
-            let bytesPerRow = int8 ? ck_q8_activation_bytes(Int64(k)) : ck_q16_activation_bytes(Int64(k))
-            let memory = UnsafeMutableRawPointer.allocate(byteCount: bytesPerRow * n, alignment: 64)
-            defer { memory.deallocate() }
-            if int8 {
-                var activations = [ck_q8_activation](repeating: ck_q8_activation(), count: n)
-                for i in 0..<n { ck_q8_quantize(x + i * k, Int64(k), memory + i * bytesPerRow, &activations[i]) }
-                activations.withUnsafeBufferPointer { xs in
-                    parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                        ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, xs.baseAddress, Int64(n), y, Int64(m),
-                                     Int64(begin), Int64(end))
-                    }
-                }
-            } else {
-                var activations = [ck_q16_activation](repeating: ck_q16_activation(), count: n)
-                for i in 0..<n { ck_q16_quantize(x + i * k, Int64(k), memory + i * bytesPerRow, &activations[i]) }
-                activations.withUnsafeBufferPointer { xs in
-                    parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                        ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, xs.baseAddress, Int64(n), y, Int64(m),
-                                      Int64(begin), Int64(end))
-                    }
-                }
+        guard activationPrecision != .float && ck_has_q16_kernel(type) != 0 else {
+            parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, Int64(m), Int64(begin), Int64(end))
             }
             return
         }
-        parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-            ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, Int64(m), Int64(begin), Int64(end))
+        // The quantized activations: n descriptors, then the quantized rows.
+        if activationPrecision == .int8 {
+            let bytesPerRow = ck_q8_activation_bytes(Int64(k))
+            let headerBytes = (n * MemoryLayout<ck_q8_activation>.stride + 63) & ~63
+            scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
+                let activations = memory.bindMemory(to: ck_q8_activation.self, capacity: n)
+                for i in 0..<n { ck_q8_quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
+                parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                    ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m),
+                                 Int64(begin), Int64(end))
+                }
+            }
+        } else {
+            let bytesPerRow = ck_q16_activation_bytes(Int64(k))
+            let headerBytes = (n * MemoryLayout<ck_q16_activation>.stride + 63) & ~63
+            scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
+                let activations = memory.bindMemory(to: ck_q16_activation.self, capacity: n)
+                for i in 0..<n { ck_q16_quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
+                parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                    ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m),
+                                  Int64(begin), Int64(end))
+                }
+            }
         }
     }
 
@@ -150,22 +152,22 @@ public final class BLASBackend: Backend {
         let weight = operation.weight
         let type = weight.elementType.kernelType
         let panelRows = min(m, max(16, panelByteCount / max(1, k * 4)))
-        let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * k)
-        defer { panel.deallocate() }
-        var first = 0
-        while first < m {
-            let rows = min(panelRows, m - first)
-            parallelRows.run(rowCount: rows, workPerRow: k) { begin, end in
-                ck_dequantize_rows(
-                    type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
-                    Int64(first + begin), Int64(first + end))
+        scratch.withBuffer(of: Float.self, count: panelRows * k) { panel in
+            var first = 0
+            while first < m {
+                let rows = min(panelRows, m - first)
+                parallelRows.run(rowCount: rows, workPerRow: k) { begin, end in
+                    ck_dequantize_rows(
+                        type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
+                        Int64(first + begin), Int64(first + end))
+                }
+                parallelRows.park()
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
+                    operation.input.floatPointer, Int32(k), panel, Int32(k), 0,
+                    operation.output.mutableFloatPointer + first, Int32(m))
+                first += rows
             }
-            parallelRows.park()
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(k), 1,
-                operation.input.floatPointer, Int32(k), panel, Int32(k), 0,
-                operation.output.mutableFloatPointer + first, Int32(m))
-            first += rows
         }
     }
 
@@ -195,22 +197,30 @@ extension BLASBackend {
             return
         }
         let type = operation.keys.elementType.kernelType
-        parallelRows.run(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2) { begin, end in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(keyCount, 1))
-            defer { scratch.deallocate() }
-            ck_attention(
-                instructionSet.kernelValue, operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
-                operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
-                causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
-                Int64(begin), Int64(end), scratch)
+        let scoresPerChunk = (max(keyCount, 1) + 15) & ~15
+        scratch.withBuffer(of: Float.self, count: scoresPerChunk * parallelRows.threadCount) { scores in
+            parallelRows.runChunks(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2) { chunk, begin, end in
+                ck_attention(
+                    instructionSet.kernelValue, operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
+                    operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
+                    causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
+                    Int64(begin), Int64(end), scores + chunk * scoresPerChunk)
+            }
         }
     }
 
     private func attentionByMatrixProducts(_ operation: Attention, causal: Int32, first: Int, window: Int, mask: Tensor?) {
+        let n = operation.queryCount, keyCount = operation.keyCount
+        scratch.withBuffer(of: Float.self, count: n * keyCount) { scores in
+            attentionByMatrixProducts(operation, causal: causal, first: first, window: window, mask: mask, scores: scores)
+        }
+    }
+
+    private func attentionByMatrixProducts(
+        _ operation: Attention, causal: Int32, first: Int, window: Int, mask: Tensor?, scores: UnsafeMutablePointer<Float>
+    ) {
         let n = operation.queryCount, heads = operation.headCount, keyCount = operation.keyCount
         let width = operation.headWidth, kvHeads = operation.kvHeadCount, group = heads / kvHeads
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: n * keyCount)
-        defer { scores.deallocate() }
         let q = operation.query.floatPointer, output = operation.output.mutableFloatPointer
         let keys = operation.keys.rawPointer.assumingMemoryBound(to: Float.self)
         let values = operation.values.rawPointer.assumingMemoryBound(to: Float.self)

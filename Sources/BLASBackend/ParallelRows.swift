@@ -23,17 +23,24 @@ final class ParallelRows: @unchecked Sendable {
     /// Calls `body(begin, end)` on disjoint chunks covering `0..<rowCount`.
     /// `workPerRow` (for example the row length) decides whether threads are worth it.
     func run(rowCount: Int, workPerRow: Int, _ body: (Int, Int) -> Void) {
+        runChunks(rowCount: rowCount, workPerRow: workPerRow) { _, begin, end in body(begin, end) }
+    }
+
+    /// Like ``run(rowCount:workPerRow:_:)``, with the chunk's index in `0..<threadCount`
+    /// as the first argument: no two chunks that run at the same time share an index, so
+    /// it can select a slice of scratch memory.
+    func runChunks(rowCount: Int, workPerRow: Int, _ body: (Int, Int, Int) -> Void) {
         guard rowCount > 0 else { return }
         if threadCount == 1 || rowCount * max(workPerRow, 1) < 2 * Self.minimumWorkPerThread || rowCount == 1 {
-            body(0, rowCount)
+            body(0, 0, rowCount)
             return
         }
         withoutActuallyEscaping(body) { body in
             var context = body
             withUnsafeMutablePointer(to: &context) { pointer in
-                ck_pool_run(pool, Int64(rowCount), { raw, begin, end in
-                    let body = raw!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
-                    body(Int(begin), Int(end))
+                ck_pool_run(pool, Int64(rowCount), { raw, chunk, begin, end in
+                    let body = raw!.assumingMemoryBound(to: ((Int, Int, Int) -> Void).self).pointee
+                    body(Int(chunk), Int(begin), Int(end))
                 }, pointer)
             }
         }

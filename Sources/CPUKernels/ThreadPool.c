@@ -42,7 +42,7 @@ typedef struct { ck_pool *pool; int index; } worker_start;
 static void run_chunk(ck_pool *pool, int index) {
     const int64_t begin = pool->count * index / pool->threads;
     const int64_t end = pool->count * (index + 1) / pool->threads;
-    if (begin < end) pool->task(pool->context, begin, end);
+    if (begin < end) pool->task(pool->context, index, begin, end);
 }
 
 static void *worker_main(void *argument) {
@@ -112,7 +112,7 @@ void ck_pool_destroy(ck_pool *pool) {
 
 void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context) {
     if (pool->threads == 1 || count <= 1) {
-        if (count > 0) task(context, 0, count);
+        if (count > 0) task(context, 0, 0, count);
         return;
     }
     pthread_mutex_lock(&pool->submit);

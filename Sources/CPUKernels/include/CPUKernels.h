@@ -155,8 +155,9 @@ float ck_sum(const float *x, int64_t n);
 /// a system call each.
 typedef struct ck_pool ck_pool;
 
-/// The work of one parallel loop: called with [begin, end) of the iterations.
-typedef void (*ck_task)(void *context, int64_t begin, int64_t end);
+/// The work of one parallel loop: called with [begin, end) of the iterations and the index
+/// of the chunk (0 ..< threads; each chunk runs on one thread, once).
+typedef void (*ck_task)(void *context, int chunk, int64_t begin, int64_t end);
 
 /// A pool whose parallel loops run on `threads` threads (the caller and threads − 1 workers).
 ck_pool *ck_pool_create(int threads);
