@@ -22,7 +22,13 @@ struct BytePairMerger {
 
     /// Replaces the symbols with `initial`, linked in order.
     mutating func reset(_ initial: [Symbol]) {
-        symbols = initial
+        reset(initial[...])
+    }
+
+    /// Replaces the symbols with `initial`, linked in order, reusing the storage.
+    mutating func reset(_ initial: ArraySlice<Symbol>) {
+        symbols.removeAll(keepingCapacity: true)
+        symbols.append(contentsOf: initial)
         for i in symbols.indices {
             symbols[i].previous = Int32(i - 1)
             symbols[i].next = i + 1 < symbols.count ? Int32(i + 1) : -1
@@ -56,6 +62,15 @@ struct BytePairMerger {
             symbols[Int(top.right)].length = 0
             propose(l.previous, top.left)
             propose(top.left, r.next)
+        }
+    }
+
+    /// Calls `body` with the surviving symbols in order.
+    func forEachResult(_ body: (Symbol) -> Void) {
+        var index: Int32 = symbols.isEmpty ? -1 : 0
+        while index >= 0 {
+            body(symbols[Int(index)])
+            index = symbols[Int(index)].next
         }
     }
 

@@ -17,7 +17,10 @@ struct MergeCandidate {
     }
 }
 
-/// A binary max-heap of merge candidates (SentencePiece's `agenda`).
+/// A max-heap of merge candidates (SentencePiece's `agenda`), 4-ary: each node's
+/// children sit side by side (80 bytes, about one cache line), so a heap of a million
+/// candidates (a long text) is half as deep as a binary one and costs fewer cache misses.
+/// Elements move into a hole instead of being swapped.
 struct MergeQueue {
     private(set) var storage: [MergeCandidate] = []
 
@@ -27,32 +30,40 @@ struct MergeQueue {
 
     mutating func push(_ candidate: MergeCandidate) {
         storage.append(candidate)
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard storage[child].precedes(storage[parent]) else { break }
-            storage.swapAt(child, parent)
-            child = parent
+        storage.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 4
+                guard candidate.precedes(heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = candidate
         }
     }
 
     mutating func pop() -> MergeCandidate? {
-        guard !storage.isEmpty else { return nil }
-        let top = storage[0]
-        let last = storage.removeLast()
-        if !storage.isEmpty {
-            storage[0] = last
-            var parent = 0
+        guard let last = storage.popLast() else { return nil }
+        guard !storage.isEmpty else { return last }
+        return storage.withUnsafeMutableBufferPointer { heap in
+            let top = heap[0], count = heap.count
+            var hole = 0
             while true {
-                let left = 2 * parent + 1, right = left + 1
-                var best = parent
-                if left < storage.count, storage[left].precedes(storage[best]) { best = left }
-                if right < storage.count, storage[right].precedes(storage[best]) { best = right }
-                if best == parent { break }
-                storage.swapAt(parent, best)
-                parent = best
+                let first = 4 * hole + 1
+                if first >= count { break }
+                var best = first
+                let end = min(first + 4, count)
+                var child = first + 1
+                while child < end {
+                    if heap[child].precedes(heap[best]) { best = child }
+                    child += 1
+                }
+                guard heap[best].precedes(last) else { break }
+                heap[hole] = heap[best]
+                hole = best
             }
+            heap[hole] = last
+            return top
         }
-        return top
     }
 }

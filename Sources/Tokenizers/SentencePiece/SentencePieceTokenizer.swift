@@ -16,8 +16,21 @@ public final class SentencePieceTokenizer: Tokenizer {
     public let model: SentencePieceModel
     private let allPieces: PieceTable
     private let mergeablePieces: PieceTable
-    private let userDefined: [[UInt8]]
+    /// User-defined pieces by their first byte, longest first in each list.
+    private let userDefined: [[[UInt8]]]
+    private let hasUserDefined: Bool
     private let byteIDs: [Int?]
+    /// The pieces' scores and types, apart from their text, for the merge loop.
+    private let scores: [Float]
+    private let pieceTypes: [SentencePieceModel.PieceType]
+    /// The normalized space: "▁", or " " when the model does not escape spaces.
+    private let spaceBytes: [UInt8]
+    /// Whether no mergeable piece has a space right after another character, so that no
+    /// merge can join a space to the character before it: then each word (a run of spaces
+    /// and what follows up to the next space after a non-space) merges on its own with the
+    /// same result, which keeps the merge queue small on long texts. True for Llama 2's
+    /// vocabulary; checked per vocabulary, and otherwise the whole text merges at once.
+    private let wordStartsSeparateMerges: Bool
     private let idToByte: [Int: UInt8]
     /// Control and user-defined pieces by length, longest first, for `parseSpecialTokens`.
     private let specialPieces: [(text: String, id: Int)]
@@ -48,11 +61,29 @@ public final class SentencePieceTokenizer: Tokenizer {
             }
         }
         allPieces = PieceTable(all)
+        let space: Unicode.Scalar = model.normalizer.escapeWhitespaces ? "\u{2581}" : " "
+        spaceBytes = Array(String(space).utf8)
+        wordStartsSeparateMerges = !model.pieces.contains { piece in
+            guard piece.type == .normal || piece.type == .userDefined || piece.type == .unused else { return false }
+            var previous: Unicode.Scalar?
+            for scalar in piece.text.unicodeScalars {
+                if let previous, scalar == space, previous != space { return true }
+                previous = scalar
+            }
+            return false
+        }
+        scores = model.pieces.map(\.score)
+        pieceTypes = model.pieces.map(\.type)
         mergeablePieces = PieceTable(mergeable)
         byteIDs = bytes
         self.idToByte = idToByte
-        userDefined = model.pieces.filter { $0.type == .userDefined && !$0.text.isEmpty }.map { Array($0.text.utf8) }
-            .sorted { $0.count > $1.count }
+        var userDefinedByFirstByte = [[[UInt8]]](repeating: [], count: 256)
+        for piece in model.pieces where piece.type == .userDefined && !piece.text.isEmpty {
+            let bytes = Array(piece.text.utf8)
+            userDefinedByFirstByte[Int(bytes[0])].append(bytes)
+        }
+        userDefined = userDefinedByFirstByte.map { $0.sorted { $0.count > $1.count } }
+        hasUserDefined = userDefined.contains { !$0.isEmpty }
         specialPieces = model.pieces.enumerated()
             .filter { ($0.element.type == .control || $0.element.type == .userDefined) && !$0.element.text.isEmpty }
             .map { ($0.element.text, $0.offset) }
@@ -90,31 +121,35 @@ public final class SentencePieceTokenizer: Tokenizer {
     func encodePlain(_ text: String) -> [Int] {
         let normalized = normalize(text)
         guard !normalized.isEmpty else { return [] }
+        let mergeablePieces = self.mergeablePieces, scores = self.scores, pieceTypes = self.pieceTypes
         return normalized.withUnsafeBufferPointer { buffer in
             var merger = BytePairMerger()
-            merger.reset(initialSymbols(buffer))
+            let initial = initialSymbols(buffer)
             var reverseMerges: [Int32: (BytePairMerger.Symbol, BytePairMerger.Symbol)] = [:]
+            func merge(_ segment: ArraySlice<BytePairMerger.Symbol>) {
+            merger.reset(segment)
             merger.run(
                 candidate: { left, right in
                     let key = UnsafeBufferPointer(rebasing: buffer[Int(left.start)..<Int(right.start + right.length)])
-                    guard let id = self.mergeablePieces.lookup(key) else { return nil }
-                    return (self.model.pieces[id].score, Int32(id))
+                    guard let id = mergeablePieces.lookup(key) else { return nil }
+                    return (scores[id], Int32(id))
                 },
                 merged: { left, right, id in
-                    if self.model.pieces[Int(id)].type == .unused { reverseMerges[id] = (left, right) }
+                    if pieceTypes[Int(id)] == .unused { reverseMerges[id] = (left, right) }
                 })
+            }
             var ids: [Int] = []
             var previousWasUnknown = false
             func emit(_ symbol: BytePairMerger.Symbol) {
                 let key = UnsafeBufferPointer(rebasing: buffer[Int(symbol.start)..<Int(symbol.start + symbol.length)])
                 if let id = allPieces.lookup(key) {
-                    if model.pieces[id].type == .unused, let (left, right) = reverseMerges[Int32(id)] {
+                    if pieceTypes[id] == .unused, let (left, right) = reverseMerges[Int32(id)] {
                         emit(left)
                         emit(right)
                         return
                     }
                     ids.append(id)
-                    previousWasUnknown = model.pieces[id].type == .unknown
+                    previousWasUnknown = pieceTypes[id] == .unknown
                 } else if model.byteFallback, key.allSatisfy({ byteIDs[Int($0)] != nil }) {
                     for byte in key { ids.append(byteIDs[Int(byte)]!) }
                     previousWasUnknown = false
@@ -124,7 +159,25 @@ public final class SentencePieceTokenizer: Tokenizer {
                     previousWasUnknown = true
                 }
             }
-            for symbol in merger.result { emit(symbol) }
+            // Merge word by word where no merge can cross a word start (see
+            // `wordStartsSeparateMerges`): the same result as merging the whole text, with
+            // small queues instead of one as long as the text.
+            let space = spaceBytes
+            func isSpace(_ symbol: BytePairMerger.Symbol) -> Bool {
+                guard !symbol.frozen, Int(symbol.length) == space.count else { return false }
+                for j in 0..<space.count where buffer[Int(symbol.start) + j] != space[j] { return false }
+                return true
+            }
+            var segmentStart = 0
+            if wordStartsSeparateMerges {
+                for index in initial.indices.dropFirst() where isSpace(initial[index]) && !isSpace(initial[index - 1]) {
+                    merge(initial[segmentStart..<index])
+                    merger.forEachResult(emit)
+                    segmentStart = index
+                }
+            }
+            merge(initial[segmentStart...])
+            merger.forEachResult(emit)
             return ids
         }
     }
@@ -146,7 +199,7 @@ public final class SentencePieceTokenizer: Tokenizer {
         var i = 0
         while i < bytes.count {
             // User-defined pieces are copied unchanged.
-            if let match = userDefined.first(where: { Self.hasPrefix(bytes, at: i, $0) }) {
+            if hasUserDefined, let match = userDefined[Int(bytes[i])].first(where: { Self.hasPrefix(bytes, at: i, $0) }) {
                 output += match
                 i += match.count
                 previousWasSpace = false
@@ -189,8 +242,8 @@ public final class SentencePieceTokenizer: Tokenizer {
         while i < buffer.count {
             var length = min(UTF8.sequenceLength(lead: buffer[i]), buffer.count - i)
             var frozen = false
-            if !userDefined.isEmpty {
-                for piece in userDefined where buffer.count - i >= piece.count {
+            if hasUserDefined {
+                for piece in userDefined[Int(buffer[i])] where buffer.count - i >= piece.count {
                     if (0..<piece.count).allSatisfy({ buffer[i + $0] == piece[$0] }) {
                         length = piece.count
                         frozen = true
