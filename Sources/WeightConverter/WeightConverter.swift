@@ -87,7 +87,9 @@ public enum WeightConverter {
             }
             let type = policy.type(forTensor: name, shape: info.shape)
             writer.addTensor(name: name, shape: info.shape, type: type) {
-                var tensor = try Tensor(converting: checkpoint.tensor(named: source), to: .f32)
+                let stored = try checkpoint.tensor(named: source)
+                defer { stored.releaseResidentPages() }
+                var tensor = try Tensor(converting: stored, to: .f32)
                 if let permuteHeads { tensor = try interleaveRotaryHalves(tensor, heads: permuteHeads) }
                 return type == .f32 ? tensor : try Tensor(converting: tensor, to: type)
             }
@@ -148,7 +150,9 @@ public enum WeightConverter {
             let tensor = try checkpoint.tensor(named: source)
             let type = policy.type(forTensor: name, shape: tensor.shape)
             writer.addTensor(name: name, shape: tensor.shape, type: type) {
-                type == .f32 ? tensor : try Tensor(converting: tensor, to: type)
+                guard type != .f32 else { return tensor }
+                defer { tensor.releaseResidentPages() }
+                return try Tensor(converting: tensor, to: type)
             }
         }
         try write(writer, to: output, options: options, progress: progress)
@@ -175,7 +179,9 @@ public enum WeightConverter {
             let type = policy.type(forTensor: info.name, shape: info.shape)
             writer.addTensor(name: info.name, shape: info.shape, type: type) {
                 let tensor = try file.tensor(info)
-                return tensor.elementType == type ? tensor : try Tensor(converting: tensor, to: type)
+                guard tensor.elementType != type else { return tensor }
+                defer { tensor.releaseResidentPages() }
+                return try Tensor(converting: tensor, to: type)
             }
         }
         try write(writer, to: output, options: options, progress: progress)

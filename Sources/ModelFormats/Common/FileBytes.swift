@@ -6,13 +6,14 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import TensorCore
 
 /// The read-only bytes of a model file: memory-mapped from disk (nothing is read
 /// until it is touched, and pages are shared with the page cache), or held in memory.
 ///
 /// Tensors that view a file keep its `FileBytes` alive, so the mapping lives exactly
 /// as long as some tensor or reader uses it.
-public final class FileBytes: @unchecked Sendable {
+public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
     /// The first byte (never dereferenced when `count` is 0).
     public let baseAddress: UnsafeRawPointer
     /// The number of bytes.
@@ -20,6 +21,8 @@ public final class FileBytes: @unchecked Sendable {
     /// The path the bytes came from, or a name given for in-memory bytes.
     public let path: String
     private let release: () -> Void
+    /// Whether the bytes are a mapping of the file (not a copy in memory).
+    private var isMapped = false
 
     /// Maps the file at `url` read-only.
     public init(mapping url: URL) throws {
@@ -50,6 +53,19 @@ public final class FileBytes: @unchecked Sendable {
         }
         baseAddress = UnsafeRawPointer(mapped)
         release = { munmap(mapped, size) }
+        isMapped = true
+    }
+
+    /// Drops the whole pages of the mapping inside the range from resident memory
+    /// (`madvise(MADV_DONTNEED)`: the mapping is read-only, so they are read from the file
+    /// again if touched). Does nothing for bytes held in memory or outside the mapping.
+    public func releaseResidentPages(from pointer: UnsafeRawPointer, byteCount: Int) {
+        guard isMapped, byteCount > 0, pointer >= baseAddress, pointer + byteCount <= baseAddress + count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: pointer) + page - 1) / page * page
+        let end = (Int(bitPattern: pointer) + byteCount) / page * page
+        guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(address, end - start, MADV_DONTNEED)
     }
 
     /// Copies `bytes` into memory owned by this object; `name` stands for the file in errors.

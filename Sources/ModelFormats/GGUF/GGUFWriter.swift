@@ -115,6 +115,8 @@ public struct GGUFWriter {
                     problem: "was described as \(entry.shape) \(entry.type) but produced \(tensor.shape) \(tensor.elementType)")
             }
             try output.write(UnsafeRawBufferPointer(start: tensor.rawPointer, count: tensor.byteCount))
+            // A tensor copied from a mapped file leaves resident memory once written.
+            tensor.releaseResidentPages()
             try output.pad(toMultipleOf: alignment)
             written += tensor.byteCount
             progress?(Progress(

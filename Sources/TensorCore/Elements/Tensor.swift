@@ -28,6 +28,12 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// The number of bytes this tensor covers.
     public let byteCount: Int
 
+    /// Lets a memory-mapped file drop this tensor's bytes from resident memory (see
+    /// ``TensorStorage/releaseResidentPages(from:byteCount:)``); they stay readable.
+    public func releaseResidentPages() {
+        storage.releaseResidentPages(from: UnsafeRawPointer(storage.baseAddress + byteOffset), byteCount: byteCount)
+    }
+
     /// Creates a view of `storage` with the given shape and type, checking that the
     /// shape is valid and the bytes lie inside the storage.
     public init(shape: [Int], elementType: ElementType, storage: TensorStorage, byteOffset: Int = 0) throws {

@@ -44,4 +44,21 @@ open class TensorStorage: @unchecked Sendable {
     deinit {
         if ownsMemory { baseAddress.deallocate() }
     }
+
+    /// Tells the owner of a view that `byteCount` bytes from `pointer` will not be needed
+    /// soon, so that a memory-mapped file can drop them from the process's resident
+    /// memory (they are read again from the file if used). Does nothing for owned memory
+    /// or owners that cannot do it. A converter streaming a large file calls this after
+    /// each tensor so that resident memory stays about one tensor, not the file.
+    open func releaseResidentPages(from pointer: UnsafeRawPointer, byteCount: Int) {
+        (owner as? ResidentPageReleasing)?.releaseResidentPages(from: pointer, byteCount: byteCount)
+    }
+}
+
+/// An owner of read-only memory that can drop pages from resident memory and read them
+/// again on demand (a memory-mapped file).
+public protocol ResidentPageReleasing: AnyObject {
+    /// Drops the whole pages inside `byteCount` bytes from `pointer` from resident memory;
+    /// their contents stay available.
+    func releaseResidentPages(from pointer: UnsafeRawPointer, byteCount: Int)
 }
