@@ -158,7 +158,7 @@ public final class BLASBackend: Backend {
                 let rows = min(panelRows, m - first)
                 parallelRows.run(rowCount: rows, workPerRow: k) { begin, end in
                     ck_dequantize_rows(
-                        type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
+                        instructionSet.kernelValue, type, weight.rawPointer, weight.rowByteCount, Int64(k), panel + begin * k,
                         Int64(first + begin), Int64(first + end))
                 }
                 parallelRows.park()
