@@ -112,7 +112,7 @@ void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes
                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
-/// per row, starting at row_begin's), with vector conversions for f16/bf16 where `isa` allows.
+/// per row, starting at row_begin's), with vector code for f16, bf16, q8_0 and q4_0 where `isa` allows.
 void ck_dequantize_rows(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
                         float *dst, int64_t row_begin, int64_t row_end);
 
