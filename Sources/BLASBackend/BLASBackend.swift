@@ -121,28 +121,34 @@ public final class BLASBackend: Backend {
             }
             return
         }
-        // The quantized activations: n descriptors, then the quantized rows.
         if activationPrecision == .int8 {
-            let bytesPerRow = ck_q8_activation_bytes(Int64(k))
-            let headerBytes = (n * MemoryLayout<ck_q8_activation>.stride + 63) & ~63
-            scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
-                let activations = memory.bindMemory(to: ck_q8_activation.self, capacity: n)
-                for i in 0..<n { ck_q8_quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
-                parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                    ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m),
-                                 Int64(begin), Int64(end))
-                }
-            }
+            multiplyByIntegerDots(operation, bytesPerRow: ck_q8_activation_bytes(Int64(k)),
+                                  quantize: ck_q8_quantize, matvec: ck_matvec_q8)
         } else {
-            let bytesPerRow = ck_q16_activation_bytes(Int64(k))
-            let headerBytes = (n * MemoryLayout<ck_q16_activation>.stride + 63) & ~63
-            scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
-                let activations = memory.bindMemory(to: ck_q16_activation.self, capacity: n)
-                for i in 0..<n { ck_q16_quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
-                parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                    ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m),
-                                  Int64(begin), Int64(end))
-                }
+            multiplyByIntegerDots(operation, bytesPerRow: ck_q16_activation_bytes(Int64(k)),
+                                  quantize: ck_q16_quantize, matvec: ck_matvec_q16)
+        }
+    }
+
+    /// The fused path with integer dot products: each input row is quantized once into
+    /// scratch (`n` activation descriptors, then the quantized rows), then one parallel pass
+    /// over the weight rows. `Activation` is `ck_q8_activation` or `ck_q16_activation`.
+    private func multiplyByIntegerDots<Activation>(
+        _ operation: MatrixMultiplication, bytesPerRow: Int,
+        quantize: (UnsafePointer<Float>?, Int64, UnsafeMutableRawPointer?, UnsafeMutablePointer<Activation>?) -> Void,
+        matvec: (ck_isa, ck_type, UnsafeRawPointer?, Int, UnsafePointer<Activation>?, Int64, UnsafeMutablePointer<Float>?, Int64,
+                 Int64, Int64) -> Void
+    ) {
+        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
+        let weight = operation.weight
+        let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
+        let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
+        let headerBytes = (n * MemoryLayout<Activation>.stride + 63) & ~63
+        scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
+            let activations = memory.bindMemory(to: Activation.self, capacity: n)
+            for i in 0..<n { quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
+            parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
+                matvec(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m), Int64(begin), Int64(end))
             }
         }
     }

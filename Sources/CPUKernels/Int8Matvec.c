@@ -141,26 +141,9 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
 // MARK: AVX-512 VL + VNNI kernels (256-bit registers)
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-#define CK_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
-
-CK_VNNI static inline float f16(const uint8_t *p) { return _cvtsh_ss(ck_load_u16(p)); }
-
-/// The 32 nibbles of 16 bytes as bytes: values 0..15 (low nibbles), then 16..31.
-CK_VNNI static inline __m256i nibbles(const uint8_t *qs) {
-    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
+#include "VNNIHelpers.h"
 
 CK_VNNI static inline __m256i load_x(const int8_t *x) { return _mm256_loadu_si256((const __m256i *)x); }
-
-CK_VNNI static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /// Σ u8 × s8 over 32 bytes, as 8 int32 partial sums.
 CK_VNNI static inline __m256i dot_u8_s8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
@@ -184,20 +167,6 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products(ck_t
         return dot_u8_s8(_mm256_or_si256(nibbles(block + 8), fifth), x);
     }
     }
-}
-
-/// The f16 at byte `offset` of 8 consecutive blocks, widened to floats.
-CK_VNNI static inline __m256 gather_f16(const uint8_t *first, int stride, int offset) {
-    __m128i h = _mm_setzero_si128();
-    h = _mm_insert_epi16(h, ck_load_u16(first + offset), 0);
-    h = _mm_insert_epi16(h, ck_load_u16(first + stride + offset), 1);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 2 * stride + offset), 2);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 3 * stride + offset), 3);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 4 * stride + offset), 4);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 5 * stride + offset), 5);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 6 * stride + offset), 6);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 7 * stride + offset), 7);
-    return _mm256_cvtph_ps(h);
 }
 
 /// Rows of the 32-value types, eight blocks at a time: the eight block scales are

@@ -180,26 +180,11 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
 // MARK: AVX-512 VL + VNNI kernels: exact int16 products from two 8-bit products
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-#define CK_VNNI16 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
-
-CK_VNNI16 static inline float f16(const uint8_t *p) { return _cvtsh_ss(ck_load_u16(p)); }
-
-CK_VNNI16 static inline __m256i nibbles(const uint8_t *qs) {
-    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
-}
-
-CK_VNNI16 static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "VNNIHelpers.h"
 
 /// Σ q·x over 32 values for small unsigned weights q (0..63): x = hi·256 + lo, so the
 /// sum is 256·Σ q·hi + Σ lo·q, both exact vpdpbusd products (u8 × s8).
-CK_VNNI16 static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation *a, int64_t b) {
     const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
     const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
     const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, hi);
@@ -207,14 +192,14 @@ CK_VNNI16 static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation 
 }
 
 /// The same for signed weights w (Q8_0): |w| against hi with w's sign moved onto it.
-CK_VNNI16 static inline __m256i dot_signed(__m256i w, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m256i dot_signed(__m256i w, const ck_q16_activation *a, int64_t b) {
     const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
     const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
     const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(hi, w));
     return _mm256_dpbusd_epi32(_mm256_slli_epi32(high, 8), lo, w);
 }
 
-CK_VNNI16 static inline __attribute__((always_inline)) __m256i block_products16(ck_type type, const uint8_t *block, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck_type type, const uint8_t *block, const ck_q16_activation *a, int64_t b) {
     switch (type) {
     case CK_Q8_0: return dot_signed(_mm256_loadu_si256((const __m256i *)(block + 2)), a, b);
     case CK_Q4_0: return dot_unsigned(nibbles(block + 2), a, b);
@@ -230,22 +215,9 @@ CK_VNNI16 static inline __attribute__((always_inline)) __m256i block_products16(
     }
 }
 
-CK_VNNI16 static inline __m256 gather_f16(const uint8_t *first, int stride, int offset) {
-    __m128i h = _mm_setzero_si128();
-    h = _mm_insert_epi16(h, ck_load_u16(first + offset), 0);
-    h = _mm_insert_epi16(h, ck_load_u16(first + stride + offset), 1);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 2 * stride + offset), 2);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 3 * stride + offset), 3);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 4 * stride + offset), 4);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 5 * stride + offset), 5);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 6 * stride + offset), 6);
-    h = _mm_insert_epi16(h, ck_load_u16(first + 7 * stride + offset), 7);
-    return _mm256_cvtph_ps(h);
-}
-
 /// Rows of the 32-value types, eight blocks at a time (see Int8Matvec.c's row_blocks32):
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
-CK_VNNI16 static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
     const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
     const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
@@ -286,7 +258,7 @@ static inline void k_scale_min16(int j, const uint8_t *s, int *scale, int *minim
     else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
 }
 
-CK_VNNI16 static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     float extra = 0;
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
@@ -312,7 +284,7 @@ CK_VNNI16 static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_
     return hsum(_mm256_add_ps(acc[0], acc[1])) + extra;
 }
 
-CK_VNNI16 static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     for (int64_t s = 0; s < a->k / 256; s++) {
@@ -343,7 +315,7 @@ CK_VNNI16 static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-CK_VNNI16 static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
     switch (type) {
     case CK_Q8_0: return row_blocks32_16(CK_Q8_0, row, a);
     case CK_Q4_0: return row_blocks32_16(CK_Q4_0, row, a);

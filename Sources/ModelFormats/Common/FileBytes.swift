@@ -22,7 +22,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
     public let path: String
     private let release: () -> Void
     /// Whether the bytes are a mapping of the file (not a copy in memory).
-    private var isMapped = false
+    private let isMapped: Bool
 
     /// Maps the file at `url` read-only.
     public init(mapping url: URL) throws {
@@ -46,6 +46,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
             let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
             baseAddress = UnsafeRawPointer(empty)
             release = { empty.deallocate() }
+            isMapped = false
             return
         }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
@@ -73,6 +74,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         storage.copyMemory(from: Array(bytes), byteCount: bytes.count)
         baseAddress = UnsafeRawPointer(storage)
+        isMapped = false
         count = bytes.count
         path = name
         release = { storage.deallocate() }

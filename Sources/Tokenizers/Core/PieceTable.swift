@@ -27,10 +27,10 @@ struct PieceTable: Sendable {
         slots = Array(repeating: -1, count: capacity)
         mask = capacity - 1
         for (piece, id) in pieces {
-            let found = piece.withUnsafeBufferPointer { lookup($0) }
-            if found != nil { continue }
-            let hash = piece.withUnsafeBufferPointer { Self.hash($0) }
-            insert(piece, id: id, hash: hash)
+            piece.withUnsafeBufferPointer { key in
+                let hash = Self.hash(key)
+                if lookup(key, hash: hash) == nil { insert(piece, id: id, hash: hash) }
+            }
         }
     }
 
@@ -55,8 +55,12 @@ struct PieceTable: Sendable {
     /// The id of the piece spelled by `key`, if any.
     @inline(__always)
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        let hash = Self.hash(key)
-        return slots.withUnsafeBufferPointer { slots in
+        lookup(key, hash: Self.hash(key))
+    }
+
+    @inline(__always)
+    private func lookup(_ key: UnsafeBufferPointer<UInt8>, hash: UInt32) -> Int? {
+        slots.withUnsafeBufferPointer { slots in
             entries.withUnsafeBufferPointer { entries in
                 bytes.withUnsafeBufferPointer { stored -> Int? in
                     var slot = Int(hash) & mask
