@@ -11,13 +11,19 @@ import TensorCore
 ///   dot products for `f32`, `f16` and `bf16` weights, integer dot products for quantized
 ///   ones (see ``activationPrecision``).
 /// - `f32` weights, `n` from ``matrixRowThreshold``: `cblas_sgemm` on the weight as it lies.
+/// - quantized weights with an integer matrix-product kernel (`Q8_0`, `Q4_0`, `Q4_1`,
+///   `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K` on a processor with AVX-512 VNNI), `n` from
+///   ``integerMatrixRowThreshold``: the input rows are rounded to int16 per block of 32 as
+///   for decoding, weight panels are repacked into each thread's scratch, and the product
+///   is computed in int16 integer tiles (``QuantizedPrefill/int16``).
 /// - other types, `n` from ``panelRowThreshold`` (prompt processing): panels of weight
 ///   rows are dequantized to `f32` into a scratch buffer of about ``panelByteCount``
 ///   bytes, and each panel is multiplied with `cblas_sgemm`.
 ///
 /// The thresholds are where the paths cross on a 2-core AVX-512 machine (TinyLlama shapes):
 /// the fused dots reach about 100 GFLOP/s whatever `n`, `sgemm` about 190 GFLOP/s once `n`
-/// is large, and dequantizing a panel costs the same however few rows use it.
+/// is large, the integer tiles about 1.3 times `sgemm` (one 512-bit `vpdpwssd` is 32
+/// multiply-adds), and dequantizing a panel costs the same however few rows use it.
 ///
 /// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
 /// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
@@ -25,8 +31,10 @@ import TensorCore
 /// int8, as llama.cpp, is faster and less precise); the other types use float dot products.
 ///
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
-/// ``matrixRowThreshold``, `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``, `activations`
-/// (`int16`, `int8` or `float`) sets ``activationPrecision``, `instruction-set`
+/// ``matrixRowThreshold``, `integer-gemm-min-rows` sets ``integerMatrixRowThreshold``,
+/// `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``,
+/// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
+/// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
@@ -40,6 +48,9 @@ public final class BLASBackend: Backend {
     /// Input rows from which weights of other types are dequantized into panels for `sgemm`
     /// instead of going through fused dots.
     public let panelRowThreshold: Int
+    /// Input rows from which quantized weights go through the integer matrix products
+    /// (``QuantizedPrefill/int16``) instead of fused dots, where those are available.
+    public let integerMatrixRowThreshold: Int
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
     /// How quantized weights meet the activations when decoding.
@@ -55,6 +66,17 @@ public final class BLASBackend: Backend {
         case float
     }
 
+    /// How prompts meet quantized weights (from ``panelRowThreshold`` input rows).
+    public enum QuantizedPrefill: String, Sendable, CaseIterable {
+        /// Integer matrix products in the precision of the `int16` decode kernels, where the
+        /// processor has AVX-512 VNNI and the type a kernel (the default); elsewhere `panels`.
+        case int16
+        /// Weights dequantized to `f32` panels, multiplied with `cblas_sgemm`.
+        case panels
+    }
+
+    /// The prompt-processing path for quantized weights.
+    public let quantizedPrefill: QuantizedPrefill
     /// The activation precision of the decode kernels for quantized weights.
     public let activationPrecision: ActivationPrecision
     /// The instruction set the fused kernels use: the processor's best
@@ -67,6 +89,7 @@ public final class BLASBackend: Backend {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 16)
         panelRowThreshold = try Self.integerOption("panel-min-rows", in: configuration, default: 32)
+        integerMatrixRowThreshold = try Self.integerOption("integer-gemm-min-rows", in: configuration, default: 6)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 16 << 20)
         let precision = configuration.options["activations"] ?? ActivationPrecision.int16.rawValue
         guard let parsed = ActivationPrecision(rawValue: precision) else {
@@ -74,6 +97,12 @@ public final class BLASBackend: Backend {
                 operation: "blas backend", details: "option activations=\(precision) must be int8, int16 or float")
         }
         activationPrecision = parsed
+        let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
+        guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
+            throw TensorError.invalidArgument(
+                operation: "blas backend", details: "option quantized-prefill=\(prefill) must be int16 or panels")
+        }
+        quantizedPrefill = parsedPrefill
         let detected = InstructionSet.detected
         if let name = configuration.options["instruction-set"] {
             guard let requested = InstructionSet(rawValue: name) else {
@@ -92,7 +121,17 @@ public final class BLASBackend: Backend {
         if operation.weight.elementType == .f32 {
             if operation.rowCount >= matrixRowThreshold { multiplyFloatWeight(operation) } else { multiplyByFusedDots(operation) }
         } else {
-            if operation.rowCount >= panelRowThreshold { multiplyByDequantizedPanels(operation) } else { multiplyByFusedDots(operation) }
+            if usesIntegerMatrixProducts(for: operation.weight.elementType) {
+                if operation.rowCount >= integerMatrixRowThreshold {
+                    multiplyByIntegerMatrixProducts(operation)
+                } else {
+                    multiplyByFusedDots(operation)
+                }
+            } else if operation.rowCount >= panelRowThreshold {
+                multiplyByDequantizedPanels(operation)
+            } else {
+                multiplyByFusedDots(operation)
+            }
         }
     }
 
@@ -149,6 +188,37 @@ public final class BLASBackend: Backend {
             for i in 0..<n { quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
             parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
                 matvec(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m), Int64(begin), Int64(end))
+            }
+        }
+    }
+
+    private func usesIntegerMatrixProducts(for type: ElementType) -> Bool {
+        quantizedPrefill == .int16 && activationPrecision != .float && ck_has_q16_gemm(instructionSet.kernelValue, type.kernelType) != 0
+    }
+
+    /// Prompt processing for quantized weights in int16 integers: the input rows are
+    /// quantized and packed once, then each thread packs panels of its weight rows into
+    /// its own scratch and multiplies them in tiles (`ck_gemm_q16`).
+    private func multiplyByIntegerMatrixProducts(_ operation: MatrixMultiplication) {
+        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
+        let weight = operation.weight
+        let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
+        let rowBytes = ck_q16_packed_row_bytes(Int64(k))
+        let paddedRows = Int(ck_q16_gemm_padded_rows(Int64(n)))
+        let inputBytes = (rowBytes * paddedRows + 63) & ~63
+        let panelBytes = (ck_q16_gemm_scratch_bytes(Int64(k)) + 63) & ~63
+        let y = operation.output.mutableFloatPointer
+        scratch.withBuffer(byteCount: inputBytes + panelBytes * parallelRows.threadCount) { memory in
+            let input = operation.input.floatPointer
+            parallelRows.run(rowCount: paddedRows, workPerRow: k * 4) { begin, end in
+                ck_q16_pack_activations(
+                    input + begin * k, Int64(k), Int64(max(0, min(end, n) - begin)), Int64(end - begin), memory + begin * rowBytes)
+            }
+            let packed = UnsafeRawPointer(memory)
+            parallelRows.runChunks(rowCount: m, workPerRow: k * n) { chunk, begin, end in
+                ck_gemm_q16(
+                    isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), packed, Int64(n), y, Int64(m), Int64(begin),
+                    Int64(end), memory + inputBytes + chunk * panelBytes)
             }
         }
     }

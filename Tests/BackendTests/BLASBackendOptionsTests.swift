@@ -17,6 +17,8 @@ struct BLASBackendOptionsTests {
         #expect(backend.matrixRowThreshold == 16)
         #expect(backend.panelRowThreshold == 32)
         #expect(backend.panelByteCount == 16 << 20)
+        #expect(backend.integerMatrixRowThreshold == 6)
+        #expect(backend.quantizedPrefill == .int16)
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {
@@ -32,6 +34,8 @@ struct BLASBackendOptionsTests {
         ("panel-bytes", "0", "panel-bytes=0 must be a positive integer"),
         ("gemm-min-rows", "many", "gemm-min-rows=many must be a positive integer"),
         ("panel-min-rows", "-3", "panel-min-rows=-3 must be a positive integer"),
+        ("integer-gemm-min-rows", "0", "integer-gemm-min-rows=0 must be a positive integer"),
+        ("quantized-prefill", "int8", "quantized-prefill=int8 must be int16 or panels"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {

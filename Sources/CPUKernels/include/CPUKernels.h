@@ -111,6 +111,27 @@ void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *a
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
+/// Prompt processing for quantized weights in int16 integer arithmetic (the precision of
+/// ck_matvec_q16): activation rows and weight rows are packed so that one 512-bit
+/// vpdpwssd advances 16 blocks, and the product is computed in 4 × 3 tiles. Available
+/// where ck_has_q16_gemm is true (AVX-512 VNNI and the 32-value block types Q8_0, Q4_0,
+/// Q4_1, Q5_0, Q5_1, and Q4_K, Q5_K).
+int ck_has_q16_gemm(ck_isa isa, ck_type type);
+/// Bytes of one packed row of k values (k a multiple of 32).
+size_t ck_q16_packed_row_bytes(int64_t k);
+/// The activation rows the packed buffer must hold for `rows` rows (a multiple of the tile width).
+int64_t ck_q16_gemm_padded_rows(int64_t rows);
+/// Quantizes `rows` rows of k floats at x to int16 per block of 32 and packs them into
+/// `packed` (padded_rows × ck_q16_packed_row_bytes(k) bytes; rows past `rows` are zero).
+void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed);
+/// Scratch bytes one ck_gemm_q16 call needs for its panel of packed weight rows.
+size_t ck_q16_gemm_scratch_bytes(int64_t k);
+/// y[j * y_stride + r] = dot(weight row r, activation row j) for r in [row_begin, row_end)
+/// and the x_count packed activation rows; `scratch` is ck_q16_gemm_scratch_bytes(k) bytes
+/// of this call's own.
+void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
+                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch);
+
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
 /// per row, starting at row_begin's), with vector code for f16, bf16, q8_0 and q4_0 where `isa` allows.
 void ck_dequantize_rows(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,

@@ -1,0 +1,299 @@
+// Matrix products of block-quantized weights with many activation rows (prompt
+// processing), in int16 integer arithmetic: the same numbers as the decode kernels of
+// QuantizedMatvec.c (activations rounded to int16 per block of 32, exact integer
+// products), computed as a tiled matrix product.
+//
+// Weight rows and activation rows are first packed "across blocks": 16 consecutive
+// blocks of 32 values form a group, and the group is stored as 16 vectors of 16 int32
+// lanes, lane b holding values 2t and 2t+1 of block b as two int16. One vpdpwssd then
+// multiplies-and-adds a pair of values of 16 blocks at once, and after the 16 pairs
+// of a group each lane holds one block's whole integer dot product: one conversion
+// and one multiply-add with the 16 products of scales finish 16 blocks. A 4 × 3 tile
+// (4 weight rows, 3 activation rows) keeps 12 integer and 12 float accumulators in
+// registers and loads 7 vectors per 12 products.
+//
+// Weights are packed a panel of rows at a time into the caller's scratch memory (each
+// thread its own), so the file is read where it lies and the scratch stays bounded.
+
+#include <math.h>
+#include <string.h>
+
+#include "CPUKernels.h"
+#include "Half.h"
+#include "Kernels.h"
+
+enum {
+    BLOCK = 32,             // values per block
+    GROUP_BLOCKS = 16,      // blocks per group (vector lanes)
+    GROUP_VALUES = 512,     // values per group
+    GROUP_Q_BYTES = 1024,   // packed int16 values of a group
+    TILE_W = 4,             // weight rows per tile
+    TILE_X = 3,             // activation rows per tile
+};
+
+static int64_t group_count(int64_t k) { return (k / BLOCK + GROUP_BLOCKS - 1) / GROUP_BLOCKS; }
+
+/// One packed row: the values (groups × 1024 bytes), then one float per block (scale),
+/// then one more float per block (weights: the minimum term's factor; activations:
+/// the exact sum of the block's original values). Padding blocks are zero.
+size_t ck_q16_packed_row_bytes(int64_t k) { return (size_t)group_count(k) * (GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4); }
+
+int64_t ck_q16_gemm_padded_rows(int64_t rows) { return (rows + TILE_X - 1) / TILE_X * TILE_X; }
+
+static inline int32_t *packed_values(uint8_t *row) { return (int32_t *)row; }
+static inline float *packed_scales(uint8_t *row, int64_t groups) { return (float *)(row + groups * GROUP_Q_BYTES); }
+static inline float *packed_extras(uint8_t *row, int64_t groups) {
+    return (float *)(row + groups * GROUP_Q_BYTES + groups * GROUP_BLOCKS * 4);
+}
+
+/// Zeroes what packing a row of `blocks` blocks leaves unwritten: the padding blocks'
+/// values in the last group, and the scale and extra arrays (written block by block).
+static void clear_row_padding(uint8_t *row, int64_t groups, int64_t blocks) {
+    if (blocks % GROUP_BLOCKS != 0) memset(row + (groups - 1) * GROUP_Q_BYTES, 0, GROUP_Q_BYTES);
+    memset(row + groups * GROUP_Q_BYTES, 0, (size_t)groups * GROUP_BLOCKS * 4 * 2);
+}
+
+/// Stores block `b`'s 32 values at its lane of its group.
+static inline void store_block(int32_t *values, int64_t b, const int16_t q[32]) {
+    int32_t *lane = values + (b / GROUP_BLOCKS) * 256 + (b % GROUP_BLOCKS);
+    for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = (int32_t)((uint32_t)(uint16_t)q[2 * t] | (uint32_t)(uint16_t)q[2 * t + 1] << 16);
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define CK_VNNI512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+
+/// Stores the 32 int16 values of a block, held in one vector, at its lane of its group.
+CK_VNNI512 static inline void store_block_vector(int32_t *values, int64_t b, __m512i q) {
+    int32_t words[16] __attribute__((aligned(64)));
+    _mm512_store_si512(words, q);
+    int32_t *lane = values + (b / GROUP_BLOCKS) * 256 + (b % GROUP_BLOCKS);
+    for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = words[t];
+}
+
+/// ck_q16_pack_activations for one row, with AVX-512: the same int16 values as the
+/// scalar code (round to nearest even, as lrintf), the sums added in another order.
+CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
+        const __m512 x0 = _mm512_loadu_ps(v), x1 = _mm512_loadu_ps(v + 16);
+        const float maximum = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
+        const float scale = maximum / 32512.0f;
+        const __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
+        const __m256i q0 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x0, inverse)));
+        const __m256i q1 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x1, inverse)));
+        store_block_vector(values, b, _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1));
+        scales[b] = scale;
+        sums[b] = _mm512_reduce_add_ps(_mm512_add_ps(x0, x1));
+    }
+}
+
+/// pack_weight_row for Q8_0 and Q4_0 with AVX-512.
+CK_VNNI512 static void pack_weight_row_avx512(ck_type type, const uint8_t *src, int64_t blocks, int32_t *values, float *scales) {
+    const int bytes = type == CK_Q8_0 ? 34 : 18;
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *block = src + b * bytes;
+        __m256i q;
+        if (type == CK_Q8_0) {
+            q = _mm256_loadu_si256((const __m256i *)(block + 2));
+        } else {
+            const __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+            const __m256i nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+            q = _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+        }
+        store_block_vector(values, b, _mm512_cvtepi8_epi16(q));
+        scales[b] = _cvtsh_ss(ck_load_u16(block));
+    }
+}
+#endif
+
+void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
+    const int64_t groups = group_count(k), blocks = k / BLOCK;
+    const size_t row_bytes = ck_q16_packed_row_bytes(k);
+    for (int64_t j = 0; j < padded_rows; j++) {
+        uint8_t *row = (uint8_t *)packed + (size_t)j * row_bytes;
+        if (j >= rows) { memset(row, 0, row_bytes); continue; }
+        clear_row_padding(row, groups, blocks);
+        int32_t *values = packed_values(row);
+        float *scales = packed_scales(row, groups), *sums = packed_extras(row, groups);
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+        if (ck_use_avx512(CK_ISA_AVX512)) {
+            pack_activation_row_avx512(x + j * k, blocks, values, scales, sums);
+            continue;
+        }
+#endif
+        for (int64_t b = 0; b < blocks; b++) {
+            const float *v = x + j * k + b * BLOCK;
+            float maximum = 0, sum = 0;
+            for (int i = 0; i < BLOCK; i++) maximum = fmaxf(maximum, fabsf(v[i]));
+            // As ck_q16_quantize: ±32512 = ±127·256.
+            const float scale = maximum / 32512.0f;
+            const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
+            int16_t q[32];
+            for (int i = 0; i < BLOCK; i++) {
+                q[i] = (int16_t)lrintf(v[i] * inverse);
+                sum += v[i];
+            }
+            store_block(values, b, q);
+            scales[b] = scale;
+            sums[b] = sum;
+        }
+    }
+}
+
+
+int ck_has_q16_gemm(ck_isa isa, ck_type type) {
+    if (!ck_use_avx512_vnni(isa)) return 0;
+    switch (type) {
+    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: return 1;
+    default: return 0;
+    }
+}
+
+/// Packs one weight row: every block as 32 small integers q with a scale d and a
+/// minimum factor m, so that the block's values are d·q + m.
+static void pack_weight_row(ck_type type, const uint8_t *src, int64_t k, uint8_t *row) {
+    const int64_t groups = group_count(k), blocks = k / BLOCK;
+    clear_row_padding(row, groups, blocks);
+    int32_t *values = packed_values(row);
+    float *scales = packed_scales(row, groups), *minima = packed_extras(row, groups);
+    int16_t q[32];
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (type == CK_Q8_0 || type == CK_Q4_0) {  // only called where ck_has_q16_gemm: AVX-512 VNNI
+        pack_weight_row_avx512(type, src, blocks, values, scales);
+        return;
+    }
+#endif
+    switch (type) {
+    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
+        const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
+        const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
+        const int offset = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *block = src + b * bytes;
+            if (type == CK_Q8_0) {
+                for (int i = 0; i < 32; i++) q[i] = (int8_t)block[2 + i];
+            } else {
+                const uint8_t *qs = block + (has_minimum ? 4 : 2) + (type == CK_Q5_0 || type == CK_Q5_1 ? 4 : 0);
+                const uint32_t qh = type == CK_Q5_0 ? ck_load_u32(block + 2) : type == CK_Q5_1 ? ck_load_u32(block + 4) : 0;
+                for (int i = 0; i < 16; i++) {
+                    q[i] = (int16_t)(((qs[i] & 0x0F) | (int)((qh >> i) & 1) << 4) - offset);
+                    q[i + 16] = (int16_t)(((qs[i] >> 4) | (int)((qh >> (i + 16)) & 1) << 4) - offset);
+                }
+            }
+            store_block(values, b, q);
+            scales[b] = ck_load_f16(block);
+            minima[b] = has_minimum ? ck_load_f16(block + 2) : 0.0f;
+        }
+        return;
+    }
+    case CK_Q4_K: case CK_Q5_K: {
+        const int bytes = type == CK_Q4_K ? 144 : 176, qs_offset = type == CK_Q4_K ? 16 : 48;
+        for (int64_t s = 0; s < k / 256; s++) {
+            const uint8_t *block = src + s * bytes;
+            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
+            const uint8_t *sc = block + 4;
+            for (int g = 0; g < 8; g++) {
+                int scale, minimum;
+                if (g < 4) { scale = sc[g] & 0x3F; minimum = sc[g + 4] & 0x3F; }
+                else { scale = (sc[g + 4] & 0x0F) | ((sc[g - 4] >> 2) & 0x30); minimum = (sc[g + 4] >> 4) | ((sc[g] >> 2) & 0x30); }
+                for (int l = 0; l < 32; l++) {
+                    int v = (block[qs_offset + (g / 2) * 32 + l] >> (4 * (g % 2))) & 0x0F;
+                    if (type == CK_Q5_K) v |= ((block[16 + l] >> g) & 1) << 4;
+                    q[l] = (int16_t)v;
+                }
+                const int64_t b = s * 8 + g;
+                store_block(values, b, q);
+                scales[b] = d * (float)scale;
+                minima[b] = -dmin * (float)minimum;
+            }
+        }
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/// Weight rows packed at a time: about 512 KiB, a multiple of the tile height.
+static int64_t panel_rows(int64_t k) {
+    int64_t rows = (int64_t)((512u << 10) / ck_q16_packed_row_bytes(k));
+    rows = rows / TILE_W * TILE_W;
+    return rows < TILE_W ? TILE_W : rows > 128 ? 128 : rows;
+}
+
+size_t ck_q16_gemm_scratch_bytes(int64_t k) { return (size_t)panel_rows(k) * ck_q16_packed_row_bytes(k); }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+/// out[r][j] = Σ over the row of weight row r × activation row j, for the 4 × 3 tile.
+CK_VNNI512 static void tile(const uint8_t *w, const uint8_t *x, size_t row_bytes, int64_t groups, int has_minimum,
+                            float out[TILE_W][TILE_X]) {
+    __m512 acc[TILE_W][TILE_X];
+    for (int r = 0; r < TILE_W; r++)
+        for (int j = 0; j < TILE_X; j++) acc[r][j] = _mm512_setzero_ps();
+    const size_t scale_offset = (size_t)groups * GROUP_Q_BYTES, extra_offset = scale_offset + (size_t)groups * 64;
+    for (int64_t g = 0; g < groups; g++) {
+        __m512i dots[TILE_W][TILE_X];
+        for (int r = 0; r < TILE_W; r++)
+            for (int j = 0; j < TILE_X; j++) dots[r][j] = _mm512_setzero_si512();
+        const uint8_t *wg = w + g * GROUP_Q_BYTES, *xg = x + g * GROUP_Q_BYTES;
+        for (int t = 0; t < 16; t++) {
+            __m512i wv[TILE_W];
+            for (int r = 0; r < TILE_W; r++) wv[r] = _mm512_loadu_si512(wg + r * row_bytes + t * 64);
+            for (int j = 0; j < TILE_X; j++) {
+                const __m512i xv = _mm512_loadu_si512(xg + j * row_bytes + t * 64);
+                for (int r = 0; r < TILE_W; r++) dots[r][j] = _mm512_dpwssd_epi32(dots[r][j], wv[r], xv);
+            }
+        }
+        for (int j = 0; j < TILE_X; j++) {
+            const __m512 xs = _mm512_loadu_ps(x + j * row_bytes + scale_offset + g * 64);
+            for (int r = 0; r < TILE_W; r++) {
+                const __m512 ws = _mm512_loadu_ps(w + r * row_bytes + scale_offset + g * 64);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][j]), _mm512_mul_ps(ws, xs), acc[r][j]);
+            }
+        }
+        if (has_minimum) {
+            for (int j = 0; j < TILE_X; j++) {
+                const __m512 sums = _mm512_loadu_ps(x + j * row_bytes + extra_offset + g * 64);
+                for (int r = 0; r < TILE_W; r++)
+                    acc[r][j] = _mm512_fmadd_ps(_mm512_loadu_ps(w + r * row_bytes + extra_offset + g * 64), sums, acc[r][j]);
+            }
+        }
+    }
+    for (int r = 0; r < TILE_W; r++)
+        for (int j = 0; j < TILE_X; j++) out[r][j] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+#endif
+
+void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
+                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (!ck_has_q16_gemm(isa, type)) return;
+    const size_t packed_bytes = ck_q16_packed_row_bytes(k);
+    const int64_t groups = group_count(k), panel = panel_rows(k);
+    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1 || type == CK_Q4_K || type == CK_Q5_K;
+    const uint8_t *w = weight, *x = packed_x;
+    uint8_t *packed_w = scratch;
+    for (int64_t first = row_begin; first < row_end; first += panel) {
+        const int64_t rows = row_end - first < panel ? row_end - first : panel;
+        const int64_t padded = (rows + TILE_W - 1) / TILE_W * TILE_W;
+        for (int64_t r = 0; r < padded; r++) {
+            if (r < rows) pack_weight_row(type, w + (size_t)(first + r) * row_bytes, k, packed_w + r * packed_bytes);
+            else memset(packed_w + r * packed_bytes, 0, packed_bytes);
+        }
+        for (int64_t j0 = 0; j0 < x_count; j0 += TILE_X) {
+            for (int64_t r0 = 0; r0 < padded; r0 += TILE_W) {
+                float out[TILE_W][TILE_X];
+                tile(packed_w + r0 * packed_bytes, x + j0 * packed_bytes, packed_bytes, groups, has_minimum, out);
+                for (int j = 0; j < TILE_X && j0 + j < x_count; j++)
+                    for (int r = 0; r < TILE_W && r0 + r < rows; r++) y[(j0 + j) * y_stride + first + r0 + r] = out[r][j];
+            }
+        }
+    }
+#else
+    (void)isa; (void)type; (void)weight; (void)row_bytes; (void)k; (void)packed_x;
+    (void)x_count; (void)y; (void)y_stride; (void)row_begin; (void)row_end; (void)scratch;
+#endif
+}
