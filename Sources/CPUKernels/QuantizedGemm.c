@@ -12,8 +12,10 @@
 // (4 weight rows, 3 activation rows) keeps 12 integer and 12 float accumulators in
 // registers and loads 7 vectors per 12 products.
 //
-// Weights are packed a panel of rows at a time into the caller's scratch memory (each
-// thread its own), so the file is read where it lies and the scratch stays bounded.
+// Weights are packed a panel at a time (up to 64 rows × as many groups as fit in 512 KiB)
+// into the caller's scratch memory (each thread its own), so the file is read where it
+// lies and the scratch stays bounded; the activation rows pass the panel 3 at a time, and
+// each panel of a long row adds its part to the output.
 
 #include <math.h>
 #include <string.h>
@@ -25,7 +27,6 @@
 enum {
     BLOCK = 32,             // values per block
     GROUP_BLOCKS = 16,      // blocks per group (vector lanes)
-    GROUP_VALUES = 512,     // values per group
     GROUP_Q_BYTES = 1024,   // packed int16 values of a group
     TILE_W = 4,             // weight rows per tile
     TILE_X = 3,             // activation rows per tile
@@ -151,17 +152,17 @@ int ck_has_q16_gemm(ck_isa isa, ck_type type) {
     }
 }
 
-/// Packs one weight row: every block as 32 small integers q with a scale d and a
-/// minimum factor m, so that the block's values are d·q + m.
-static void pack_weight_row(ck_type type, const uint8_t *src, int64_t k, uint8_t *row) {
-    const int64_t groups = group_count(k), blocks = k / BLOCK;
+/// Packs blocks [first, first + blocks) of one weight row (`src` points at the row) as a
+/// row of `groups` groups: every block as 32 small integers q with a scale d and a
+/// minimum factor m, so that the block's values are d·q + m. `first` is a multiple of 16.
+static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
     clear_row_padding(row, groups, blocks);
     int32_t *values = packed_values(row);
     float *scales = packed_scales(row, groups), *minima = packed_extras(row, groups);
     int16_t q[32];
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (type == CK_Q8_0 || type == CK_Q4_0) {  // only called where ck_has_q16_gemm: AVX-512 VNNI
-        pack_weight_row_avx512(type, src, blocks, values, scales);
+        pack_weight_row_avx512(type, src + first * (type == CK_Q8_0 ? 34 : 18), blocks, values, scales);
         return;
     }
 #endif
@@ -171,7 +172,7 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t k, uint8_t
         const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
         const int offset = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
         for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = src + b * bytes;
+            const uint8_t *block = src + (first + b) * bytes;
             if (type == CK_Q8_0) {
                 for (int i = 0; i < 32; i++) q[i] = (int8_t)block[2 + i];
             } else {
@@ -190,8 +191,8 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t k, uint8_t
     }
     case CK_Q4_K: case CK_Q5_K: {
         const int bytes = type == CK_Q4_K ? 144 : 176, qs_offset = type == CK_Q4_K ? 16 : 48;
-        for (int64_t s = 0; s < k / 256; s++) {
-            const uint8_t *block = src + s * bytes;
+        for (int64_t s = 0; s < blocks / 8; s++) {
+            const uint8_t *block = src + (first / 8 + s) * bytes;
             const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
             const uint8_t *sc = block + 4;
             for (int g = 0; g < 8; g++) {
@@ -216,48 +217,68 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t k, uint8_t
     }
 }
 
-/// Weight rows packed at a time: about 512 KiB, a multiple of the tile height.
-static int64_t panel_rows(int64_t k) {
-    int64_t rows = (int64_t)((512u << 10) / ck_q16_packed_row_bytes(k));
-    rows = rows / TILE_W * TILE_W;
-    return rows < TILE_W ? TILE_W : rows > 128 ? 128 : rows;
+/// A panel of packed weights: up to PANEL_ROWS rows × as many groups as fit in about
+/// PANEL_BYTES (at least one), so that the panel stays in the level-2 cache while the
+/// activation rows pass by TILE_X at a time, whatever the row length.
+enum { PANEL_ROWS = 64, PANEL_BYTES = 512 << 10, GROUP_BYTES = GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4 };
+
+static int64_t panel_groups(int64_t k) {
+    const int64_t fit = PANEL_BYTES / (PANEL_ROWS * GROUP_BYTES), groups = group_count(k);
+    return fit < 1 ? 1 : fit > groups ? groups : fit;
 }
 
-size_t ck_q16_gemm_scratch_bytes(int64_t k) { return (size_t)panel_rows(k) * ck_q16_packed_row_bytes(k); }
+size_t ck_q16_gemm_scratch_bytes(int64_t k) { return (size_t)PANEL_ROWS * (size_t)panel_groups(k) * GROUP_BYTES; }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-/// out[r][j] = Σ over the row of weight row r × activation row j, for the 4 × 3 tile.
-CK_VNNI512 static void tile(const uint8_t *w, const uint8_t *x, size_t row_bytes, int64_t groups, int has_minimum,
-                            float out[TILE_W][TILE_X]) {
+/// A packed row's three arrays for one range of groups, and the distance between rows.
+typedef struct {
+    const uint8_t *values;
+    const float *scales;
+    const float *extras;
+    size_t stride;
+} packed_rows;
+
+static inline packed_rows rows_at(const uint8_t *row, size_t stride, int64_t groups, int64_t first_group) {
+    return (packed_rows){
+        row + first_group * GROUP_Q_BYTES,
+        (const float *)(row + groups * GROUP_Q_BYTES) + first_group * GROUP_BLOCKS,
+        (const float *)(row + groups * GROUP_Q_BYTES + groups * GROUP_BLOCKS * 4) + first_group * GROUP_BLOCKS,
+        stride,
+    };
+}
+
+/// out[r][j] = Σ over `groups` groups of weight row r × activation row j, for the 4 × 3 tile.
+CK_VNNI512 static void tile(packed_rows w, packed_rows x, int64_t groups, int has_minimum, float out[TILE_W][TILE_X]) {
     __m512 acc[TILE_W][TILE_X];
     for (int r = 0; r < TILE_W; r++)
         for (int j = 0; j < TILE_X; j++) acc[r][j] = _mm512_setzero_ps();
-    const size_t scale_offset = (size_t)groups * GROUP_Q_BYTES, extra_offset = scale_offset + (size_t)groups * 64;
     for (int64_t g = 0; g < groups; g++) {
         __m512i dots[TILE_W][TILE_X];
         for (int r = 0; r < TILE_W; r++)
             for (int j = 0; j < TILE_X; j++) dots[r][j] = _mm512_setzero_si512();
-        const uint8_t *wg = w + g * GROUP_Q_BYTES, *xg = x + g * GROUP_Q_BYTES;
+        const uint8_t *wg = w.values + g * GROUP_Q_BYTES, *xg = x.values + g * GROUP_Q_BYTES;
         for (int t = 0; t < 16; t++) {
             __m512i wv[TILE_W];
-            for (int r = 0; r < TILE_W; r++) wv[r] = _mm512_loadu_si512(wg + r * row_bytes + t * 64);
+            for (int r = 0; r < TILE_W; r++) wv[r] = _mm512_loadu_si512(wg + r * w.stride + t * 64);
             for (int j = 0; j < TILE_X; j++) {
-                const __m512i xv = _mm512_loadu_si512(xg + j * row_bytes + t * 64);
+                const __m512i xv = _mm512_loadu_si512(xg + j * x.stride + t * 64);
                 for (int r = 0; r < TILE_W; r++) dots[r][j] = _mm512_dpwssd_epi32(dots[r][j], wv[r], xv);
             }
         }
         for (int j = 0; j < TILE_X; j++) {
-            const __m512 xs = _mm512_loadu_ps(x + j * row_bytes + scale_offset + g * 64);
+            const __m512 xs = _mm512_loadu_ps((const uint8_t *)(x.scales + g * GROUP_BLOCKS) + j * x.stride);
             for (int r = 0; r < TILE_W; r++) {
-                const __m512 ws = _mm512_loadu_ps(w + r * row_bytes + scale_offset + g * 64);
+                const __m512 ws = _mm512_loadu_ps((const uint8_t *)(w.scales + g * GROUP_BLOCKS) + r * w.stride);
                 acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][j]), _mm512_mul_ps(ws, xs), acc[r][j]);
             }
         }
         if (has_minimum) {
             for (int j = 0; j < TILE_X; j++) {
-                const __m512 sums = _mm512_loadu_ps(x + j * row_bytes + extra_offset + g * 64);
-                for (int r = 0; r < TILE_W; r++)
-                    acc[r][j] = _mm512_fmadd_ps(_mm512_loadu_ps(w + r * row_bytes + extra_offset + g * 64), sums, acc[r][j]);
+                const __m512 sums = _mm512_loadu_ps((const uint8_t *)(x.extras + g * GROUP_BLOCKS) + j * x.stride);
+                for (int r = 0; r < TILE_W; r++) {
+                    const __m512 minima = _mm512_loadu_ps((const uint8_t *)(w.extras + g * GROUP_BLOCKS) + r * w.stride);
+                    acc[r][j] = _mm512_fmadd_ps(minima, sums, acc[r][j]);
+                }
             }
         }
     }
@@ -271,24 +292,33 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (!ck_has_q16_gemm(isa, type)) return;
-    const size_t packed_bytes = ck_q16_packed_row_bytes(k);
-    const int64_t groups = group_count(k), panel = panel_rows(k);
+    const int64_t groups = group_count(k), blocks = k / BLOCK, chunk = panel_groups(k);
+    const size_t x_stride = ck_q16_packed_row_bytes(k);
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1 || type == CK_Q4_K || type == CK_Q5_K;
     const uint8_t *w = weight, *x = packed_x;
-    uint8_t *packed_w = scratch;
-    for (int64_t first = row_begin; first < row_end; first += panel) {
-        const int64_t rows = row_end - first < panel ? row_end - first : panel;
+    uint8_t *panel = scratch;
+    for (int64_t first = row_begin; first < row_end; first += PANEL_ROWS) {
+        const int64_t rows = row_end - first < PANEL_ROWS ? row_end - first : PANEL_ROWS;
         const int64_t padded = (rows + TILE_W - 1) / TILE_W * TILE_W;
-        for (int64_t r = 0; r < padded; r++) {
-            if (r < rows) pack_weight_row(type, w + (size_t)(first + r) * row_bytes, k, packed_w + r * packed_bytes);
-            else memset(packed_w + r * packed_bytes, 0, packed_bytes);
-        }
-        for (int64_t j0 = 0; j0 < x_count; j0 += TILE_X) {
-            for (int64_t r0 = 0; r0 < padded; r0 += TILE_W) {
-                float out[TILE_W][TILE_X];
-                tile(packed_w + r0 * packed_bytes, x + j0 * packed_bytes, packed_bytes, groups, has_minimum, out);
-                for (int j = 0; j < TILE_X && j0 + j < x_count; j++)
-                    for (int r = 0; r < TILE_W && r0 + r < rows; r++) y[(j0 + j) * y_stride + first + r0 + r] = out[r][j];
+        for (int64_t g0 = 0; g0 < groups; g0 += chunk) {
+            const int64_t chunk_groups = groups - g0 < chunk ? groups - g0 : chunk;
+            const int64_t first_block = g0 * GROUP_BLOCKS;
+            const int64_t chunk_blocks = blocks - first_block < chunk_groups * GROUP_BLOCKS ? blocks - first_block : chunk_groups * GROUP_BLOCKS;
+            const size_t w_stride = (size_t)chunk_groups * GROUP_BYTES;
+            for (int64_t r = 0; r < padded; r++) {
+                if (r < rows) pack_weight_row(type, w + (size_t)(first + r) * row_bytes, first_block, chunk_blocks, chunk_groups, panel + r * w_stride);
+                else memset(panel + r * w_stride, 0, w_stride);
+            }
+            for (int64_t j0 = 0; j0 < x_count; j0 += TILE_X) {
+                const packed_rows xs = rows_at(x + j0 * x_stride, x_stride, groups, g0);
+                for (int64_t r0 = 0; r0 < padded; r0 += TILE_W) {
+                    float out[TILE_W][TILE_X];
+                    tile(rows_at(panel + r0 * w_stride, w_stride, chunk_groups, 0), xs, chunk_groups, has_minimum, out);
+                    for (int j = 0; j < TILE_X && j0 + j < x_count; j++) {
+                        float *target = y + (j0 + j) * y_stride + first + r0;
+                        for (int r = 0; r < TILE_W && r0 + r < rows; r++) target[r] = g0 == 0 ? out[r][j] : target[r] + out[r][j];
+                    }
+                }
             }
         }
     }

@@ -48,6 +48,21 @@ struct BackendAgreementTests {
         }
     }
 
+    /// Rows long enough that the integer matrix products split them into several packed
+    /// panels (11008 values: 22 groups of 512, the last half padding), with row counts
+    /// that are not multiples of the tile sizes.
+    @Test(arguments: [ElementType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K])
+    func matrixMultiplicationWithLongRows(weightType: ElementType) throws {
+        for (n, k, m, seed) in [(7, 11008, 70, 1), (33, 4608, 130, 2)] {
+            var factory = TensorFactory(seed: seed)
+            let weight = try factory.weight(weightType, rows: m, length: k)
+            let input = try factory.f32([n, k])
+            try expectAgreement("matmul \(weightType) n=\(n) k=\(k) m=\(m)", tolerance: { AgreementTolerance.forWeight(weightType, backend: $0) }) {
+                try $0.matmul(input, weight: weight).floats()
+            }
+        }
+    }
+
     @Test(arguments: ElementType.allCases)
     func embeddingLookup(tableType: ElementType) async throws {
         await propertyCheck(count: 20, input: Gen.int(in: 1...300), Gen.int(in: 1...1024), Gen.int(in: 1...12), seeds) {
