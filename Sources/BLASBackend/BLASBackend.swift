@@ -12,7 +12,7 @@ import TensorCore
 ///   ones (see ``activationPrecision``).
 /// - `f32` weights, `n` from ``matrixRowThreshold``: `cblas_sgemm` on the weight as it lies.
 /// - quantized weights with an integer matrix-product kernel (`Q8_0`, `Q4_0`, `Q4_1`,
-///   `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K` on a processor with AVX-512 VNNI), `n` from
+///   `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`, `Q6_K` on a processor with AVX-512 VNNI), `n` from
 ///   ``integerMatrixRowThreshold``: the input rows are rounded to int16 per block of 32 as
 ///   for decoding, weight panels are repacked into each thread's scratch, and the product
 ///   is computed in int16 integer tiles (``QuantizedPrefill/int16``).

@@ -147,7 +147,7 @@ void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t pa
 int ck_has_q16_gemm(ck_isa isa, ck_type type) {
     if (!ck_use_avx512_vnni(isa)) return 0;
     switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: return 1;
+    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
     default: return 0;
     }
 }
@@ -212,6 +212,27 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
         }
         return;
     }
+    case CK_Q6_K: {
+        // Each half of a block has its own int8 scale: q × scale (|q × scale| ≤ 4096) is
+        // the packed integer and the super-block's d the block scale.
+        for (int64_t s = 0; s < blocks / 8; s++) {
+            const uint8_t *block = src + (first / 8 + s) * 210;
+            const float d = ck_load_f16(block + 208);
+            for (int g = 0; g < 8; g++) {
+                for (int l = 0; l < 32; l++) {
+                    const int i = g * 32 + l, half = i / 128, w = i % 128;
+                    const int lo = (block[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
+                    const int hi = (block[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
+                    q[l] = (int16_t)(((lo | hi << 4) - 32) * (int8_t)block[192 + i / 16]);
+                }
+                const int64_t b = s * 8 + g;
+                store_block(values, b, q);
+                scales[b] = d;
+                minima[b] = 0.0f;
+            }
+        }
+        return;
+    }
     default:
         return;
     }
@@ -248,28 +269,36 @@ static inline packed_rows rows_at(const uint8_t *row, size_t stride, int64_t gro
 }
 
 /// out[r][j] = Σ over `groups` groups of weight row r × activation row j, for the 4 × 3 tile.
-CK_VNNI512 static void tile(packed_rows w, packed_rows x, int64_t groups, int has_minimum, float out[TILE_W][TILE_X]) {
+/// The integer sums are converted to floats after each group's 16 steps, or after each 8
+/// when `wide_weights` (Q6_K's packed integers reach ±4096: 8 steps of two products with
+/// int16 activations, 8 · 2 · 4096 · 32512 < 2³¹, is as far as int32 is safe).
+CK_VNNI512 static void tile(packed_rows w, packed_rows x, int64_t groups, int has_minimum, int wide_weights,
+                            float out[TILE_W][TILE_X]) {
     __m512 acc[TILE_W][TILE_X];
     for (int r = 0; r < TILE_W; r++)
         for (int j = 0; j < TILE_X; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t g = 0; g < groups; g++) {
         __m512i dots[TILE_W][TILE_X];
         for (int r = 0; r < TILE_W; r++)
-            for (int j = 0; j < TILE_X; j++) dots[r][j] = _mm512_setzero_si512();
+            for (int j = 0; j < TILE_X; j++) dots[r][j] = _mm512_setzero_si512();  // and after each conversion
         const uint8_t *wg = w.values + g * GROUP_Q_BYTES, *xg = x.values + g * GROUP_Q_BYTES;
-        for (int t = 0; t < 16; t++) {
-            __m512i wv[TILE_W];
-            for (int r = 0; r < TILE_W; r++) wv[r] = _mm512_loadu_si512(wg + r * w.stride + t * 64);
-            for (int j = 0; j < TILE_X; j++) {
-                const __m512i xv = _mm512_loadu_si512(xg + j * x.stride + t * 64);
-                for (int r = 0; r < TILE_W; r++) dots[r][j] = _mm512_dpwssd_epi32(dots[r][j], wv[r], xv);
+        for (int half = 0; half < 2; half++) {
+            for (int t = half * 8; t < half * 8 + 8; t++) {
+                __m512i wv[TILE_W];
+                for (int r = 0; r < TILE_W; r++) wv[r] = _mm512_loadu_si512(wg + r * w.stride + t * 64);
+                for (int j = 0; j < TILE_X; j++) {
+                    const __m512i xv = _mm512_loadu_si512(xg + j * x.stride + t * 64);
+                    for (int r = 0; r < TILE_W; r++) dots[r][j] = _mm512_dpwssd_epi32(dots[r][j], wv[r], xv);
+                }
             }
-        }
-        for (int j = 0; j < TILE_X; j++) {
-            const __m512 xs = _mm512_loadu_ps((const uint8_t *)(x.scales + g * GROUP_BLOCKS) + j * x.stride);
-            for (int r = 0; r < TILE_W; r++) {
-                const __m512 ws = _mm512_loadu_ps((const uint8_t *)(w.scales + g * GROUP_BLOCKS) + r * w.stride);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][j]), _mm512_mul_ps(ws, xs), acc[r][j]);
+            if (half == 0 && !wide_weights) continue;
+            for (int j = 0; j < TILE_X; j++) {
+                const __m512 xs = _mm512_loadu_ps((const uint8_t *)(x.scales + g * GROUP_BLOCKS) + j * x.stride);
+                for (int r = 0; r < TILE_W; r++) {
+                    const __m512 ws = _mm512_loadu_ps((const uint8_t *)(w.scales + g * GROUP_BLOCKS) + r * w.stride);
+                    acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][j]), _mm512_mul_ps(ws, xs), acc[r][j]);
+                    dots[r][j] = _mm512_setzero_si512();
+                }
             }
         }
         if (has_minimum) {
@@ -313,7 +342,7 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
                 const packed_rows xs = rows_at(x + j0 * x_stride, x_stride, groups, g0);
                 for (int64_t r0 = 0; r0 < padded; r0 += TILE_W) {
                     float out[TILE_W][TILE_X];
-                    tile(rows_at(panel + r0 * w_stride, w_stride, chunk_groups, 0), xs, chunk_groups, has_minimum, out);
+                    tile(rows_at(panel + r0 * w_stride, w_stride, chunk_groups, 0), xs, chunk_groups, has_minimum, type == CK_Q6_K, out);
                     for (int j = 0; j < TILE_X && j0 + j < x_count; j++) {
                         float *target = y + (j0 + j) * y_stride + first + r0;
                         for (int r = 0; r < TILE_W && r0 + r < rows; r++) target[r] = g0 == 0 ? out[r][j] : target[r] + out[r][j];

@@ -51,7 +51,7 @@ struct BackendAgreementTests {
     /// Rows long enough that the integer matrix products split them into several packed
     /// panels (11008 values: 22 groups of 512, the last half padding), with row counts
     /// that are not multiples of the tile sizes.
-    @Test(arguments: [ElementType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K])
+    @Test(arguments: [ElementType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
     func matrixMultiplicationWithLongRows(weightType: ElementType) throws {
         for (n, k, m, seed) in [(7, 11008, 70, 1), (33, 4608, 130, 2)] {
             var factory = TensorFactory(seed: seed)
@@ -60,6 +60,26 @@ struct BackendAgreementTests {
             try expectAgreement("matmul \(weightType) n=\(n) k=\(k) m=\(m)", tolerance: { AgreementTolerance.forWeight(weightType, backend: $0) }) {
                 try $0.matmul(input, weight: weight).floats()
             }
+        }
+    }
+
+    /// The largest integer products the packed kernels meet: Q6_K blocks whose every value
+    /// is −32 × scale −128 (the packed integer 4096) against activations that all round to
+    /// the int16 maximum. Sums of 16 such steps overflow int32; the kernels must not.
+    @Test func extremeQ6KProductsDoNotOverflow() throws {
+        let n = 9, k = 1024, m = 8
+        let weight = try Tensor(zeros: [m, k], elementType: .q6_K)
+        let bytes = weight.mutableRawPointer
+        for block in 0..<weight.byteCount / 210 {
+            let base = block * 210
+            for i in 0..<128 { bytes.storeBytes(of: UInt8(0), toByteOffset: base + i, as: UInt8.self) }  // low bits
+            for i in 0..<64 { bytes.storeBytes(of: UInt8(0), toByteOffset: base + 128 + i, as: UInt8.self) }  // high bits
+            for i in 0..<16 { bytes.storeBytes(of: UInt8(0x80), toByteOffset: base + 192 + i, as: UInt8.self) }  // scales −128
+            bytes.storeBytes(of: HalfPrecision.f16Bits(from: 0.001), toByteOffset: base + 208, as: UInt16.self)
+        }
+        let input = try Tensor(shape: [n, k], values: (0..<(n * k)).map { Float(1 + $0 / k) })
+        try expectAgreement("extreme Q6_K", tolerance: { AgreementTolerance.forWeight(.q6_K, backend: $0) }) {
+            try $0.matmul(input, weight: weight).floats()
         }
     }
 
