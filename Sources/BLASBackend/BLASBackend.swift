@@ -33,6 +33,7 @@ import TensorCore
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
 /// ``matrixRowThreshold``, `integer-gemm-min-rows` sets ``integerMatrixRowThreshold``,
 /// `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``,
+/// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
@@ -48,6 +49,9 @@ public final class BLASBackend: Backend {
     /// Input rows from which weights of other types are dequantized into panels for `sgemm`
     /// instead of going through fused dots.
     public let panelRowThreshold: Int
+    /// Queries from which attention over an `f32` cache without an additive mask runs in
+    /// blocks of 16 queries (AVX-512), before the matrix-product path.
+    public let blockAttentionRowThreshold: Int
     /// Input rows from which quantized weights go through the integer matrix products
     /// (``QuantizedPrefill/int16``) instead of fused dots, where those are available.
     public let integerMatrixRowThreshold: Int
@@ -89,6 +93,7 @@ public final class BLASBackend: Backend {
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 16)
         panelRowThreshold = try Self.integerOption("panel-min-rows", in: configuration, default: 32)
+        blockAttentionRowThreshold = try Self.integerOption("block-attention-min-rows", in: configuration, default: 8)
         integerMatrixRowThreshold = try Self.integerOption("integer-gemm-min-rows", in: configuration, default: 6)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 16 << 20)
         let precision = configuration.options["activations"] ?? ActivationPrecision.int16.rawValue
@@ -257,10 +262,13 @@ public final class BLASBackend: Backend {
 }
 
 extension BLASBackend {
-    /// Attention. Prompts (at least ``matrixRowThreshold`` queries) with an `f32` cache go
-    /// through matrix products, one head at a time: scores = scale · Q Kᵀ with `sgemm`,
-    /// the mask and softmax row by row in C, then weights · V with `sgemm`. Decoding and
-    /// `f16` caches use the C kernel, split over threads by (head, query) pairs.
+    /// Attention. Prompts (at least ``blockAttentionRowThreshold`` queries) with an `f32`
+    /// cache and no additive mask, on a processor with AVX-512, run in blocks of 16 queries
+    /// of one head with an online softmax (`ck_block_attention`). Other prompts (at least
+    /// ``matrixRowThreshold`` queries) with an `f32` cache go through matrix products, one
+    /// head at a time: scores = scale · Q Kᵀ with `sgemm`, the mask and softmax row by row
+    /// in C, then weights · V with `sgemm`. Decoding and `f16` caches use the C kernel,
+    /// split over threads by (head, query) pairs.
     public func execute(_ operation: Attention) throws {
         let n = operation.queryCount, heads = operation.headCount, keyCount = operation.keyCount
         let (causal, first, window): (Int32, Int, Int) = switch operation.mask {
@@ -268,7 +276,12 @@ extension BLASBackend {
         case let .causal(position, window): (1, position, window ?? 0)
         }
         let mask: Tensor? = if case let .additive(tensor) = operation.mask { tensor } else { nil }
-        if n >= matrixRowThreshold && operation.keys.elementType == .f32 && operation.values.elementType == .f32 {
+        let floatCache = operation.keys.elementType == .f32 && operation.values.elementType == .f32
+        if n >= blockAttentionRowThreshold && floatCache && mask == nil && ck_has_block_attention(instructionSet.kernelValue) != 0 {
+            attentionByQueryBlocks(operation, causal: causal, first: first, window: window)
+            return
+        }
+        if n >= matrixRowThreshold && floatCache {
             attentionByMatrixProducts(operation, causal: causal, first: first, window: window, mask: mask)
             return
         }
@@ -281,6 +294,24 @@ extension BLASBackend {
                     operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
                     causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
                     Int64(begin), Int64(end), scores + chunk * scoresPerChunk)
+            }
+        }
+    }
+
+    /// Prompt attention in blocks of 16 queries of one head (`ck_block_attention`), split
+    /// over the backend's threads: no score matrix, no hand-over to OpenBLAS's threads.
+    private func attentionByQueryBlocks(_ operation: Attention, causal: Int32, first: Int, window: Int) {
+        let n = operation.queryCount, heads = operation.headCount, width = operation.headWidth
+        let tasks = Int(ck_block_attention_tasks(Int64(n), Int64(heads)))
+        let floatsPerChunk = (Int(ck_block_attention_scratch_floats(Int64(width))) + 15) & ~15
+        let keys = operation.keys.rawPointer.assumingMemoryBound(to: Float.self)
+        let values = operation.values.rawPointer.assumingMemoryBound(to: Float.self)
+        scratch.withBuffer(of: Float.self, count: floatsPerChunk * parallelRows.threadCount) { memory in
+            parallelRows.runChunks(rowCount: tasks, workPerRow: 16 * operation.keyCount * width * 2) { chunk, begin, end in
+                ck_block_attention(
+                    instructionSet.kernelValue, operation.query.floatPointer, Int64(n), Int64(heads), Int64(width), keys, values,
+                    Int64(operation.keyCount), Int64(operation.kvHeadCount), causal, Int64(first), Int64(window), operation.scale,
+                    operation.output.mutableFloatPointer, Int64(begin), Int64(end), memory + chunk * floatsPerChunk)
             }
         }
     }

@@ -19,6 +19,7 @@ struct BLASBackendOptionsTests {
         #expect(backend.panelByteCount == 16 << 20)
         #expect(backend.integerMatrixRowThreshold == 6)
         #expect(backend.quantizedPrefill == .int16)
+        #expect(backend.blockAttentionRowThreshold == 8)
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {

@@ -132,6 +132,19 @@ size_t ck_q16_gemm_scratch_bytes(int64_t k);
 void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch);
 
+/// Attention of prompts over an f32 cache without an additive mask, 16 queries of one
+/// head per task with AVX-512 (the queries in the vector lanes, an online softmax):
+/// available where ck_has_block_attention is true. Tasks [task_begin, task_end) of the
+/// ck_block_attention_tasks(n_queries, n_heads) are head-major; `scratch` holds
+/// ck_block_attention_scratch_floats(head_dim) floats of this call's own. The arguments
+/// mean what they mean for ck_attention.
+int ck_has_block_attention(ck_isa isa);
+int64_t ck_block_attention_tasks(int64_t n_queries, int64_t n_heads);
+size_t ck_block_attention_scratch_floats(int64_t head_dim);
+void ck_block_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
+                        const float *values, int64_t n_keys, int64_t n_kv_heads, int causal, int64_t first_position,
+                        int64_t window, float scale, float *out, int64_t task_begin, int64_t task_end, float *scratch);
+
 /// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
 /// per row, starting at row_begin's), with vector code for f16, bf16, q8_0 and q4_0 where `isa` allows.
 void ck_dequantize_rows(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,

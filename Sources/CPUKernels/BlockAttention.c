@@ -1,0 +1,134 @@
+// Attention for prompts over an f32 cache, 16 queries of one head at a time, with
+// AVX-512: the vector lanes are the 16 queries, so scores, the running maximum and sum
+// of the softmax, and the output accumulators are all plain lane-wise arithmetic.
+//
+// For each block of 16 keys: scoresᵀ[key] = Σ_d key[d] · Qᵀ[d] (Q transposed and scaled
+// once per task), the softmax is computed online (the running maximum rises, earlier
+// sums and outputs are rescaled by exp(old − new)), and Oᵀ[d] += Σ_key value[d] · p[key].
+// Every key is read once per 16 queries, no score matrix is stored, and the whole
+// computation runs on the backend's own threads.
+
+#include <math.h>
+
+#include "CPUKernels.h"
+#include "Kernels.h"
+
+enum { QUERIES = 16, KEYS = 16 };
+
+int ck_has_block_attention(ck_isa isa) { return ck_use_avx512(isa); }
+
+int64_t ck_block_attention_tasks(int64_t n_queries, int64_t n_heads) { return n_heads * ((n_queries + QUERIES - 1) / QUERIES); }
+
+size_t ck_block_attention_scratch_floats(int64_t head_dim) { return (size_t)(2 * QUERIES * head_dim); }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define CK_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+/// e^x for 16 floats: x = n·ln 2 + r with |r| ≤ ln 2 / 2, a degree-6 polynomial for e^r
+/// (Cephes' expf coefficients, about 1 ulp), and 2^n applied with vscalefps.
+CK_AVX512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-88.3762626647949f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+CK_AVX512 static void attend_block(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
+                                   const float *values, int64_t n_keys, int64_t n_kv_heads, int causal, int64_t first_position,
+                                   int64_t window, float scale, float *out, int64_t h, int64_t q0, float *scratch) {
+    const int64_t count = n_queries - q0 < QUERIES ? n_queries - q0 : QUERIES;
+    const int64_t g = h / (n_heads / n_kv_heads), key_stride = n_kv_heads * head_dim;
+    float *qt = scratch, *ot = scratch + QUERIES * head_dim;  // [d][query]
+    for (int64_t d = 0; d < head_dim; d++) {
+        for (int64_t i = 0; i < QUERIES; i++) qt[d * QUERIES + i] = i < count ? q[((q0 + i) * n_heads + h) * head_dim + d] * scale : 0.0f;
+        _mm512_storeu_ps(ot + d * QUERIES, _mm512_setzero_ps());
+    }
+    // The keys any query of the block sees: from the first query's first to the last one's last.
+    int64_t lo = 0, hi = n_keys;
+    if (causal) {
+        const int64_t p_first = first_position + q0, p_last = first_position + q0 + count - 1;
+        hi = p_last + 1 < n_keys ? p_last + 1 : n_keys;
+        if (window > 0 && p_first - window + 1 > 0) lo = p_first - window + 1;
+    }
+    const __m512i positions = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(first_position + q0)),
+                                               _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __mmask16 present = (__mmask16)((1u << count) - 1);
+    __m512 maximum = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps();
+    for (int64_t k0 = lo; k0 < hi; k0 += KEYS) {
+        const int64_t kc = hi - k0 < KEYS ? hi - k0 : KEYS;
+        const float *key[KEYS], *value[KEYS];
+        __mmask16 visible[KEYS];
+        for (int k = 0; k < KEYS; k++) {
+            const int64_t j = k < kc ? k0 + k : k0;  // rows past the end repeat a valid one, masked out
+            key[k] = keys + j * key_stride + g * head_dim;
+            value[k] = values + j * key_stride + g * head_dim;
+            __mmask16 m = k < kc ? present : 0;
+            if (causal) {
+                const __m512i kp = _mm512_set1_epi32((int32_t)(k0 + k));
+                m &= _mm512_cmple_epi32_mask(kp, positions);
+                if (window > 0) m &= _mm512_cmplt_epi32_mask(_mm512_sub_epi32(positions, kp), _mm512_set1_epi32((int32_t)window));
+            }
+            visible[k] = m;
+        }
+        __m512 s[KEYS];
+        for (int k = 0; k < KEYS; k++) s[k] = _mm512_setzero_ps();
+        for (int64_t d = 0; d < head_dim; d++) {
+            const __m512 column = _mm512_loadu_ps(qt + d * QUERIES);
+            for (int k = 0; k < KEYS; k++) s[k] = _mm512_fmadd_ps(_mm512_set1_ps(key[k][d]), column, s[k]);
+        }
+        __m512 new_maximum = maximum;
+        for (int k = 0; k < KEYS; k++) new_maximum = _mm512_mask_max_ps(new_maximum, visible[k], new_maximum, s[k]);
+        // Lanes that have seen nothing yet keep −∞; subtract 0 there so no ∞ − ∞ appears.
+        const __m512 shift = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(new_maximum, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ),
+                                                  new_maximum, _mm512_setzero_ps());
+        const __m512 rescale = exp16(_mm512_sub_ps(maximum, shift));
+        sum = _mm512_mul_ps(sum, rescale);
+        for (int k = 0; k < KEYS; k++) {
+            s[k] = _mm512_maskz_mov_ps(visible[k], exp16(_mm512_sub_ps(s[k], shift)));
+            sum = _mm512_add_ps(sum, s[k]);
+        }
+        maximum = new_maximum;
+        for (int64_t d = 0; d < head_dim; d++) {
+            __m512 o = _mm512_mul_ps(_mm512_loadu_ps(ot + d * QUERIES), rescale);
+            for (int k = 0; k < KEYS; k++) o = _mm512_fmadd_ps(_mm512_set1_ps(value[k][d]), s[k], o);
+            _mm512_storeu_ps(ot + d * QUERIES, o);
+        }
+    }
+    float sums[QUERIES];
+    _mm512_storeu_ps(sums, sum);
+    for (int64_t i = 0; i < count; i++) {
+        float *result = out + ((q0 + i) * n_heads + h) * head_dim;
+        const float inverse = sums[i] > 0 ? 1.0f / sums[i] : 0.0f;  // nothing visible: zeros, as the reference
+        for (int64_t d = 0; d < head_dim; d++) result[d] = ot[d * QUERIES + i] * inverse;
+    }
+}
+
+#endif
+
+void ck_block_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
+                        const float *values, int64_t n_keys, int64_t n_kv_heads, int causal, int64_t first_position,
+                        int64_t window, float scale, float *out, int64_t task_begin, int64_t task_end, float *scratch) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (!ck_has_block_attention(isa)) return;
+    const int64_t blocks = (n_queries + QUERIES - 1) / QUERIES;
+    for (int64_t task = task_begin; task < task_end; task++) {
+        // Head-major: a thread's contiguous share is whole heads, early and late queries alike.
+        attend_block(q, n_queries, n_heads, head_dim, keys, values, n_keys, n_kv_heads, causal, first_position, window, scale,
+                     out, task / blocks, (task % blocks) * QUERIES, scratch);
+    }
+#else
+    (void)isa; (void)q; (void)n_queries; (void)n_heads; (void)head_dim; (void)keys; (void)values; (void)n_keys;
+    (void)n_kv_heads; (void)causal; (void)first_position; (void)window; (void)scale; (void)out; (void)task_begin;
+    (void)task_end; (void)scratch;
+#endif
+}
