@@ -20,15 +20,16 @@ final class ParallelRows: @unchecked Sendable {
     /// before handing the cores to OpenBLAS's own threads.
     func park() { ck_pool_park(pool) }
 
-    /// Calls `body(begin, end)` on disjoint chunks covering `0..<rowCount`.
+    /// Calls `body(begin, end)` on disjoint chunks covering `0..<rowCount`, in parallel.
     /// `workPerRow` (for example the row length) decides whether threads are worth it.
     func run(rowCount: Int, workPerRow: Int, _ body: (Int, Int) -> Void) {
         runChunks(rowCount: rowCount, workPerRow: workPerRow) { _, begin, end in body(begin, end) }
     }
 
-    /// Like ``run(rowCount:workPerRow:_:)``, with the chunk's index in `0..<threadCount`
-    /// as the first argument: no two chunks that run at the same time share an index, so
-    /// it can select a slice of scratch memory.
+    /// Like ``run(rowCount:workPerRow:_:)``, with the index of the thread running the chunk
+    /// (`0..<threadCount`) as the first argument: no two chunks that run at the same time
+    /// share an index, so it can select a slice of scratch memory. The rows are cut into up
+    /// to 4 chunks per thread, taken by the threads as they become free.
     func runChunks(rowCount: Int, workPerRow: Int, _ body: (Int, Int, Int) -> Void) {
         guard rowCount > 0 else { return }
         if threadCount == 1 || rowCount * max(workPerRow, 1) < 2 * Self.minimumWorkPerThread || rowCount == 1 {

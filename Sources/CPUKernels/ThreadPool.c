@@ -1,7 +1,7 @@
 // A small thread pool for the backend's parallel loops. Workers spin on a generation
 // counter for a short while (about 50 µs) after finishing a loop, because the next
 // loop of a forward pass usually follows within microseconds; then they sleep on a
-// condition variable. The calling thread runs the first chunk itself. Before handing the
+// condition variable. The calling thread takes pieces of the loop like the workers. Before handing the
 // cores to another library's threads (OpenBLAS), the caller parks the workers: they
 // stop spinning at once instead of competing for the cores.
 
@@ -35,14 +35,26 @@ struct ck_pool {
     ck_task task;
     void *context;
     int64_t count;
+    int64_t pieces;               // the loop's pieces
+    _Atomic int64_t next_piece;   // the next piece to take
 };
+
+enum { PIECES_PER_THREAD = 4 };
 
 typedef struct { ck_pool *pool; int index; } worker_start;
 
+/// Runs pieces of the current loop on thread `index` until none is left. A loop is cut
+/// into up to PIECES_PER_THREAD pieces per thread, taken in order from a shared counter,
+/// so a thread slowed by anything (another process on its core, a cache miss storm)
+/// takes fewer pieces instead of making the others wait at the end.
 static void run_chunk(ck_pool *pool, int index) {
-    const int64_t begin = pool->count * index / pool->threads;
-    const int64_t end = pool->count * (index + 1) / pool->threads;
-    if (begin < end) pool->task(pool->context, index, begin, end);
+    for (;;) {
+        const int64_t piece = atomic_fetch_add_explicit(&pool->next_piece, 1, memory_order_relaxed);
+        if (piece >= pool->pieces) return;
+        const int64_t begin = pool->count * piece / pool->pieces;
+        const int64_t end = pool->count * (piece + 1) / pool->pieces;
+        if (begin < end) pool->task(pool->context, index, begin, end);
+    }
 }
 
 static void *worker_main(void *argument) {
@@ -119,6 +131,9 @@ void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context) {
     pool->task = task;
     pool->context = context;
     pool->count = count;
+    const int64_t pieces = (int64_t)pool->threads * PIECES_PER_THREAD;
+    pool->pieces = count < pieces ? count : pieces;
+    atomic_store_explicit(&pool->next_piece, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_release);
     pthread_mutex_lock(&pool->lock);
     atomic_fetch_add_explicit(&pool->generation, 1, memory_order_acq_rel);
