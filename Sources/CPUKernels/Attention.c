@@ -87,16 +87,6 @@ static void add_value(ck_isa isa, float *out, float weight, const void *value, c
     }
 }
 
-/// The keys [*first, *last) a query at `position` sees: all of them, or with a causal
-/// mask those up to its position, and with a sliding window only the last `window`.
-static inline void visible_keys(int64_t n_keys, int causal, int64_t position, int64_t window, int64_t *first, int64_t *last) {
-    *first = 0;
-    *last = n_keys;
-    if (!causal) return;
-    *last = position + 1 < n_keys ? position + 1 : n_keys;
-    if (window > 0 && position - window + 1 > 0) *first = position - window + 1;
-}
-
 void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim,
                   const void *keys, const void *values, ck_type kv_type, int64_t n_keys, int64_t n_kv_heads,
                   int causal, int64_t first_position, int64_t window, const float *mask, float scale,
@@ -110,7 +100,7 @@ void ck_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads
         const float *query = q + (i * n_heads + h) * head_dim;
         float *result = out + (i * n_heads + h) * head_dim;
         int64_t first, last;  // keys [first, last)
-        visible_keys(n_keys, causal, first_position + i, window, &first, &last);
+        ck_visible_keys(n_keys, causal, first_position + i, window, &first, &last);
         float maximum = -INFINITY;
         for (int64_t j = first; j < last; j++) {
             const char *key = (const char *)keys + ((size_t)(j * n_kv_heads + g) * head_dim) * element;
@@ -141,7 +131,7 @@ void ck_attention_softmax_rows(float *scores, int64_t n_keys, int causal, int64_
     for (int64_t i = row_begin; i < row_end; i++) {
         float *row = scores + i * n_keys;
         int64_t first, last;
-        visible_keys(n_keys, causal, first_position + i, window, &first, &last);
+        ck_visible_keys(n_keys, causal, first_position + i, window, &first, &last);
         float maximum = -INFINITY;
         for (int64_t j = first; j < last; j++) {
             if (mask) row[j] += mask[i * n_keys + j];

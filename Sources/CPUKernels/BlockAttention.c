@@ -54,12 +54,9 @@ CK_AVX512 static void attend_block(const float *q, int64_t n_queries, int64_t n_
         _mm512_storeu_ps(ot + d * QUERIES, _mm512_setzero_ps());
     }
     // The keys any query of the block sees: from the first query's first to the last one's last.
-    int64_t lo = 0, hi = n_keys;
-    if (causal) {
-        const int64_t p_first = first_position + q0, p_last = first_position + q0 + count - 1;
-        hi = p_last + 1 < n_keys ? p_last + 1 : n_keys;
-        if (window > 0 && p_first - window + 1 > 0) lo = p_first - window + 1;
-    }
+    int64_t lo, hi, unused;
+    ck_visible_keys(n_keys, causal, first_position + q0, window, &lo, &unused);
+    ck_visible_keys(n_keys, causal, first_position + q0 + count - 1, window, &unused, &hi);
     const __m512i positions = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(first_position + q0)),
                                                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     const __mmask16 present = (__mmask16)((1u << count) - 1);

@@ -74,21 +74,11 @@ static void decode_q3_K(const uint8_t *b, float *y) {
     }
 }
 
-static inline void k_scale_min(int j, const uint8_t *s, uint8_t *scale, uint8_t *minimum) {
-    if (j < 4) {
-        *scale = s[j] & 0x3F;
-        *minimum = s[j + 4] & 0x3F;
-    } else {
-        *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30);
-        *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30);
-    }
-}
-
 static void decode_q4_K(const uint8_t *b, float *y) {
     const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
     for (int g = 0; g < 8; g++) {
-        uint8_t sc, mn;
-        k_scale_min(g, b + 4, &sc, &mn);
+        int sc, mn;
+        ck_k_scale_min(g, b + 4, &sc, &mn);
         const float scale = d * (float)sc, minimum = dmin * (float)mn;
         const int shift = 4 * (g % 2);
         for (int l = 0; l < 32; l++) {
@@ -101,8 +91,8 @@ static void decode_q4_K(const uint8_t *b, float *y) {
 static void decode_q5_K(const uint8_t *b, float *y) {
     const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
     for (int g = 0; g < 8; g++) {
-        uint8_t sc, mn;
-        k_scale_min(g, b + 4, &sc, &mn);
+        int sc, mn;
+        ck_k_scale_min(g, b + 4, &sc, &mn);
         const float scale = d * (float)sc, minimum = dmin * (float)mn;
         const int shift = 4 * (g % 2);
         for (int l = 0; l < 32; l++) {

@@ -55,11 +55,6 @@ void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *a
     }
 }
 
-static inline void k_scale_min(int j, const uint8_t *s, int *scale, int *minimum) {
-    if (j < 4) { *scale = s[j] & 0x3F; *minimum = s[j + 4] & 0x3F; }
-    else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
-}
-
 // MARK: Portable kernels: decode a block to integers, multiply with the int8 values.
 
 static int32_t dot_range(const int32_t *q, const int8_t *x, int n) {
@@ -78,36 +73,27 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = row + b * bytes;
             float minimum = 0;
-            if (type == CK_Q8_0) {
-                for (int i = 0; i < 32; i++) q[i] = (int8_t)block[2 + i];
-            } else {
-                const int has_min = type == CK_Q4_1 || type == CK_Q5_1;
-                const uint8_t *qs = block + (has_min ? 4 : 2) + (type == CK_Q5_0 || type == CK_Q5_1 ? 4 : 0);
-                const uint32_t qh = type == CK_Q5_0 ? ck_load_u32(block + 2) : type == CK_Q5_1 ? ck_load_u32(block + 4) : 0;
-                const int offset = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
-                for (int j = 0; j < 16; j++) {
-                    q[j] = ((qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - offset;
-                    q[j + 16] = ((qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - offset;
-                }
-                if (has_min) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+            switch (type) {
+            case CK_Q8_0: ck_unpack_q8_0(block, q); break;
+            case CK_Q4_0: ck_unpack_nibbles(block + 2, q, 8); break;
+            case CK_Q5_0: ck_unpack_5bit(block + 2, block + 6, q, 16); break;
+            case CK_Q4_1: ck_unpack_nibbles(block + 4, q, 0); break;
+            default: ck_unpack_5bit(block + 4, block + 8, q, 0); break;  // Q5_1
             }
+            if (type == CK_Q4_1 || type == CK_Q5_1) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32) + minimum;
         }
         return sum;
     }
     case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176, qs_offset = type == CK_Q4_K ? 16 : 48;
+        const int bytes = type == CK_Q4_K ? 144 : 176;
         for (int64_t s = 0; s < a->k / 256; s++) {
             const uint8_t *block = row + s * bytes;
             const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
             for (int g = 0; g < 8; g++) {
                 int sc, mn;
-                k_scale_min(g, block + 4, &sc, &mn);
-                for (int l = 0; l < 32; l++) {
-                    int v = (block[qs_offset + (g / 2) * 32 + l] >> (4 * (g % 2))) & 0x0F;
-                    if (type == CK_Q5_K) v |= ((block[16 + l] >> g) & 1) << 4;
-                    q[l] = v;
-                }
+                ck_k_scale_min(g, block + 4, &sc, &mn);
+                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
                 const int64_t b = s * 8 + g;
                 sum += d * (float)sc * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32)
                      - dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
@@ -121,12 +107,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
             const float d = ck_load_f16(block + 208);
             for (int g = 0; g < 8; g++) {
                 const int64_t b = s * 8 + g;
-                for (int l = 0; l < 32; l++) {
-                    const int i = g * 32 + l, half = i / 128, w = i % 128;
-                    const int lo = (block[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
-                    const int hi = (block[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
-                    q[l] = (lo | hi << 4) - 32;
-                }
+                ck_unpack_q6_k_sub_block(block, g, q);
                 sum += d * a->scale[b] * ((float)(int8_t)block[192 + 2 * g] * (float)dot_range(q, a->q + b * 32, 16)
                                         + (float)(int8_t)block[193 + 2 * g] * (float)dot_range(q + 16, a->q + b * 32 + 16, 16));
             }
@@ -224,7 +205,7 @@ CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activa
             for (int half = 0; half < 2; half++) {
                 const int g = 2 * pair + half;
                 int sc, mn;
-                k_scale_min(g, block + 4, &sc, &mn);
+                ck_k_scale_min(g, block + 4, &sc, &mn);
                 __m256i w = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
                 if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
                 const int64_t b = s * 8 + g;

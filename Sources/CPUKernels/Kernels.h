@@ -2,7 +2,10 @@
 #ifndef CK_KERNELS_H
 #define CK_KERNELS_H
 
+#include <math.h>
+
 #include "CPUKernels.h"
+#include "Half.h"
 
 typedef void (*ck_block_decoder)(const uint8_t *block, float *values);
 
@@ -16,5 +19,71 @@ ck_block_decoder ck_decoder(ck_type type);
 int ck_use_avx2(ck_isa allowed);
 int ck_use_avx512(ck_isa allowed);
 int ck_use_avx512_vnni(ck_isa allowed);
+
+/// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its
+/// 12 packed scale bytes `s`.
+static inline void ck_k_scale_min(int j, const uint8_t *s, int *scale, int *minimum) {
+    if (j < 4) { *scale = s[j] & 0x3F; *minimum = s[j + 4] & 0x3F; }
+    else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
+}
+
+/// The 32 values of a Q8_0 block as integers.
+static inline void ck_unpack_q8_0(const uint8_t *block, int32_t *q) { for (int i = 0; i < 32; i++) q[i] = (int8_t)block[2 + i]; }
+
+/// 32 nibbles of 16 bytes (values j: low nibble of byte j, j + 16: high nibble) minus `offset`.
+static inline void ck_unpack_nibbles(const uint8_t *qs, int32_t *q, int offset) {
+    for (int j = 0; j < 16; j++) { q[j] = (qs[j] & 0x0F) - offset; q[j + 16] = (qs[j] >> 4) - offset; }
+}
+
+/// The same with a fifth bit per value from the 4 bytes at `qh_bytes` (Q5_0, Q5_1).
+static inline void ck_unpack_5bit(const uint8_t *qh_bytes, const uint8_t *qs, int32_t *q, int offset) {
+    const uint32_t qh = ck_load_u32(qh_bytes);
+    for (int j = 0; j < 16; j++) {
+        q[j] = ((qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - offset;
+        q[j + 16] = ((qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - offset;
+    }
+}
+
+/// The 32 unsigned integers of sub-block g (0..7) of a Q4_K (`is_q5` 0) or Q5_K super-block.
+static inline void ck_unpack_k_sub_block(int is_q5, const uint8_t *block, int g, int32_t *q) {
+    const uint8_t *qs = block + (is_q5 ? 48 : 16) + (g / 2) * 32;
+    for (int l = 0; l < 32; l++) {
+        int v = (qs[l] >> (4 * (g % 2))) & 0x0F;
+        if (is_q5) v |= ((block[16 + l] >> g) & 1) << 4;
+        q[l] = v;
+    }
+}
+
+/// The 32 signed 6-bit integers (−32..31) of values 32g .. 32g + 31 of a Q6_K super-block.
+static inline void ck_unpack_q6_k_sub_block(const uint8_t *block, int g, int32_t *q) {
+    for (int l = 0; l < 32; l++) {
+        const int i = g * 32 + l, half = i / 128, w = i % 128;
+        const int lo = (block[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
+        const int hi = (block[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
+        q[l] = (lo | hi << 4) - 32;
+    }
+}
+
+/// The keys [*first, *last) a query at `position` sees: all of them, or with a causal
+/// mask those up to its position, and with a sliding window only the last `window`.
+static inline void ck_visible_keys(int64_t n_keys, int causal, int64_t position, int64_t window, int64_t *first, int64_t *last) {
+    *first = 0;
+    *last = n_keys;
+    if (!causal) return;
+    *last = position + 1 < n_keys ? position + 1 : n_keys;
+    if (window > 0 && position - window + 1 > 0) *first = position - window + 1;
+}
+
+/// Rounds a block of 32 values to int16 with scale max |v| / 32512 (±127·256, so that the
+/// high byte stays in −127…127 and the vector kernels may negate it: vpsignb cannot
+/// negate −128); returns the scale.
+static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
+    float maximum = 0;
+    for (int i = 0; i < 32; i++) maximum = fmaxf(maximum, fabsf(v[i]));
+    const float scale = maximum / 32512.0f;
+    const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
+    for (int i = 0; i < 32; i++) q[i] = (int16_t)lrintf(v[i] * inverse);
+    return scale;
+}
 
 #endif

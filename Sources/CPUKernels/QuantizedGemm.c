@@ -28,6 +28,7 @@ enum {
     BLOCK = 32,             // values per block
     GROUP_BLOCKS = 16,      // blocks per group (vector lanes)
     GROUP_Q_BYTES = 1024,   // packed int16 values of a group
+    GROUP_BYTES = GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4,  // with a scale and an extra float per block
     TILE_W = 4,             // weight rows per tile
     TILE_X = 3,             // activation rows per tile
 };
@@ -37,7 +38,7 @@ static int64_t group_count(int64_t k) { return (k / BLOCK + GROUP_BLOCKS - 1) / 
 /// One packed row: the values (groups × 1024 bytes), then one float per block (scale),
 /// then one more float per block (weights: the minimum term's factor; activations:
 /// the exact sum of the block's original values). Padding blocks are zero.
-size_t ck_q16_packed_row_bytes(int64_t k) { return (size_t)group_count(k) * (GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4); }
+size_t ck_q16_packed_row_bytes(int64_t k) { return (size_t)group_count(k) * GROUP_BYTES; }
 
 int64_t ck_q16_gemm_padded_rows(int64_t rows) { return (rows + TILE_X - 1) / TILE_X * TILE_X; }
 
@@ -54,8 +55,8 @@ static void clear_row_padding(uint8_t *row, int64_t groups, int64_t blocks) {
     memset(row + groups * GROUP_Q_BYTES, 0, (size_t)groups * GROUP_BLOCKS * 4 * 2);
 }
 
-/// Stores block `b`'s 32 values at its lane of its group.
-static inline void store_block(int32_t *values, int64_t b, const int16_t q[32]) {
+/// Stores block `b`'s 32 values (each within int16) at its lane of its group.
+static inline void store_block(int32_t *values, int64_t b, const int32_t q[32]) {
     int32_t *lane = values + (b / GROUP_BLOCKS) * 256 + (b % GROUP_BLOCKS);
     for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = (int32_t)((uint32_t)(uint16_t)q[2 * t] | (uint32_t)(uint16_t)q[2 * t + 1] << 16);
 }
@@ -80,7 +81,7 @@ CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks
     for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
         const __m512 x0 = _mm512_loadu_ps(v), x1 = _mm512_loadu_ps(v + 16);
         const float maximum = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
-        const float scale = maximum / 32512.0f;
+        const float scale = maximum / 32512.0f;  // as ck_q16_quantize_block
         const __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
         const __m256i q0 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x0, inverse)));
         const __m256i q1 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x1, inverse)));
@@ -126,18 +127,15 @@ void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t pa
 #endif
         for (int64_t b = 0; b < blocks; b++) {
             const float *v = x + j * k + b * BLOCK;
-            float maximum = 0, sum = 0;
-            for (int i = 0; i < BLOCK; i++) maximum = fmaxf(maximum, fabsf(v[i]));
-            // As ck_q16_quantize: ±32512 = ±127·256.
-            const float scale = maximum / 32512.0f;
-            const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
-            int16_t q[32];
+            int16_t q16[32];
+            int32_t q[32];
+            float sum = 0;
+            scales[b] = ck_q16_quantize_block(v, q16);
             for (int i = 0; i < BLOCK; i++) {
-                q[i] = (int16_t)lrintf(v[i] * inverse);
+                q[i] = q16[i];
                 sum += v[i];
             }
             store_block(values, b, q);
-            scales[b] = scale;
             sums[b] = sum;
         }
     }
@@ -159,7 +157,7 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
     clear_row_padding(row, groups, blocks);
     int32_t *values = packed_values(row);
     float *scales = packed_scales(row, groups), *minima = packed_extras(row, groups);
-    int16_t q[32];
+    int32_t q[32];
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (type == CK_Q8_0 || type == CK_Q4_0) {  // only called where ck_has_q16_gemm: AVX-512 VNNI
         pack_weight_row_avx512(type, src + first * (type == CK_Q8_0 ? 34 : 18), blocks, values, scales);
@@ -170,18 +168,14 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
     case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
         const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
         const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
-        const int offset = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = src + (first + b) * bytes;
-            if (type == CK_Q8_0) {
-                for (int i = 0; i < 32; i++) q[i] = (int8_t)block[2 + i];
-            } else {
-                const uint8_t *qs = block + (has_minimum ? 4 : 2) + (type == CK_Q5_0 || type == CK_Q5_1 ? 4 : 0);
-                const uint32_t qh = type == CK_Q5_0 ? ck_load_u32(block + 2) : type == CK_Q5_1 ? ck_load_u32(block + 4) : 0;
-                for (int i = 0; i < 16; i++) {
-                    q[i] = (int16_t)(((qs[i] & 0x0F) | (int)((qh >> i) & 1) << 4) - offset);
-                    q[i + 16] = (int16_t)(((qs[i] >> 4) | (int)((qh >> (i + 16)) & 1) << 4) - offset);
-                }
+            switch (type) {
+            case CK_Q8_0: ck_unpack_q8_0(block, q); break;
+            case CK_Q4_0: ck_unpack_nibbles(block + 2, q, 8); break;
+            case CK_Q5_0: ck_unpack_5bit(block + 2, block + 6, q, 16); break;
+            case CK_Q4_1: ck_unpack_nibbles(block + 4, q, 0); break;
+            default: ck_unpack_5bit(block + 4, block + 8, q, 0); break;  // Q5_1
             }
             store_block(values, b, q);
             scales[b] = ck_load_f16(block);
@@ -190,20 +184,14 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
         return;
     }
     case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176, qs_offset = type == CK_Q4_K ? 16 : 48;
+        const int bytes = type == CK_Q4_K ? 144 : 176;
         for (int64_t s = 0; s < blocks / 8; s++) {
             const uint8_t *block = src + (first / 8 + s) * bytes;
             const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
-            const uint8_t *sc = block + 4;
             for (int g = 0; g < 8; g++) {
                 int scale, minimum;
-                if (g < 4) { scale = sc[g] & 0x3F; minimum = sc[g + 4] & 0x3F; }
-                else { scale = (sc[g + 4] & 0x0F) | ((sc[g - 4] >> 2) & 0x30); minimum = (sc[g + 4] >> 4) | ((sc[g] >> 2) & 0x30); }
-                for (int l = 0; l < 32; l++) {
-                    int v = (block[qs_offset + (g / 2) * 32 + l] >> (4 * (g % 2))) & 0x0F;
-                    if (type == CK_Q5_K) v |= ((block[16 + l] >> g) & 1) << 4;
-                    q[l] = (int16_t)v;
-                }
+                ck_k_scale_min(g, block + 4, &scale, &minimum);
+                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
                 const int64_t b = s * 8 + g;
                 store_block(values, b, q);
                 scales[b] = d * (float)scale;
@@ -219,12 +207,8 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
             const uint8_t *block = src + (first / 8 + s) * 210;
             const float d = ck_load_f16(block + 208);
             for (int g = 0; g < 8; g++) {
-                for (int l = 0; l < 32; l++) {
-                    const int i = g * 32 + l, half = i / 128, w = i % 128;
-                    const int lo = (block[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
-                    const int hi = (block[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
-                    q[l] = (int16_t)(((lo | hi << 4) - 32) * (int8_t)block[192 + i / 16]);
-                }
+                ck_unpack_q6_k_sub_block(block, g, q);
+                for (int l = 0; l < 32; l++) q[l] *= (int8_t)block[192 + (g * 32 + l) / 16];
                 const int64_t b = s * 8 + g;
                 store_block(values, b, q);
                 scales[b] = d;
@@ -241,7 +225,7 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
 /// A panel of packed weights: up to PANEL_ROWS rows × as many groups as fit in about
 /// PANEL_BYTES (at least one), so that the panel stays in the level-2 cache while the
 /// activation rows pass by TILE_X at a time, whatever the row length.
-enum { PANEL_ROWS = 64, PANEL_BYTES = 512 << 10, GROUP_BYTES = GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4 };
+enum { PANEL_ROWS = 64, PANEL_BYTES = 512 << 10 };
 
 static int64_t panel_groups(int64_t k) {
     const int64_t fit = PANEL_BYTES / (PANEL_ROWS * GROUP_BYTES), groups = group_count(k);

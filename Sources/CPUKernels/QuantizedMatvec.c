@@ -44,17 +44,11 @@ void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation 
     a->k = k;
     for (int64_t b = 0; b < k / 32; b++) {
         const float *v = x + b * 32;
-        float maximum = 0;
-        for (int i = 0; i < 32; i++) maximum = fmaxf(maximum, fabsf(v[i]));
-        // ±32512 = ±127·256: the high byte stays in −127…127, so that the vector kernels
-        // may negate it (vpsignb cannot negate −128).
-        const float scale = maximum / 32512.0f;
-        const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
+        const float scale = ck_q16_quantize_block(v, a->q + b * 32);
         int32_t q0 = 0, q1 = 0;
         float s0 = 0, s1 = 0;
         for (int i = 0; i < 32; i++) {
-            const int16_t q = (int16_t)lrintf(v[i] * inverse);
-            a->q[b * 32 + i] = q;
+            const int16_t q = a->q[b * 32 + i];
             a->lo[b * 32 + i] = (uint8_t)(q & 0xFF);
             a->hi[b * 32 + i] = (int8_t)(q >> 8);
             if (i < 16) { q0 += q; s0 += v[i]; } else { q1 += q; s1 += v[i]; }
@@ -77,31 +71,12 @@ int ck_has_q16_kernel(ck_type type) {
     }
 }
 
-// MARK: Unpacking blocks to 32 signed integers (shared by the portable kernels)
-
-static void unpack_q8_0(const uint8_t *b, int32_t *q) { for (int i = 0; i < 32; i++) q[i] = (int8_t)b[2 + i]; }
-
-static void unpack_nibbles(const uint8_t *qs, int32_t *q, int offset) {
-    for (int j = 0; j < 16; j++) { q[j] = (qs[j] & 0x0F) - offset; q[j + 16] = (qs[j] >> 4) - offset; }
-}
-
-static void unpack_5bit(const uint8_t *qh_bytes, const uint8_t *qs, int32_t *q, int offset) {
-    const uint32_t qh = ck_load_u32(qh_bytes);
-    for (int j = 0; j < 16; j++) {
-        q[j] = ((qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - offset;
-        q[j + 16] = ((qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - offset;
-    }
-}
+// MARK: Integer dot product of the portable kernels
 
 static inline int64_t dot32(const int32_t *q, const int16_t *x) {
     int64_t sum = 0;
     for (int i = 0; i < 32; i++) sum += (int64_t)q[i] * x[i];
     return sum;
-}
-
-static inline void k_scale_min(int j, const uint8_t *s, int *scale, int *minimum) {
-    if (j < 4) { *scale = s[j] & 0x3F; *minimum = s[j + 4] & 0x3F; }
-    else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
 }
 
 // MARK: Portable kernels
@@ -114,9 +89,9 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
         const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : 22;
         for (int64_t b = 0; b < a->k / 32; b++) {
             const uint8_t *block = row + b * bytes;
-            if (type == CK_Q8_0) unpack_q8_0(block, q);
-            else if (type == CK_Q4_0) unpack_nibbles(block + 2, q, 8);
-            else unpack_5bit(block + 2, block + 6, q, 16);
+            if (type == CK_Q8_0) ck_unpack_q8_0(block, q);
+            else if (type == CK_Q4_0) ck_unpack_nibbles(block + 2, q, 8);
+            else ck_unpack_5bit(block + 2, block + 6, q, 16);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32);
         }
         return sum;
@@ -125,7 +100,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
         const int bytes = type == CK_Q4_1 ? 20 : 24;
         for (int64_t b = 0; b < a->k / 32; b++) {
             const uint8_t *block = row + b * bytes;
-            if (type == CK_Q4_1) unpack_nibbles(block + 4, q, 0); else unpack_5bit(block + 4, block + 8, q, 0);
+            if (type == CK_Q4_1) ck_unpack_nibbles(block + 4, q, 0); else ck_unpack_5bit(block + 4, block + 8, q, 0);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32)
                  + ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
         }
@@ -133,19 +108,13 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
     }
     case CK_Q4_K: case CK_Q5_K: {
         const int bytes = type == CK_Q4_K ? 144 : 176;
-        const int qs_offset = type == CK_Q4_K ? 16 : 48;
         for (int64_t s = 0; s < a->k / 256; s++) {
             const uint8_t *block = row + s * bytes;
             const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
             for (int g = 0; g < 8; g++) {
                 int sc, mn;
-                k_scale_min(g, block + 4, &sc, &mn);
-                const uint8_t *qs = block + qs_offset + (g / 2) * 32;
-                for (int l = 0; l < 32; l++) {
-                    int v = (qs[l] >> (4 * (g % 2))) & 0x0F;
-                    if (type == CK_Q5_K) v |= ((block[16 + l] >> g) & 1) << 4;
-                    q[l] = v;
-                }
+                ck_k_scale_min(g, block + 4, &sc, &mn);
+                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
                 const int64_t b = s * 8 + g;
                 sum += d * (float)sc * a->scale[b] * (float)dot32(q, a->q + b * 32)
                      - dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
@@ -159,12 +128,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
             const float d = ck_load_f16(block + 208);
             for (int g = 0; g < 8; g++) {  // 8 activation blocks of 32, each two scale groups of 16
                 const int64_t b = s * 8 + g;
-                for (int l = 0; l < 32; l++) {
-                    const int i = g * 32 + l, half = i / 128, w = i % 128;
-                    const int lo = (block[half * 64 + w % 64] >> (4 * (w / 64))) & 0x0F;
-                    const int hi = (block[128 + half * 32 + w % 32] >> (2 * (w / 32))) & 0x03;
-                    q[l] = (lo | hi << 4) - 32;
-                }
+                ck_unpack_q6_k_sub_block(block, g, q);
                 int64_t s0 = 0, s1 = 0;
                 for (int l = 0; l < 16; l++) { s0 += (int64_t)q[l] * a->q[b * 32 + l]; s1 += (int64_t)q[16 + l] * a->q[b * 32 + 16 + l]; }
                 sum += d * a->scale[b] * ((float)(int8_t)block[192 + 2 * g] * (float)s0 + (float)(int8_t)block[193 + 2 * g] * (float)s1);
@@ -271,11 +235,6 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
     return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
 
-static inline void k_scale_min16(int j, const uint8_t *s, int *scale, int *minimum) {
-    if (j < 4) { *scale = s[j] & 0x3F; *minimum = s[j + 4] & 0x3F; }
-    else { *scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 2) & 0x30); *minimum = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30); }
-}
-
 CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     float extra = 0;
@@ -290,7 +249,7 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
             for (int half = 0; half < 2; half++) {
                 const int g = 2 * pair + half;
                 int sc, mn;
-                k_scale_min16(g, block + 4, &sc, &mn);
+                ck_k_scale_min(g, block + 4, &sc, &mn);
                 __m256i w = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
                 if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
                 const int64_t b = s * 8 + g;
