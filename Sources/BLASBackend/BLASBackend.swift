@@ -123,21 +123,35 @@ public final class BLASBackend: Backend {
     }
 
     public func execute(_ operation: MatrixMultiplication) throws {
-        if operation.weight.elementType == .f32 {
-            if operation.rowCount >= matrixRowThreshold { multiplyFloatWeight(operation) } else { multiplyByFusedDots(operation) }
-        } else {
-            if usesIntegerMatrixProducts(for: operation.weight.elementType) {
-                if operation.rowCount >= integerMatrixRowThreshold {
-                    multiplyByIntegerMatrixProducts(operation)
-                } else {
-                    multiplyByFusedDots(operation)
-                }
-            } else if operation.rowCount >= panelRowThreshold {
-                multiplyByDequantizedPanels(operation)
-            } else {
-                multiplyByFusedDots(operation)
-            }
+        switch path(for: operation) {
+        case .floatMatrixProduct: multiplyFloatWeight(operation)
+        case .integerMatrixProducts: multiplyByIntegerMatrixProducts(operation)
+        case .dequantizedPanels: multiplyByDequantizedPanels(operation)
+        case .fusedDots: multiplyByFusedDots([operation])
         }
+    }
+
+    /// Products that would each take the fused dots (decoding, short prompts) share one
+    /// quantized input and one parallel loop over all their weights' rows; others run one
+    /// by one.
+    public func execute(_ operation: SharedInputMatrixMultiplication) throws {
+        if operation.parts.allSatisfy({ path(for: $0) == .fusedDots }) {
+            multiplyByFusedDots(operation.parts)
+        } else {
+            for part in operation.parts { try execute(part) }
+        }
+    }
+
+    /// The ways a matrix product is computed, chosen by weight type and input rows.
+    private enum MatrixPath {
+        case floatMatrixProduct, integerMatrixProducts, dequantizedPanels, fusedDots
+    }
+
+    private func path(for operation: MatrixMultiplication) -> MatrixPath {
+        let n = operation.rowCount, type = operation.weight.elementType
+        if type == .f32 { return n >= matrixRowThreshold ? .floatMatrixProduct : .fusedDots }
+        if usesIntegerMatrixProducts(for: type) { return n >= integerMatrixRowThreshold ? .integerMatrixProducts : .fusedDots }
+        return n >= panelRowThreshold ? .dequantizedPanels : .fusedDots
     }
 
     private func multiplyFloatWeight(_ operation: MatrixMultiplication) {
@@ -152,47 +166,54 @@ public final class BLASBackend: Backend {
         }
     }
 
-    /// Every weight row is read once and multiplied with all input rows while it is in
-    /// the cache, so `n` rows cost one pass over the weight plus `n` times the arithmetic.
-    private func multiplyByFusedDots(_ operation: MatrixMultiplication) {
-        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
-        let weight = operation.weight
-        let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
-        let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
-        guard activationPrecision != .float && ck_has_q16_kernel(type) != 0 else {
-            parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, Int64(m), Int64(begin), Int64(end))
-            }
-            return
-        }
-        if activationPrecision == .int8 {
-            multiplyByIntegerDots(operation, bytesPerRow: ck_q8_activation_bytes(Int64(k)),
-                                  quantize: ck_q8_quantize, matvec: ck_matvec_q8)
-        } else {
-            multiplyByIntegerDots(operation, bytesPerRow: ck_q16_activation_bytes(Int64(k)),
-                                  quantize: ck_q16_quantize, matvec: ck_matvec_q16)
-        }
+    /// How the fused path meets a weight type: float dot products, or integer ones with
+    /// the input quantized to int8 or int16 (``activationPrecision``).
+    private enum DotKind { case float, int8, int16 }
+
+    private func dotKind(for type: ElementType) -> DotKind {
+        guard activationPrecision != .float && ck_has_q16_kernel(type.kernelType) != 0 else { return .float }
+        return activationPrecision == .int8 ? .int8 : .int16
     }
 
-    /// The fused path with integer dot products: each input row is quantized once into
-    /// scratch (`n` activation descriptors, then the quantized rows), then one parallel pass
-    /// over the weight rows. `Activation` is `ck_q8_activation` or `ck_q16_activation`.
-    private func multiplyByIntegerDots<Activation>(
-        _ operation: MatrixMultiplication, bytesPerRow: Int,
-        quantize: (UnsafePointer<Float>?, Int64, UnsafeMutableRawPointer?, UnsafeMutablePointer<Activation>?) -> Void,
-        matvec: (ck_isa, ck_type, UnsafeRawPointer?, Int, UnsafePointer<Activation>?, Int64, UnsafeMutablePointer<Float>?, Int64,
-                 Int64, Int64) -> Void
-    ) {
-        let n = operation.rowCount, k = operation.innerLength, m = operation.outputLength
-        let weight = operation.weight
-        let type = weight.elementType.kernelType, isa = instructionSet.kernelValue
-        let x = operation.input.floatPointer, y = operation.output.mutableFloatPointer
-        let headerBytes = (n * MemoryLayout<Activation>.stride + 63) & ~63
-        scratch.withBuffer(byteCount: headerBytes + bytesPerRow * n) { memory in
-            let activations = memory.bindMemory(to: Activation.self, capacity: n)
-            for i in 0..<n { quantize(x + i * k, Int64(k), memory + headerBytes + i * bytesPerRow, activations + i) }
-            parallelRows.run(rowCount: m, workPerRow: k * n) { begin, end in
-                matvec(isa, type, weight.rawPointer, weight.rowByteCount, activations, Int64(n), y, Int64(m), Int64(begin), Int64(end))
+    /// Every weight row is read once and multiplied with all input rows while it is in
+    /// the cache, so `n` rows cost one pass over the weight plus `n` times the arithmetic.
+    /// `parts` share their input: it is quantized once for the integer kinds the weights
+    /// need (`n` activation descriptors, then the quantized rows, in scratch), then one
+    /// parallel loop runs over the rows of all the weights, one after another.
+    private func multiplyByFusedDots(_ parts: [MatrixMultiplication]) {
+        let input = parts[0].input, n = input.rowCount, k = input.rowLength
+        let isa = instructionSet.kernelValue, x = input.floatPointer
+        let kinds = parts.map { dotKind(for: $0.weight.elementType) }
+        let int8Rows = kinds.contains(.int8) ? n : 0, int16Rows = kinds.contains(.int16) ? n : 0
+        let int8Bytes = ck_q8_activation_bytes(Int64(k)), int16Bytes = ck_q16_activation_bytes(Int64(k))
+        let int8Headers = (int8Rows * MemoryLayout<ck_q8_activation>.stride + 63) & ~63
+        let int16Headers = (int16Rows * MemoryLayout<ck_q16_activation>.stride + 63) & ~63
+        let byteCount = int8Headers + int16Headers + int8Rows * int8Bytes + int16Rows * int16Bytes
+        var firstRows = [0]
+        for part in parts { firstRows.append(firstRows[firstRows.count - 1] + part.outputLength) }
+        scratch.withBuffer(byteCount: max(byteCount, 64)) { memory in
+            let int8 = memory.bindMemory(to: ck_q8_activation.self, capacity: max(int8Rows, 1))
+            let int16 = (memory + int8Headers).bindMemory(to: ck_q16_activation.self, capacity: max(int16Rows, 1))
+            let rows = memory + int8Headers + int16Headers
+            for i in 0..<int8Rows { ck_q8_quantize(isa, x + i * k, Int64(k), rows + i * int8Bytes, int8 + i) }
+            for i in 0..<int16Rows {
+                ck_q16_quantize(isa, x + i * k, Int64(k), rows + int8Rows * int8Bytes + i * int16Bytes, int16 + i)
+            }
+            parallelRows.run(rowCount: firstRows[parts.count], workPerRow: k * n) { begin, end in
+                for (p, part) in parts.enumerated() where firstRows[p] < end && firstRows[p + 1] > begin {
+                    let weight = part.weight, m = Int64(part.outputLength), y = part.output.mutableFloatPointer
+                    let rowBegin = Int64(max(begin, firstRows[p]) - firstRows[p])
+                    let rowEnd = Int64(min(end, firstRows[p + 1]) - firstRows[p])
+                    let type = weight.elementType.kernelType
+                    switch kinds[p] {
+                    case .float:
+                        ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, m, rowBegin, rowEnd)
+                    case .int8:
+                        ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, int8, Int64(n), y, m, rowBegin, rowEnd)
+                    case .int16:
+                        ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, int16, Int64(n), y, m, rowBegin, rowEnd)
+                    }
+                }
             }
         }
     }

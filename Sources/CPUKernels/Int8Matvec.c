@@ -18,7 +18,32 @@ size_t ck_q8_activation_bytes(int64_t k) {
     return round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
-void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *a) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include "VNNIHelpers.h"
+
+/// The blocks of ck_q8_quantize with AVX-512: the same integers, the float sums added in
+/// another order.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_q8_activation *a) {
+    for (int64_t b = 0; b < a->k / 32; b++) {
+        __m512 x0, x1;
+        __m512i i0, i1;
+        const float scale = ck_quantize_block_avx512(x + b * 32, 127.0f, &x0, &x1, &i0, &i1);
+        _mm_storeu_si128((__m128i *)(a->q + b * 32), _mm512_cvtepi32_epi8(i0));
+        _mm_storeu_si128((__m128i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
+        const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
+        const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
+        a->scale[b] = scale;
+        a->qsum16[2 * b] = q0;
+        a->qsum16[2 * b + 1] = q1;
+        a->sum16[2 * b] = s0;
+        a->sum16[2 * b + 1] = s1;
+        a->qsum32[b] = scale * (float)(q0 + q1);
+        a->sum32[b] = s0 + s1;
+    }
+}
+#endif
+
+void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_activation *a) {
     char *base = memory;
     a->q = (int8_t *)base;
     base += round_up((size_t)k);
@@ -32,6 +57,12 @@ void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *a
     base += round_up((size_t)(k / 32) * 4);
     a->sum32 = (float *)base;
     a->k = k;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (ck_use_avx512(isa)) {
+        quantize_blocks_avx512(x, a);
+        return;
+    }
+#endif
     for (int64_t b = 0; b < k / 32; b++) {
         const float *v = x + b * 32;
         float maximum = 0;
@@ -122,7 +153,6 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
 // MARK: AVX-512 VL + VNNI kernels (256-bit registers)
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include "VNNIHelpers.h"
 
 CK_VNNI static inline __m256i load_x(const int8_t *x) { return _mm256_loadu_si256((const __m256i *)x); }
 

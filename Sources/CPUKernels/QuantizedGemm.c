@@ -64,6 +64,8 @@ static inline void store_block(int32_t *values, int64_t b, const int32_t q[32]) 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
+#include "VNNIHelpers.h"
+
 #define CK_VNNI512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
 
 /// Stores the 32 int16 values of a block, held in one vector, at its lane of its group.
@@ -77,16 +79,12 @@ CK_VNNI512 static inline void store_block_vector(int32_t *values, int64_t b, __m
 /// ck_q16_pack_activations for one row, with AVX-512: the same int16 values as the
 /// scalar code (round to nearest even, as lrintf), the sums added in another order.
 CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
-    const __m512 sign = _mm512_set1_ps(-0.0f);
     for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
-        const __m512 x0 = _mm512_loadu_ps(v), x1 = _mm512_loadu_ps(v + 16);
-        const float maximum = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
-        const float scale = maximum / 32512.0f;  // as ck_q16_quantize_block
-        const __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
-        const __m256i q0 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x0, inverse)));
-        const __m256i q1 = _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(x1, inverse)));
+        __m512 x0, x1;
+        __m512i i0, i1;
+        scales[b] = ck_quantize_block_avx512(v, 32512.0f, &x0, &x1, &i0, &i1);  // as ck_q16_quantize_block
+        const __m256i q0 = _mm512_cvtepi32_epi16(i0), q1 = _mm512_cvtepi32_epi16(i1);
         store_block_vector(values, b, _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1));
-        scales[b] = scale;
         sums[b] = _mm512_reduce_add_ps(_mm512_add_ps(x0, x1));
     }
 }

@@ -24,7 +24,36 @@ size_t ck_q16_activation_bytes(int64_t k) {
     return round_up((size_t)k * 2) + 2 * round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
-void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation *a) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include "VNNIHelpers.h"
+
+/// The blocks of ck_q16_quantize with AVX-512: the same integers, the float sums added
+/// in another order.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_q16_activation *a) {
+    for (int64_t b = 0; b < a->k / 32; b++) {
+        __m512 x0, x1;
+        __m512i i0, i1;
+        const float scale = ck_quantize_block_avx512(x + b * 32, 32512.0f, &x0, &x1, &i0, &i1);
+        _mm256_storeu_si256((__m256i *)(a->q + b * 32), _mm512_cvtepi32_epi16(i0));
+        _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi16(i1));
+        _mm_storeu_si128((__m128i *)(a->lo + b * 32), _mm512_cvtepi32_epi8(i0));
+        _mm_storeu_si128((__m128i *)(a->lo + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
+        _mm_storeu_si128((__m128i *)(a->hi + b * 32), _mm512_cvtepi32_epi8(_mm512_srai_epi32(i0, 8)));
+        _mm_storeu_si128((__m128i *)(a->hi + b * 32 + 16), _mm512_cvtepi32_epi8(_mm512_srai_epi32(i1, 8)));
+        const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
+        const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
+        a->scale[b] = scale;
+        a->sum16[2 * b] = s0;
+        a->sum16[2 * b + 1] = s1;
+        a->qsum16[2 * b] = q0;
+        a->qsum16[2 * b + 1] = q1;
+        a->qsum32[b] = scale * (float)(q0 + q1);
+        a->sum32[b] = s0 + s1;
+    }
+}
+#endif
+
+void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16_activation *a) {
     char *base = memory;
     a->q = (int16_t *)base;
     base += round_up((size_t)k * 2);
@@ -42,6 +71,12 @@ void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation 
     base += round_up((size_t)(k / 32) * 4);
     a->sum32 = (float *)base;
     a->k = k;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (ck_use_avx512(isa)) {
+        quantize_blocks_avx512(x, a);
+        return;
+    }
+#endif
     for (int64_t b = 0; b < k / 32; b++) {
         const float *v = x + b * 32;
         const float scale = ck_q16_quantize_block(v, a->q + b * 32);
@@ -144,7 +179,6 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
 // MARK: AVX-512 VL + VNNI kernels: exact int16 products from two 8-bit products
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include "VNNIHelpers.h"
 
 /// Σ q·x over 32 values for small unsigned weights q (0..63): x = hi·256 + lo, so the
 /// sum is 256·Σ q·hi + Σ lo·q, both exact vpdpbusd products (u8 × s8).

@@ -40,4 +40,21 @@ CK_VNNI static inline __m256 gather_f16(const uint8_t *first, int stride, int of
     return _mm256_cvtph_ps(h);
 }
 
+/// ck_q16_quantize_block (and the int8 rounding of Int8Matvec.c) with AVX-512: the 32
+/// values `v` divided by max |v| / `steps` and rounded to nearest even, as lrintf does
+/// (the same integers as the scalar code). Returns the scale; the values are left in
+/// `x0`, `x1` and their rounded integers in `i0`, `i1` (values 0–15 and 16–31).
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static inline float ck_quantize_block_avx512(
+    const float *v, float steps, __m512 *x0, __m512 *x1, __m512i *i0, __m512i *i1) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    *x0 = _mm512_loadu_ps(v);
+    *x1 = _mm512_loadu_ps(v + 16);
+    const float maximum = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, *x0), _mm512_andnot_ps(sign, *x1)));
+    const float scale = maximum / steps;
+    const __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
+    *i0 = _mm512_cvtps_epi32(_mm512_mul_ps(*x0, inverse));
+    *i1 = _mm512_cvtps_epi32(_mm512_mul_ps(*x1, inverse));
+    return scale;
+}
+
 #endif

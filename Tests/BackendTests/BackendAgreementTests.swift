@@ -123,6 +123,31 @@ struct BackendAgreementTests {
         }
     }
 
+    /// Products of one input computed together (``SharedInputMatrixMultiplication``: one
+    /// quantized input, one parallel loop over the rows of all weights) give exactly the
+    /// products computed one by one, on every variant, for decode and prompt row counts and
+    /// for weights of mixed types (float and integer dots, int16 and other kernels).
+    @Test func sharedInputProductsEqualSeparateProducts() async throws {
+        let typeSets: [[ElementType]] = [[.q4_0, .q4_0, .q4_0], [.q4_K, .q6_K, .f32], [.f16, .q8_0], [.q5_0, .bf16, .q5_K]]
+        let rowCounts = Gen.element(of: [1, 2, 3, 7, 16, 40]).map { $0! }
+        await propertyCheck(count: 12, input: rowCounts, Gen.element(of: typeSets).map { $0! }, Gen.int(in: 1...4), seeds) {
+            n, types, blocks, seed in
+            var factory = TensorFactory(seed: seed)
+            let k = 256 * blocks
+            let weights = try types.enumerated().map { try factory.weight($1, rows: 37 + 29 * $0, length: k) }
+            let input = try factory.f32([n, k])
+            for (name, backend) in TestBackends.candidates + [("naive", TestBackends.naive)] {
+                let together = try weights.map { try Tensor(zeros: [n, $0.rowCount]) }
+                try backend.matmul(input, weights: weights, into: together)
+                for (weight, output) in zip(weights, together) {
+                    let alone = try backend.matmul(input, weight: weight).floats()
+                    let differing = zip(output.floats(), alone).filter { $0 != $1 }.count
+                    #expect(differing == 0, "\(name) \(weight.elementType) n=\(n) k=\(k) seed=\(seed): \(differing) of \(alone.count) outputs differ")
+                }
+            }
+        }
+    }
+
     /// A case the property test once drew (CI, seed 1693680587): one input row, two outputs
     /// that nearly cancel, where int8 activations gave an NMSE of 1.3e-3 (the outputs, not
     /// the rounding, were small).

@@ -79,8 +79,9 @@ typedef struct {
 /// Bytes needed for the activation buffers of k values (q, scale and sum16 together).
 size_t ck_q16_activation_bytes(int64_t k);
 /// Lays out the buffers of `activation` in `memory` (ck_q16_activation_bytes(k) bytes,
-/// 64-byte aligned) and quantizes x into them.
-void ck_q16_quantize(const float *x, int64_t k, void *memory, ck_q16_activation *activation);
+/// 64-byte aligned) and quantizes x into them (with AVX-512 where `isa` allows it; the
+/// integers are the same either way).
+void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16_activation *activation);
 
 /// Whether `type` has an integer-activation kernel (ck_matvec_q16).
 int ck_has_q16_kernel(ck_type type);
@@ -105,7 +106,7 @@ typedef struct {
 } ck_q8_activation;
 
 size_t ck_q8_activation_bytes(int64_t k);
-void ck_q8_quantize(const float *x, int64_t k, void *memory, ck_q8_activation *activation);
+void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_activation *activation);
 
 /// Like ck_matvec_q16 with an int8 activation (the same types).
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,

@@ -22,8 +22,7 @@ public struct GatedFeedForward: Sendable {
     func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
         let n = input.rowCount
         let g = try state.buffer("gate", rows: n), u = try state.buffer("up", rows: n)
-        try gate(input, into: g, backend: backend)
-        try up(input, into: u, backend: backend)
+        try backend.matmul(input, weights: [gate.weight, up.weight], into: [g, u])  // one input, one operation
         try backend.execute(GatedActivation(activation, gate: g, up: u, output: g))
         try down(g, into: result, backend: backend)
     }

@@ -64,9 +64,9 @@ public struct SelfAttention: Sendable {
     ) throws {
         let n = input.rowCount
         let q = try state.buffer("q", rows: n), k = try state.buffer("k", rows: n), v = try state.buffer("v", rows: n)
-        try query(input, into: q, backend: backend)
-        try key(input, into: k, backend: backend)
-        try value(input, into: v, backend: backend)
+        // One operation for the three projections of the same input, so that a backend can
+        // prepare the input once and split all their rows over its threads together.
+        try backend.matmul(input, weights: [query.weight, key.weight, value.weight], into: [q, k, v])
         let queryHeads = try q.reshaped([n, headCount, headDimension])
         let keyHeads = try k.reshaped([n, kvHeadCount, headDimension])
         if let queryNorm { try queryNorm(queryHeads, into: queryHeads, backend: backend) }

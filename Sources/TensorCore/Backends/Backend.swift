@@ -45,6 +45,9 @@ public protocol Backend: Sendable {
     func prepare(weight: Tensor) throws -> Tensor
 
     func execute(_ operation: MatrixMultiplication) throws
+    /// Several products of one input (``SharedInputMatrixMultiplication``). The default
+    /// passes each part to ``execute(_:)-(MatrixMultiplication)``.
+    func execute(_ operation: SharedInputMatrixMultiplication) throws
     func execute(_ operation: EmbeddingLookup) throws
     func execute(_ operation: ElementwiseOperation) throws
     func execute(_ operation: Scaling) throws
@@ -63,6 +66,9 @@ public protocol Backend: Sendable {
 extension Backend {
     public func prepare(weight: Tensor) throws -> Tensor { weight }
     public func execute(_ operation: MatrixMultiplication) throws { operation.computeReference() }
+    public func execute(_ operation: SharedInputMatrixMultiplication) throws {
+        for part in operation.parts { try execute(part) }
+    }
     public func execute(_ operation: EmbeddingLookup) throws { operation.computeReference() }
     public func execute(_ operation: ElementwiseOperation) throws { operation.computeReference() }
     public func execute(_ operation: Scaling) throws { operation.computeReference() }
@@ -85,6 +91,12 @@ extension Backend {
     /// `output = input · weightᵀ`; see ``MatrixMultiplication``.
     public func matmul(_ input: Tensor, weight: Tensor, into output: Tensor) throws {
         try execute(MatrixMultiplication(input: input, weight: weight, output: output))
+    }
+
+    /// `outputs[i] = input · weights[i]ᵀ` for every weight; see
+    /// ``SharedInputMatrixMultiplication``.
+    public func matmul(_ input: Tensor, weights: [Tensor], into outputs: [Tensor]) throws {
+        try execute(SharedInputMatrixMultiplication(input: input, weights: weights, outputs: outputs))
     }
 
     /// `input · weightᵀ` in a new tensor of shape `[n, m]`.
