@@ -242,8 +242,11 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
     const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
+    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;  // see ck_prefetch_weights
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (; b + 8 <= blocks; b += 8) {
         const uint8_t *first = row + b * bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes);
         const __m256 d = gather_f16(first, bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
         if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
@@ -274,8 +277,11 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
     float extra = 0;
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(0x01);
+    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, block + bytes);
         const float d = f16(block), dmin = f16(block + 2);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
@@ -298,8 +304,11 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
 CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
+        if (prefetch) ck_prefetch_weights(&prefetched, block + 210);
         const float d = f16(block + 208);
         for (int half = 0; half < 2; half++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));
