@@ -32,13 +32,7 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static vo
         _mm_storeu_si128((__m128i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
         const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
         const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
-        a->scale[b] = scale;
-        a->qsum16[2 * b] = q0;
-        a->qsum16[2 * b + 1] = q1;
-        a->sum16[2 * b] = s0;
-        a->sum16[2 * b + 1] = s1;
-        a->qsum32[b] = scale * (float)(q0 + q1);
-        a->sum32[b] = s0 + s1;
+        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 #endif
@@ -76,13 +70,7 @@ void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_a
             a->q[b * 32 + i] = q;
             if (i < 16) { q0 += q; s0 += v[i]; } else { q1 += q; s1 += v[i]; }
         }
-        a->scale[b] = scale;
-        a->qsum16[2 * b] = q0;
-        a->qsum16[2 * b + 1] = q1;
-        a->sum16[2 * b] = s0;
-        a->sum16[2 * b + 1] = s1;
-        a->qsum32[b] = scale * (float)(q0 + q1);
-        a->sum32[b] = s0 + s1;
+        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 

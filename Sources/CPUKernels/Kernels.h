@@ -86,6 +86,20 @@ static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
     return scale;
 }
 
+/// Stores the per-block fields both activation types keep (ck_q16_activation and
+/// ck_q8_activation) for block b: its scale, the float sums of its values 0–15 and
+/// 16–31, their integer sums, the scale times the integer sum, and the float sum.
+static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum16, float *qsum32, float *sum32, int64_t b,
+                                       float block_scale, float s0, float s1, int32_t q0, int32_t q1) {
+    scale[b] = block_scale;
+    sum16[2 * b] = s0;
+    sum16[2 * b + 1] = s1;
+    qsum16[2 * b] = q0;
+    qsum16[2 * b + 1] = q1;
+    qsum32[b] = block_scale * (float)(q0 + q1);
+    sum32[b] = s0 + s1;
+}
+
 /// Long rows: when the activation a kernel reads for every row takes 8 KiB or more, it
 /// and the weight bytes streaming past it no longer fit in L1 together, and the
 /// activation is read again from L2 for every row (measured on Zen 4, 2 threads, a 71 MB
