@@ -92,13 +92,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = row + b * bytes;
             float minimum = 0;
-            switch (type) {
-            case CK_Q8_0: ck_unpack_q8_0(block, q); break;
-            case CK_Q4_0: ck_unpack_nibbles(block + 2, q, 8); break;
-            case CK_Q5_0: ck_unpack_5bit(block + 2, block + 6, q, 16); break;
-            case CK_Q4_1: ck_unpack_nibbles(block + 4, q, 0); break;
-            default: ck_unpack_5bit(block + 4, block + 8, q, 0); break;  // Q5_1
-            }
+            ck_unpack_block32(type, block, q);
             if (type == CK_Q4_1 || type == CK_Q5_1) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32) + minimum;
         }

@@ -44,6 +44,18 @@ static inline void ck_unpack_5bit(const uint8_t *qh_bytes, const uint8_t *qs, in
     }
 }
 
+/// The 32 integers of a block of a 32-value type (Q8_0, Q4_0 with its offset −8, Q5_0
+/// with its −16, Q4_1 and Q5_1 without their minimum), from the block's first byte.
+static inline void ck_unpack_block32(ck_type type, const uint8_t *block, int32_t *q) {
+    switch (type) {
+    case CK_Q8_0: ck_unpack_q8_0(block, q); break;
+    case CK_Q4_0: ck_unpack_nibbles(block + 2, q, 8); break;
+    case CK_Q5_0: ck_unpack_5bit(block + 2, block + 6, q, 16); break;
+    case CK_Q4_1: ck_unpack_nibbles(block + 4, q, 0); break;
+    default: ck_unpack_5bit(block + 4, block + 8, q, 0); break;  // Q5_1
+    }
+}
+
 /// The 32 unsigned integers of sub-block g (0..7) of a Q4_K (`is_q5` 0) or Q5_K super-block.
 static inline void ck_unpack_k_sub_block(int is_q5, const uint8_t *block, int g, int32_t *q) {
     const uint8_t *qs = block + (is_q5 ? 48 : 16) + (g / 2) * 32;

@@ -168,13 +168,7 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
         const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = src + (first + b) * bytes;
-            switch (type) {
-            case CK_Q8_0: ck_unpack_q8_0(block, q); break;
-            case CK_Q4_0: ck_unpack_nibbles(block + 2, q, 8); break;
-            case CK_Q5_0: ck_unpack_5bit(block + 2, block + 6, q, 16); break;
-            case CK_Q4_1: ck_unpack_nibbles(block + 4, q, 0); break;
-            default: ck_unpack_5bit(block + 4, block + 8, q, 0); break;  // Q5_1
-            }
+            ck_unpack_block32(type, block, q);
             store_block(values, b, q);
             scales[b] = ck_load_f16(block);
             minima[b] = has_minimum ? ck_load_f16(block + 2) : 0.0f;

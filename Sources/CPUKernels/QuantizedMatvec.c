@@ -112,9 +112,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
         const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : 22;
         for (int64_t b = 0; b < a->k / 32; b++) {
             const uint8_t *block = row + b * bytes;
-            if (type == CK_Q8_0) ck_unpack_q8_0(block, q);
-            else if (type == CK_Q4_0) ck_unpack_nibbles(block + 2, q, 8);
-            else ck_unpack_5bit(block + 2, block + 6, q, 16);
+            ck_unpack_block32(type, block, q);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32);
         }
         return sum;
@@ -123,7 +121,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
         const int bytes = type == CK_Q4_1 ? 20 : 24;
         for (int64_t b = 0; b < a->k / 32; b++) {
             const uint8_t *block = row + b * bytes;
-            if (type == CK_Q4_1) ck_unpack_nibbles(block + 4, q, 0); else ck_unpack_5bit(block + 4, block + 8, q, 0);
+            ck_unpack_block32(type, block, q);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32)
                  + ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
         }
