@@ -14,7 +14,7 @@ struct LlamaCommand: AsyncParsableCommand {
             """,
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ConvertCommand.self, QuantizeCommand.self, TokenizeCommand.self,
-            PerplexityCommand.self, BenchCommand.self, InfoCommand.self, RandomModelCommand.self,
+            PerplexityCommand.self, BenchCommand.self, BenchMatvecCommand.self, InfoCommand.self, RandomModelCommand.self,
         ],
         defaultSubcommand: GenerateCommand.self)
 }

@@ -19,25 +19,13 @@ enum DefaultModel {
     }
 }
 
-/// The options that choose a model and how to run it.
-struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face folder or a llama2.c checkpoint (default: the cached Gemma 3 270M).")
-    var model: String?
-
-    @Option(help: "A tokenizer (tokenizer.model, tokenizer.json or GGUF) to use instead of the model's, or for a model without one.")
-    var tokenizer: String?
-
+/// The options that choose a compute backend and its settings.
+struct BackendOptions: ParsableArguments {
     @Option(help: "The compute backend: naive or blas.")
     var backend: String = "blas"
 
     @Option(name: .shortAndLong, help: "Threads per operation (default: all cores).")
     var threads: Int?
-
-    @Option(name: [.customShort("c"), .long], help: "The context length (KV cache size); default: the model's, at most 4096.")
-    var context: Int?
-
-    @Option(help: "The KV cache type: f32, or f16 for half the memory.")
-    var cacheType: String = "f32"
 
     @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float.")
     var activations: String?
@@ -46,8 +34,6 @@ struct ModelOptions: ParsableArguments {
         "A backend setting as KEY=VALUE (repeatable), e.g. panel-bytes=8388608 or panel-min-rows=64 for blas.",
         valueName: "key=value"))
     var backendOptions: [String] = []
-
-    var modelPath: String { model ?? DefaultModel.path }
 
     func makeBackend() throws -> any Backend {
         var registry = BackendRegistry()
@@ -62,6 +48,25 @@ struct ModelOptions: ParsableArguments {
         if let activations { configuration.options["activations"] = activations }
         return try registry.makeBackend(named: backend, configuration: configuration)
     }
+}
+
+/// The options that choose a model and how to run it.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face folder or a llama2.c checkpoint (default: the cached Gemma 3 270M).")
+    var model: String?
+
+    @Option(help: "A tokenizer (tokenizer.model, tokenizer.json or GGUF) to use instead of the model's, or for a model without one.")
+    var tokenizer: String?
+
+    @OptionGroup var backendOptions: BackendOptions
+
+    @Option(name: [.customShort("c"), .long], help: "The context length (KV cache size); default: the model's, at most 4096.")
+    var context: Int?
+
+    @Option(help: "The KV cache type: f32, or f16 for half the memory.")
+    var cacheType: String = "f32"
+
+    var modelPath: String { model ?? DefaultModel.path }
 
     func load() throws -> LanguageModel {
         let path = modelPath
@@ -72,7 +77,7 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError("\(path) does not exist")
         }
         return try ModelLoader.load(
-            from: URL(fileURLWithPath: path), backend: makeBackend(), tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
+            from: URL(fileURLWithPath: path), backend: backendOptions.makeBackend(), tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
     }
 
     func cacheElementType() throws -> ElementType {

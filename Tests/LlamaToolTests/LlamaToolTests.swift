@@ -20,7 +20,7 @@ struct LlamaToolTests {
         return path
     }()
 
-    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "info", "random-model"])
+    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model"])
     func helpDescribesEverySubcommand(subcommand: String) throws {
         let result = try ToolRunner.run(subcommand.isEmpty ? ["--help"] : [subcommand, "--help"])
         #expect(result.status == 0)
@@ -94,6 +94,18 @@ struct LlamaToolTests {
         #expect(perplexity.status == 0, "\(perplexity.standardError)")
         let document = try #require(result2 as? [String: Any])
         #expect((document["perplexity"] as? Double ?? 0) > 1 && document["scored_tokens"] as? Int == (document["windows"] as? Int ?? 0) * 31)
+    }
+
+    @Test(arguments: ["blas", "naive"])
+    func benchMatvecTimesOneProduct(backend: String) throws {
+        let result = try ToolRunner.run(["bench-matvec", "--type", "q8_0", "--rows", "64", "--columns", "256", "-r", "3", "-t", "2", "--backend", backend])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.hasPrefix("Q8_0 64 × 256, 1 input, \(backend) backend, 2 threads: median "))
+        #expect(result.standardOutput.contains("GB/s of weights") && result.standardOutput.contains("ns per 32 weights"))
+        let misaligned = try ToolRunner.run(["bench-matvec", "--type", "q4_0", "--columns", "100"])
+        #expect(misaligned.status != 0 && misaligned.standardError.contains("--columns (100) must be a multiple of Q4_0's block length 32"))
+        let unsupported = try ToolRunner.run(["bench-matvec", "--type", "q4_k"])
+        #expect(unsupported.status != 0 && unsupported.standardError.contains("--type must be one of"))
     }
 
     @Test func chatReadsPipedMessages() throws {
