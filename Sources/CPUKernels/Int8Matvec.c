@@ -203,65 +203,46 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type 
     return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
 
+/// Q4_K and Q5_K (see k_super_block_scales).
 CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activation *a) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float extra = 0;
+    __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
-    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(0x01);
+    float scales[8] __attribute__((aligned(32)));
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
-        const float d = f16(block), dmin = f16(block + 2);
+        minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
             for (int half = 0; half < 2; half++) {
                 const int g = 2 * pair + half;
-                int sc, mn;
-                ck_k_scale_min(g, block + 4, &sc, &mn);
-                __m256i w = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
-                if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
-                const int64_t b = s * 8 + g;
-                acc[half] = _mm256_fmadd_ps(
-                    _mm256_cvtepi32_ps(dot_u8_s8(w, load_x(a->q + b * 32))), _mm256_set1_ps(d * (float)sc * a->scale[b]), acc[half]);
-                extra -= dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+                const __m256i products = dot_u8_s8(k_sub_block(is_q5, packed, qh, g), load_x(a->q + (s * 8 + g) * 32));
+                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(scales + g), acc[half]);
             }
         }
     }
-    return hsum(_mm256_add_ps(acc[0], acc[1])) + extra;
+    return hsum(_mm256_add_ps(acc[0], acc[1])) - hsum(minimums);
 }
 
+/// Q6_K (see q6_k_group_scales).
 CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    __m256 offsets = _mm256_setzero_ps();
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
-        const float d = f16(block + 208);
         for (int half = 0; half < 2; half++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
-            const __m256i parts[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
+            const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
+            const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
+            __m256i parts[4];
+            q6_k_sub_blocks(block, half, parts);
             for (int t = 0; t < 4; t++) {
-                const int64_t b = s * 8 + half * 4 + t;
-                const int group = half * 8 + t * 2;
-                const float scale = d * a->scale[b];
-                const float scaleA = scale * (float)(int8_t)block[192 + group], scaleB = scale * (float)(int8_t)block[193 + group];
-                // Unsigned 6-bit values (0..63); the −32 offset is applied through the group sums.
-                // Lanes 0-3 hold the first 16 values' products, lanes 4-7 the others'; the
-                // offset correction goes into lanes 0 and 4.
-                const __m256i correction = _mm256_set_epi32(0, 0, 0, -32 * a->qsum16[2 * b + 1], 0, 0, 0, -32 * a->qsum16[2 * b]);
-                const __m256 sums = _mm256_cvtepi32_ps(_mm256_add_epi32(dot_u8_s8(parts[t], load_x(a->q + b * 32)), correction));
-                const __m256 scales = _mm256_set_m128(_mm_set1_ps(scaleB), _mm_set1_ps(scaleA));
-                acc[t] = _mm256_fmadd_ps(sums, scales, acc[t]);
+                const __m256i products = dot_u8_s8(parts[t], load_x(a->q + (b0 + t) * 32));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), q6_k_sub_block_scales(group_scales, t), acc[t]);
             }
         }
     }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
 CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_activation *a) {

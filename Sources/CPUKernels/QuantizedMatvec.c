@@ -258,85 +258,48 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
     return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
 
-/// The 8 six-bit scales (`which` 0) or minimums (1) of a Q4_K/Q5_K super-block's 12 packed
-/// scale bytes `s` as floats, all at once (ck_k_scale_min for j = 0…7): sub-blocks 0–3 keep
-/// the low 6 bits of bytes 0–3 (scales) and 4–7 (minimums); sub-blocks 4–7 take a nibble of
-/// bytes 8–11 and, as bits 4–5, the top 2 bits of bytes 0–3 (scales) or 4–7 (minimums).
-CK_VNNI static inline __m256 k_scales_or_minimums(const uint8_t *s, int which) {
-    const uint32_t low = ck_load_u32(s + 4 * which), high = ck_load_u32(s + 8);
-    const uint32_t first = low & 0x3F3F3F3Fu;
-    const uint32_t second = ((high >> (4 * which)) & 0x0F0F0F0Fu) | ((low >> 2) & 0x30303030u);
-    const __m128i bytes = _mm_cvtsi64_si128((long long)((uint64_t)first | (uint64_t)second << 32));
-    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
-}
-
-/// Q4_K and Q5_K: per super-block of 256 values, the 8 sub-block scales d·sc_j·s_b and the
-/// minimum terms dmin·m_j·Σx_b are computed as one vector each; each sub-block then costs its
-/// integer product, a conversion and a multiply-add with its scale.
+/// Q4_K and Q5_K (see k_super_block_scales).
 CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
-    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(0x01);
     float scales[8] __attribute__((aligned(32)));
     const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
         if (prefetch) ck_prefetch_weights(&prefetched, block + bytes);
-        const __m256 d = _mm256_set1_ps(f16(block)), dmin = _mm256_set1_ps(f16(block + 2));
-        _mm256_store_ps(scales, _mm256_mul_ps(_mm256_mul_ps(d, k_scales_or_minimums(block + 4, 0)), _mm256_loadu_ps(a->scale + s * 8)));
-        minimums = _mm256_fmadd_ps(_mm256_mul_ps(dmin, k_scales_or_minimums(block + 4, 1)), _mm256_loadu_ps(a->sum32 + s * 8), minimums);
+        minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
             for (int half = 0; half < 2; half++) {
                 const int g = 2 * pair + half;
-                __m256i w = half == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
-                if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), one), 4));
-                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_unsigned(w, a, s * 8 + g)), _mm256_broadcast_ss(scales + g), acc[half]);
+                const __m256i products = dot_unsigned(k_sub_block(is_q5, packed, qh, g), a, s * 8 + g);
+                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(scales + g), acc[half]);
             }
         }
     }
     return hsum(_mm256_add_ps(acc[0], acc[1])) - hsum(minimums);
 }
 
-/// Q6_K: per half super-block (128 values, 8 groups of 16 with an int8 scale each), the 8
-/// group scales d·sc_g·s_b and the −32 offset terms −32·d·sc_g·s_b·Σx_q(g) are one vector
-/// each; each sub-block of 32 multiplies its integer products (values 0–15 in lanes 0–3,
-/// 16–31 in lanes 4–7) by its two group scales, picked from that vector with one permute.
+/// Q6_K (see q6_k_group_scales).
 CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    const __m256i first_then_second = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
         if (prefetch) ck_prefetch_weights(&prefetched, block + 210);
-        const __m256 d = _mm256_set1_ps(f16(block + 208));
         for (int half = 0; half < 2; half++) {
             const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
-            // Group g of this half belongs to activation block b0 + g/2.
-            const __m256 block_scales = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(a->scale + b0)),
-                                                                 _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-            const __m256 group_scales = _mm256_mul_ps(_mm256_mul_ps(d, block_scales),
-                                                      _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(block + 192 + half * 8)))));
-            offsets = _mm256_fmadd_ps(group_scales, _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(a->qsum16 + 2 * b0))), offsets);
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
-            const __m256i parts[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
+            const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
+            __m256i parts[4];
+            q6_k_sub_blocks(block, half, parts);
             for (int t = 0; t < 4; t++) {
-                // Unsigned 6-bit values; the −32 offset is in `offsets`.
-                const __m256 scale = _mm256_permutevar8x32_ps(group_scales, _mm256_add_epi32(first_then_second, _mm256_set1_epi32(2 * t)));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_unsigned(parts[t], a, b0 + t)), scale, acc[t]);
+                const __m256i products = dot_unsigned(parts[t], a, b0 + t);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), q6_k_sub_block_scales(group_scales, t), acc[t]);
             }
         }
     }
