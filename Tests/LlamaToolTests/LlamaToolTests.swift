@@ -108,6 +108,16 @@ struct LlamaToolTests {
         #expect(unsupported.status != 0 && unsupported.standardError.contains("--type must be one of"))
     }
 
+    @Test func benchMatvecTakesATensorOfAFile() throws {
+        let result = try ToolRunner.run(["bench-matvec", "-m", Self.tinyModel, "--tensor", "blk.1.ffn_down.weight", "-r", "2", "-t", "1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.hasPrefix("F16 64 × 128, 1 input, blas backend, 1 thread: median "))
+        let missing = try ToolRunner.run(["bench-matvec", "-m", Self.tinyModel, "--tensor", "blk.9.ffn_down.weight"])
+        #expect(missing.status != 0 && missing.standardError.contains("blk.9.ffn_down.weight"))
+        let alone = try ToolRunner.run(["bench-matvec", "-m", Self.tinyModel])
+        #expect(alone.status != 0 && alone.standardError.contains("--model and --tensor go together"))
+    }
+
     @Test func chatReadsPipedMessages() throws {
         let result = try ToolRunner.run(
             ["chat", "-m", Self.tinyModel, "--template", "chatml", "--temperature", "0", "-n", "4"], input: "hi\n/reset\nbye\n/exit\n")
