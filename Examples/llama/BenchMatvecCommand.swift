@@ -94,13 +94,12 @@ struct BenchMatvecCommand: AsyncParsableCommand {
             try backend.matmul(input, weight: weight, into: output)
             if repetition > 0 { seconds.append((ContinuousClock.now - start).seconds) }
         }
-        seconds.sort()
-        let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2] : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
+        let middle = median(seconds), fastest = seconds.min()!
         let bytes = Double(rowBytes * rows), groups = Double(rows) * Double(columns) / 32
         let threads = backend.configuration.threadCount
         print(String(
             format: "%@ %d × %d, %d input%@, %@ backend, %d thread%@: median %.3f ms (%.2f GB/s of weights, %.3f ns per 32 weights), fastest %.3f ms (%.2f GB/s)",
             "\(elementType)", rows, columns, inputs, inputs == 1 ? "" : "s", backend.name, threads, threads == 1 ? "" : "s",
-            median * 1e3, bytes / median / 1e9, median * 1e9 / groups, seconds[0] * 1e3, bytes / seconds[0] / 1e9))
+            middle * 1e3, bytes / middle / 1e9, middle * 1e9 / groups, fastest * 1e3, bytes / fastest / 1e9))
     }
 }

@@ -54,7 +54,6 @@ struct TokenizeCommand: AsyncParsableCommand {
     }
 
     func benchmark(source: URL, file: String) throws {
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func time(_ body: () throws -> Void) rethrows -> Double {
             let start = ContinuousClock.now
             try body()
