@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "TensorCore",
                 "BLASBackend",
+                "CPUKernels",
                 "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

@@ -28,8 +28,8 @@ final class ParallelRows: @unchecked Sendable {
 
     /// Like ``run(rowCount:workPerRow:_:)``, with the index of the thread running the chunk
     /// (`0..<threadCount`) as the first argument: no two chunks that run at the same time
-    /// share an index, so it can select a slice of scratch memory. The rows are cut into up
-    /// to 4 chunks per thread, taken by the threads as they become free.
+    /// share an index, so it can select a slice of scratch memory. The threads claim chunks
+    /// as they become free, large ones first and small ones at the end (`ck_pool_run`).
     func runChunks(rowCount: Int, workPerRow: Int, _ body: (Int, Int, Int) -> Void) {
         guard rowCount > 0 else { return }
         if threadCount == 1 || rowCount * max(workPerRow, 1) < 2 * Self.minimumWorkPerThread || rowCount == 1 {

@@ -35,25 +35,34 @@ struct ck_pool {
     ck_task task;
     void *context;
     int64_t count;
-    int64_t pieces;               // the loop's pieces
-    _Atomic int64_t next_piece;   // the next piece to take
+    int64_t smallest_piece;       // in rows, at least 1
+    _Atomic int64_t next_row;     // the first row no thread has taken
 };
 
-enum { PIECES_PER_THREAD = 4 };
+/// The smallest piece of a loop is 1/(threads · SMALLEST_PIECE_DIVISOR) of its rows.
+enum { SMALLEST_PIECE_DIVISOR = 32 };
 
 typedef struct { ck_pool *pool; int index; } worker_start;
 
-/// Runs pieces of the current loop on thread `index` until none is left. A loop is cut
-/// into up to PIECES_PER_THREAD pieces per thread, taken in order from a shared counter,
-/// so a thread slowed by anything (another process on its core, a cache miss storm)
-/// takes fewer pieces instead of making the others wait at the end.
+/// Runs pieces of the current loop on thread `index` until none is left. Each piece is
+/// the rows not yet taken divided by twice the thread count (at least the smallest
+/// piece), claimed from a shared counter: large pieces first, so that claims are few,
+/// and small ones at the end, so that a thread slowed by anything (another process on
+/// its core, a cache-miss storm, a late start) takes less instead of making the others
+/// wait for a large last piece. With 2 threads a loop is about 14 pieces and the last
+/// is 1/64 of it.
 static void run_chunk(ck_pool *pool, int index) {
-    for (;;) {
-        const int64_t piece = atomic_fetch_add_explicit(&pool->next_piece, 1, memory_order_relaxed);
-        if (piece >= pool->pieces) return;
-        const int64_t begin = pool->count * piece / pool->pieces;
-        const int64_t end = pool->count * (piece + 1) / pool->pieces;
-        if (begin < end) pool->task(pool->context, index, begin, end);
+    const int64_t count = pool->count, divisor = 2 * (int64_t)pool->threads;
+    int64_t begin = atomic_load_explicit(&pool->next_row, memory_order_relaxed);
+    while (begin < count) {
+        int64_t size = (count - begin) / divisor;
+        if (size < pool->smallest_piece) size = pool->smallest_piece;
+        const int64_t end = count - begin > size ? begin + size : count;
+        // On failure `begin` is reloaded with the current counter and the piece recomputed.
+        if (!atomic_compare_exchange_weak_explicit(&pool->next_row, &begin, end, memory_order_relaxed,
+                                                   memory_order_relaxed)) continue;
+        pool->task(pool->context, index, begin, end);
+        begin = atomic_load_explicit(&pool->next_row, memory_order_relaxed);
     }
 }
 
@@ -131,9 +140,9 @@ void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context) {
     pool->task = task;
     pool->context = context;
     pool->count = count;
-    const int64_t pieces = (int64_t)pool->threads * PIECES_PER_THREAD;
-    pool->pieces = count < pieces ? count : pieces;
-    atomic_store_explicit(&pool->next_piece, 0, memory_order_relaxed);
+    const int64_t smallest = count / ((int64_t)pool->threads * SMALLEST_PIECE_DIVISOR);
+    pool->smallest_piece = smallest < 1 ? 1 : smallest;
+    atomic_store_explicit(&pool->next_row, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_release);
     pthread_mutex_lock(&pool->lock);
     atomic_fetch_add_explicit(&pool->generation, 1, memory_order_acq_rel);

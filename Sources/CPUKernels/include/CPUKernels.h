@@ -198,9 +198,11 @@ typedef void (*ck_task)(void *context, int chunk, int64_t begin, int64_t end);
 /// A pool whose parallel loops run on `threads` threads (the caller and threads − 1 workers).
 ck_pool *ck_pool_create(int threads);
 void ck_pool_destroy(ck_pool *pool);
-/// Splits [0, count) into up to 4 contiguous pieces per thread, which the threads take
-/// in order as they become free, and runs `task` on all of them; returns when all are
-/// done. Calls from several threads at once are serialised.
+/// Splits [0, count) into contiguous pieces, which the threads claim in order as they
+/// become free — each the rows left divided by twice the thread count, at least
+/// count / (32 · threads) rows, so large pieces first and small ones at the end — and runs
+/// `task` on all of them; returns when all are done. Calls from several threads at once
+/// are serialised.
 void ck_pool_run(ck_pool *pool, int64_t count, ck_task task, void *context);
 /// Makes the workers sleep now rather than spin waiting for the next loop: call it before
 /// work that runs on other threads (an OpenBLAS call), so idle workers do not take
