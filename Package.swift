@@ -102,6 +102,10 @@ let package = Package(
             name: "TestSupport",
             path: "Tests/TestSupport"
         ),
+        .target(
+            name: "AllocationCounter",
+            path: "Tests/AllocationCounter"
+        ),
 
         .testTarget(
             name: "TensorCoreTests",
@@ -131,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LLMTests",
-            dependencies: ["LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport"],
+            dependencies: ["LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport", "AllocationCounter"],
             path: "Tests/LLMTests"
         ),
         .testTarget(

@@ -127,7 +127,7 @@ public final class BLASBackend: Backend {
         case .floatMatrixProduct: multiplyFloatWeight(operation)
         case .integerMatrixProducts: multiplyByIntegerMatrixProducts(operation)
         case .dequantizedPanels: multiplyByDequantizedPanels(operation)
-        case .fusedDots: multiplyByFusedDots([operation])
+        case .fusedDots: multiplyByFusedDots(CollectionOfOne(operation))
         }
     }
 
@@ -168,7 +168,7 @@ public final class BLASBackend: Backend {
 
     /// How the fused path meets a weight type: float dot products, or integer ones with
     /// the input quantized to int8 or int16 (``activationPrecision``).
-    private enum DotKind { case float, int8, int16 }
+    fileprivate enum DotKind { case float, int8, int16 }
 
     private func dotKind(for type: ElementType) -> DotKind {
         guard activationPrecision != .float && ck_has_q16_kernel(type.kernelType) != 0 else { return .float }
@@ -179,39 +179,63 @@ public final class BLASBackend: Backend {
     /// the cache, so `n` rows cost one pass over the weight plus `n` times the arithmetic.
     /// `parts` share their input: it is quantized once for the integer kinds the weights
     /// need (`n` activation descriptors, then the quantized rows, in scratch), then one
-    /// parallel loop runs over the rows of all the weights, one after another.
-    private func multiplyByFusedDots(_ parts: [MatrixMultiplication]) {
-        let input = parts[0].input, n = input.rowCount, k = input.rowLength
+    /// parallel loop runs over the rows of all the weights, one after another. Nothing is
+    /// allocated: the parts' table is on the stack and the loop is a C function.
+    private func multiplyByFusedDots<Parts: Collection<MatrixMultiplication>>(_ parts: Parts) {
+        guard let input = parts.first?.input else { return }
+        let n = input.rowCount, k = input.rowLength
         let isa = instructionSet.kernelValue, x = input.floatPointer
-        let kinds = parts.map { dotKind(for: $0.weight.elementType) }
-        let int8Rows = kinds.contains(.int8) ? n : 0, int16Rows = kinds.contains(.int16) ? n : 0
+        let int8Rows = parts.contains { dotKind(for: $0.weight.elementType) == .int8 } ? n : 0
+        let int16Rows = parts.contains { dotKind(for: $0.weight.elementType) == .int16 } ? n : 0
         let int8Bytes = ck_q8_activation_bytes(Int64(k)), int16Bytes = ck_q16_activation_bytes(Int64(k))
         let int8Headers = (int8Rows * MemoryLayout<ck_q8_activation>.stride + 63) & ~63
         let int16Headers = (int16Rows * MemoryLayout<ck_q16_activation>.stride + 63) & ~63
         let byteCount = int8Headers + int16Headers + int8Rows * int8Bytes + int16Rows * int16Bytes
-        var firstRows = [0]
-        for part in parts { firstRows.append(firstRows[firstRows.count - 1] + part.outputLength) }
-        scratch.withBuffer(byteCount: max(byteCount, 64)) { memory in
-            let int8 = memory.bindMemory(to: ck_q8_activation.self, capacity: max(int8Rows, 1))
-            let int16 = (memory + int8Headers).bindMemory(to: ck_q16_activation.self, capacity: max(int16Rows, 1))
-            let rows = memory + int8Headers + int16Headers
-            for i in 0..<int8Rows { ck_q8_quantize(isa, x + i * k, Int64(k), rows + i * int8Bytes, int8 + i) }
-            for i in 0..<int16Rows {
-                ck_q16_quantize(isa, x + i * k, Int64(k), rows + int8Rows * int8Bytes + i * int16Bytes, int16 + i)
+        withUnsafeTemporaryAllocation(of: FusedDotPart.self, capacity: parts.count) { table in
+            var rowCount = 0
+            for (index, part) in parts.enumerated() {
+                let weight = part.weight
+                table.initializeElement(
+                    at: index,
+                    to: FusedDotPart(
+                        weight: weight.rawPointer, rowByteCount: weight.rowByteCount, type: weight.elementType.kernelType,
+                        kind: dotKind(for: weight.elementType), outputLength: Int64(part.outputLength),
+                        output: part.output.mutableFloatPointer, firstRow: rowCount, endRow: rowCount + part.outputLength))
+                rowCount += part.outputLength
             }
-            parallelRows.run(rowCount: firstRows[parts.count], workPerRow: k * n) { begin, end in
-                for (p, part) in parts.enumerated() where firstRows[p] < end && firstRows[p + 1] > begin {
-                    let weight = part.weight, m = Int64(part.outputLength), y = part.output.mutableFloatPointer
-                    let rowBegin = Int64(max(begin, firstRows[p]) - firstRows[p])
-                    let rowEnd = Int64(min(end, firstRows[p + 1]) - firstRows[p])
-                    let type = weight.elementType.kernelType
-                    switch kinds[p] {
-                    case .float:
-                        ck_matvec(isa, type, weight.rawPointer, weight.rowByteCount, Int64(k), x, Int64(n), y, m, rowBegin, rowEnd)
-                    case .int8:
-                        ck_matvec_q8(isa, type, weight.rawPointer, weight.rowByteCount, int8, Int64(n), y, m, rowBegin, rowEnd)
-                    case .int16:
-                        ck_matvec_q16(isa, type, weight.rawPointer, weight.rowByteCount, int16, Int64(n), y, m, rowBegin, rowEnd)
+            defer { table.deinitialize() }
+            scratch.withBuffer(byteCount: max(byteCount, 64)) { memory in
+                let int8 = memory.bindMemory(to: ck_q8_activation.self, capacity: max(int8Rows, 1))
+                let int16 = (memory + int8Headers).bindMemory(to: ck_q16_activation.self, capacity: max(int16Rows, 1))
+                let rows = memory + int8Headers + int16Headers
+                for i in 0..<int8Rows { ck_q8_quantize(isa, x + i * k, Int64(k), rows + i * int8Bytes, int8 + i) }
+                for i in 0..<int16Rows {
+                    ck_q16_quantize(isa, x + i * k, Int64(k), rows + int8Rows * int8Bytes + i * int16Bytes, int16 + i)
+                }
+                let arguments = FusedDotArguments(
+                    isa: isa, k: Int64(k), x: x, n: Int64(n), int8: int8, int16: int16, parts: UnsafePointer(table.baseAddress!),
+                    partCount: parts.count)
+                parallelRows.runTasks(rowCount: rowCount, workPerRow: k * n, arguments: arguments) { raw, _, begin, end in
+                    let a = raw!.load(as: FusedDotArguments.self)
+                    for p in 0..<a.partCount {
+                        let part = a.parts[p]
+                        guard part.firstRow < end && part.endRow > begin else { continue }
+                        let rowBegin = max(begin, Int64(part.firstRow)) - Int64(part.firstRow)
+                        let rowEnd = min(end, Int64(part.endRow)) - Int64(part.firstRow)
+                        switch part.kind {
+                        case .float:
+                            ck_matvec(
+                                a.isa, part.type, part.weight, part.rowByteCount, a.k, a.x, a.n, part.output, part.outputLength,
+                                rowBegin, rowEnd)
+                        case .int8:
+                            ck_matvec_q8(
+                                a.isa, part.type, part.weight, part.rowByteCount, a.int8, a.n, part.output, part.outputLength,
+                                rowBegin, rowEnd)
+                        case .int16:
+                            ck_matvec_q16(
+                                a.isa, part.type, part.weight, part.rowByteCount, a.int16, a.n, part.output, part.outputLength,
+                                rowBegin, rowEnd)
+                        }
                     }
                 }
             }
@@ -306,15 +330,27 @@ extension BLASBackend {
             attentionByMatrixProducts(operation, causal: causal, first: first, window: window, mask: mask)
             return
         }
-        let type = operation.keys.elementType.kernelType
+        struct Arguments {
+            let isa: ck_isa, query: UnsafePointer<Float>, queryCount: Int64, heads: Int64, width: Int64
+            let keys: UnsafeRawPointer, values: UnsafeRawPointer, cacheType: ck_type, keyCount: Int64, kvHeads: Int64
+            let causal: Int32, first: Int64, window: Int64, mask: UnsafePointer<Float>?, scale: Float
+            let output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, scoresPerChunk: Int
+        }
         let scoresPerChunk = (max(keyCount, 1) + 15) & ~15
         scratch.withBuffer(of: Float.self, count: scoresPerChunk * parallelRows.threadCount) { scores in
-            parallelRows.runChunks(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2) { chunk, begin, end in
+            let arguments = Arguments(
+                isa: instructionSet.kernelValue, query: operation.query.floatPointer, queryCount: Int64(n), heads: Int64(heads),
+                width: Int64(operation.headWidth), keys: operation.keys.rawPointer, values: operation.values.rawPointer,
+                cacheType: operation.keys.elementType.kernelType, keyCount: Int64(keyCount),
+                kvHeads: Int64(operation.kvHeadCount), causal: causal, first: Int64(first), window: Int64(window),
+                mask: mask?.floatPointer, scale: operation.scale, output: operation.output.mutableFloatPointer, scores: scores,
+                scoresPerChunk: scoresPerChunk)
+            parallelRows.runTasks(rowCount: n * heads, workPerRow: keyCount * operation.headWidth * 2, arguments: arguments) {
+                raw, chunk, begin, end in
+                let a = raw!.load(as: Arguments.self)
                 ck_attention(
-                    instructionSet.kernelValue, operation.query.floatPointer, Int64(n), Int64(heads), Int64(operation.headWidth),
-                    operation.keys.rawPointer, operation.values.rawPointer, type, Int64(keyCount), Int64(operation.kvHeadCount),
-                    causal, Int64(first), Int64(window), mask?.floatPointer, operation.scale, operation.output.mutableFloatPointer,
-                    Int64(begin), Int64(end), scores + chunk * scoresPerChunk)
+                    a.isa, a.query, a.queryCount, a.heads, a.width, a.keys, a.values, a.cacheType, a.keyCount, a.kvHeads,
+                    a.causal, a.first, a.window, a.mask, a.scale, a.output, begin, end, a.scores + Int(chunk) * a.scoresPerChunk)
             }
         }
     }
@@ -368,4 +404,19 @@ extension BLASBackend {
                 scores, Int32(keyCount), values + g * width, keyStride, 0, output + h * width, queryStride)
         }
     }
+}
+
+/// One weight of ``BLASBackend``'s fused dot products: its rows are `firstRow ..< endRow`
+/// of the shared parallel loop.
+private struct FusedDotPart {
+    let weight: UnsafeRawPointer, rowByteCount: Int, type: ck_type, kind: BLASBackend.DotKind
+    let outputLength: Int64, output: UnsafeMutablePointer<Float>, firstRow: Int, endRow: Int
+}
+
+/// What the fused dot products' loop needs: the input (as floats and quantized) and the
+/// table of weights.
+private struct FusedDotArguments {
+    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64
+    let int8: UnsafePointer<ck_q8_activation>, int16: UnsafePointer<ck_q16_activation>
+    let parts: UnsafePointer<FusedDotPart>, partCount: Int
 }

@@ -148,8 +148,8 @@ public enum WeightConverter {
         if !h.sharedClassifier { tensors.append(("output.weight", "output.weight")) }
         for (name, source) in tensors {
             let tensor = try checkpoint.tensor(named: source)
-            let type = policy.type(forTensor: name, shape: tensor.shape)
-            writer.addTensor(name: name, shape: tensor.shape, type: type) {
+            let type = policy.type(forTensor: name, shape: Array(tensor.shape))
+            writer.addTensor(name: name, shape: Array(tensor.shape), type: type) {
                 guard type != .f32 else { return tensor }
                 defer { tensor.releaseResidentPages() }
                 return try Tensor(converting: tensor, to: type)

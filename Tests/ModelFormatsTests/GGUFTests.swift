@@ -58,7 +58,7 @@ struct GGUFTests {
             #expect(info.offset == expected.offset)
             #expect(info.byteCount == expected.n_bytes)
             let tensor = try file.tensor(info)
-            #expect(tensor.shape == expected.shape.reversed())
+            #expect(Array(tensor.shape) == expected.shape.reversed())
             #expect(!tensor.isWritable)
             #expect(tensor.floats().map(\.bitPattern) == expected.float_bits, "\(expected.name) values differ")
         }

@@ -10,6 +10,9 @@ public final class InferenceState: @unchecked Sendable {
     let buffers: [String: Tensor]
     /// The logits of the last position of the last forward pass.
     public let lastLogits: Tensor
+    /// The positions of the tokens of a forward pass, refilled in place (see
+    /// ``positions(_:)``).
+    private var positionList: [Int] = []
 
     init(cache: KVCache, batchCapacity: Int, buffers: [String: [Int]], vocabularySize: Int) throws {
         self.cache = cache
@@ -20,6 +23,7 @@ public final class InferenceState: @unchecked Sendable {
         }
         self.buffers = allocated
         lastLogits = try Tensor(zeros: [1, vocabularySize])
+        positionList.reserveCapacity(batchCapacity)
     }
 
     /// A state with the scratch buffers of the Llama-family blocks in this library:
@@ -37,6 +41,15 @@ public final class InferenceState: @unchecked Sendable {
     /// The first `rows` rows of scratch buffer `name`.
     func buffer(_ name: String, rows: Int) throws -> Tensor {
         try buffers[name]!.rows(0..<rows)
+    }
+
+    /// The positions `range` as an array for ``RotaryEmbedding``: the state's own array,
+    /// refilled in place, so that a decoded token allocates none. The array returned by the
+    /// previous call must no longer be in use (each layer's RoPE is done with it).
+    func positions(_ range: Range<Int>) -> [Int] {
+        positionList.removeAll(keepingCapacity: true)
+        for position in range { positionList.append(position) }
+        return positionList
     }
 
     /// The positions already processed.

@@ -38,7 +38,7 @@ public final class KVCache: @unchecked Sendable {
     /// `position ..< position + n` of `layer`.
     func store(layer: Int, keys newKeys: Tensor, values newValues: Tensor, at position: Int, backend: any Backend) throws {
         let n = newKeys.rowCount
-        let rowShape = [n, kvHeads * headDimension]
+        let rowShape = TensorShape(n, kvHeads * headDimension)
         try backend.convert(newKeys, into: keys[layer].rows(position..<position + n).reshaped(rowShape))
         try backend.convert(newValues, into: values[layer].rows(position..<position + n).reshaped(rowShape))
     }

@@ -22,7 +22,10 @@ public struct GatedFeedForward: Sendable {
     func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
         let n = input.rowCount
         let g = try state.buffer("gate", rows: n), u = try state.buffer("up", rows: n)
-        try backend.matmul(input, weights: [gate.weight, up.weight], into: [g, u])  // one input, one operation
+        var projections = SharedInputMatrixMultiplication(input: input)  // one input, one operation
+        try projections.append(weight: gate.weight, output: g)
+        try projections.append(weight: up.weight, output: u)
+        try backend.execute(projections)
         try backend.execute(GatedActivation(activation, gate: g, up: u, output: g))
         try down(g, into: result, backend: backend)
     }

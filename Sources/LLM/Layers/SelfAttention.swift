@@ -66,12 +66,16 @@ public struct SelfAttention: Sendable {
         let q = try state.buffer("q", rows: n), k = try state.buffer("k", rows: n), v = try state.buffer("v", rows: n)
         // One operation for the three projections of the same input, so that a backend can
         // prepare the input once and split all their rows over its threads together.
-        try backend.matmul(input, weights: [query.weight, key.weight, value.weight], into: [q, k, v])
-        let queryHeads = try q.reshaped([n, headCount, headDimension])
-        let keyHeads = try k.reshaped([n, kvHeadCount, headDimension])
+        var projections = SharedInputMatrixMultiplication(input: input)
+        try projections.append(weight: query.weight, output: q)
+        try projections.append(weight: key.weight, output: k)
+        try projections.append(weight: value.weight, output: v)
+        try backend.execute(projections)
+        let queryHeads = try q.reshaped(TensorShape(n, headCount, headDimension))
+        let keyHeads = try k.reshaped(TensorShape(n, kvHeadCount, headDimension))
         if let queryNorm { try queryNorm(queryHeads, into: queryHeads, backend: backend) }
         if let keyNorm { try keyNorm(keyHeads, into: keyHeads, backend: backend) }
-        let positions = Array(position..<position + n)
+        let positions = state.positions(position..<position + n)
         try backend.rope(queryHeads, positions: positions, parameters: rope, into: queryHeads)
         try backend.rope(keyHeads, positions: positions, parameters: rope, into: keyHeads)
         try state.cache.store(layer: layer, keys: k, values: v, at: position, backend: backend)
@@ -79,7 +83,7 @@ public struct SelfAttention: Sendable {
         let attended = try state.buffer("attention", rows: n)
         try backend.attention(
             query: queryHeads, keys: keys, values: values, mask: .causal(firstQueryPosition: position, window: window),
-            scale: scale, into: attended.reshaped([n, headCount, headDimension]))
+            scale: scale, into: attended.reshaped(TensorShape(n, headCount, headDimension)))
         try output(attended, into: result, backend: backend)
     }
 }

@@ -32,7 +32,7 @@ struct WeightLoader {
     let backend: any Backend
 
     /// A matrix or vector that must have `shape`.
-    func load(_ name: String, shape: [Int]) throws -> Tensor {
+    func load(_ name: String, shape: TensorShape) throws -> Tensor {
         guard source.contains(name) else {
             throw ModelError.invalidWeight(name: name, file: source.path, problem: "is missing")
         }

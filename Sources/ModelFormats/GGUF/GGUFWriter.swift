@@ -73,7 +73,7 @@ public struct GGUFWriter {
 
     /// Adds a tensor that already exists.
     public mutating func addTensor(name: String, _ tensor: Tensor) {
-        addTensor(name: name, shape: tensor.shape, type: tensor.elementType) { tensor }
+        addTensor(name: name, shape: Array(tensor.shape), type: tensor.elementType) { tensor }
     }
 
     /// Writes the file. Throws (leaving no file at `url`) when a tensor's data does not
@@ -109,7 +109,7 @@ public struct GGUFWriter {
         var written = 0
         for (index, entry) in tensors.enumerated() {
             let tensor = try entry.produce()
-            guard tensor.shape == entry.shape, tensor.elementType == entry.type else {
+            guard tensor.shape.elementsEqual(entry.shape), tensor.elementType == entry.type else {
                 throw ModelFormatError(
                     .inconsistent, file: url.path, field: "tensor '\(entry.name)'",
                     problem: "was described as \(entry.shape) \(entry.type) but produced \(tensor.shape) \(tensor.elementType)")

@@ -36,7 +36,7 @@ public struct SafetensorsWriter {
                     .unsupported, file: url.path, field: "tensor '\(name)'",
                     problem: "safetensors cannot hold \(tensor.elementType) data")
             }
-            header[name] = ["dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + tensor.byteCount]] as [String: Any]
+            header[name] = ["dtype": dtype, "shape": Array(tensor.shape), "data_offsets": [offset, offset + tensor.byteCount]] as [String: Any]
             offset += tensor.byteCount
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])

@@ -94,7 +94,7 @@ extension Backend {
     }
 
     /// `outputs[i] = input · weights[i]ᵀ` for every weight; see
-    /// ``SharedInputMatrixMultiplication``.
+    /// ``SharedInputMatrixMultiplication`` (which can also be built without arrays).
     public func matmul(_ input: Tensor, weights: [Tensor], into outputs: [Tensor]) throws {
         try execute(SharedInputMatrixMultiplication(input: input, weights: weights, outputs: outputs))
     }

@@ -18,7 +18,7 @@
 /// ```
 public struct Tensor: Sendable, CustomStringConvertible {
     /// The size of each dimension, outermost first.
-    public let shape: [Int]
+    public let shape: TensorShape
     /// How the elements are stored.
     public let elementType: ElementType
     /// The bytes, shared with every other view of the same storage.
@@ -36,11 +36,14 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// Creates a view of `storage` with the given shape and type, checking that the
     /// shape is valid and the bytes lie inside the storage.
-    public init(shape: [Int], elementType: ElementType, storage: TensorStorage, byteOffset: Int = 0) throws {
+    public init(
+        shape dimensions: some Collection<Int>, elementType: ElementType, storage: TensorStorage, byteOffset: Int = 0
+    ) throws {
+        let shape = try TensorShape(dimensions)
         let byteCount = try Tensor.byteCount(shape: shape, elementType: elementType)
         guard byteOffset >= 0, byteOffset <= storage.byteCount, byteCount <= storage.byteCount - byteOffset else {
             throw TensorError.invalidShape(
-                shape, elementType,
+                Array(shape), elementType,
                 reason: "needs \(byteCount) bytes at offset \(byteOffset), but the storage has \(storage.byteCount)")
         }
         self.shape = shape
@@ -52,16 +55,17 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// Allocates a tensor of the given shape and type, filled with zero bytes (zero
     /// values for the float types).
-    public init(zeros shape: [Int], elementType: ElementType = .f32) throws {
+    public init(zeros dimensions: some Collection<Int>, elementType: ElementType = .f32) throws {
+        let shape = try TensorShape(dimensions)
         let byteCount = try Tensor.byteCount(shape: shape, elementType: elementType)
         try self.init(shape: shape, elementType: elementType, storage: TensorStorage(zeroedByteCount: byteCount))
     }
 
     /// Allocates an `f32` tensor holding `values` in row-major order.
-    public init(shape: [Int], values: [Float]) throws {
+    public init(shape: some Collection<Int>, values: [Float]) throws {
         try self.init(zeros: shape, elementType: .f32)
         guard values.count == elementCount else {
-            throw TensorError.invalidShape(shape, .f32, reason: "has \(elementCount) elements, but \(values.count) values were given")
+            throw TensorError.invalidShape(Array(shape), .f32, reason: "has \(elementCount) elements, but \(values.count) values were given")
         }
         values.withUnsafeBytes { mutableRawPointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
@@ -69,7 +73,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// A read-only tensor over memory that `owner` keeps alive (for example a
     /// memory-mapped file), without copying it.
     public init(
-        shape: [Int], elementType: ElementType, viewing baseAddress: UnsafeRawPointer, byteCount: Int, owner: AnyObject?
+        shape: some Collection<Int>, elementType: ElementType, viewing baseAddress: UnsafeRawPointer, byteCount: Int, owner: AnyObject?
     ) throws {
         let storage = TensorStorage(viewing: baseAddress, byteCount: byteCount, owner: owner)
         try self.init(shape: shape, elementType: elementType, storage: storage)
@@ -92,27 +96,28 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// The number of bytes a tensor of this shape and type occupies; throws for a shape
     /// no tensor can have.
-    public static func byteCount(shape: [Int], elementType: ElementType) throws -> Int {
+    public static func byteCount(shape dimensions: some Collection<Int>, elementType: ElementType) throws -> Int {
+        let shape = try TensorShape(dimensions)
         guard !shape.isEmpty else {
-            throw TensorError.invalidShape(shape, elementType, reason: "a tensor needs at least one dimension")
+            throw TensorError.invalidShape(Array(shape), elementType, reason: "a tensor needs at least one dimension")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw TensorError.invalidShape(shape, elementType, reason: "dimensions cannot be negative")
+            throw TensorError.invalidShape(Array(shape), elementType, reason: "dimensions cannot be negative")
         }
         var rows = 1
         for dimension in shape.dropLast() {
             let (product, overflow) = rows.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw TensorError.invalidShape(shape, elementType, reason: "the size overflows") }
+            guard !overflow else { throw TensorError.invalidShape(Array(shape), elementType, reason: "the size overflows") }
             rows = product
         }
         guard let rowBytes = elementType.rowByteCount(length: shape[shape.count - 1]) else {
             throw TensorError.invalidShape(
-                shape, elementType,
+                Array(shape), elementType,
                 reason: "the row length \(shape[shape.count - 1]) is not a multiple of the block length \(elementType.blockLength)")
         }
         let (total, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
         guard !overflow, total <= maximumByteCount else {
-            throw TensorError.invalidShape(shape, elementType, reason: "the size overflows")
+            throw TensorError.invalidShape(Array(shape), elementType, reason: "the size overflows")
         }
         return total
     }
@@ -133,7 +138,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
     @inlinable public var isWritable: Bool { storage.isWritable }
 
     /// The same bytes seen with another shape of the same size and row structure.
-    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+    public func reshaped(_ newShape: TensorShape) throws -> Tensor {
         let newByteCount = try Tensor.byteCount(shape: newShape, elementType: elementType)
         guard newByteCount == byteCount, newShape.reduce(1, *) == elementCount else {
             throw TensorError.shapeMismatch(

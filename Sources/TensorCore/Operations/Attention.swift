@@ -45,10 +45,14 @@ public struct Attention: Sendable {
         try OperationChecks.requireRank(keys, 3, "keys", in: name)
         try OperationChecks.requireSameShape(keys, "keys", values, "values", in: name)
         try OperationChecks.requireSameShape(query, "query", output, "output", in: name)
-        for (tensor, argument) in [(keys, "keys"), (values, "values")] where ![.f32, .f16].contains(tensor.elementType) {
-            throw TensorError.unsupportedElementType(
-                operation: name, argument: argument, tensor.elementType, expected: "f32 or f16")
+        func requireCacheType(_ tensor: Tensor, _ argument: String) throws {
+            guard tensor.elementType == .f32 || tensor.elementType == .f16 else {
+                throw TensorError.unsupportedElementType(
+                    operation: name, argument: argument, tensor.elementType, expected: "f32 or f16")
+            }
         }
+        try requireCacheType(keys, "keys")
+        try requireCacheType(values, "values")
         guard keys.shape[2] == query.shape[2] else {
             throw TensorError.shapeMismatch(
                 operation: name, details: "query \(query.shape) and keys \(keys.shape) have different head widths")
