@@ -19,9 +19,7 @@ public struct Sampler: Sendable {
         var logits = logits
         applyPenalties(&logits, history: history)
         if parameters.temperature == 0 { return Self.argmax(logits) }
-        var candidates = logits.indices.map { (id: $0, logit: logits[$0] / parameters.temperature) }
-        candidates.sort { $0.logit != $1.logit ? $0.logit > $1.logit : $0.id < $1.id }
-        if parameters.topK > 0, candidates.count > parameters.topK { candidates.removeLast(candidates.count - parameters.topK) }
+        let candidates = Self.candidates(logits, temperature: parameters.temperature, topK: parameters.topK)
         let top = Double(candidates[0].logit)
         var probabilities = candidates.map { exp(Double($0.logit) - top) }
         let total = probabilities.reduce(0, +)
@@ -63,6 +61,34 @@ public struct Sampler: Sendable {
             }
             logits[id] -= Float(count) * p.frequencyPenalty + p.presencePenalty
         }
+    }
+
+    /// The tokens in order of `logit / temperature`, highest first (the lower id first on a
+    /// tie), all of them or, with `topK > 0`, the first `topK`. Those are picked in one pass
+    /// that keeps the best `topK` in order, without sorting the whole vocabulary: with
+    /// llama.cpp's default of 40, a 32,000-token vocabulary costs a few hundred insertions
+    /// instead of a sort (and Gemma 3's 262,144 tokens a few hundred more).
+    static func candidates(_ logits: [Float], temperature: Float, topK: Int) -> [(id: Int, logit: Float)] {
+        func precedes(_ a: (id: Int, logit: Float), _ b: (id: Int, logit: Float)) -> Bool {
+            a.logit != b.logit ? a.logit > b.logit : a.id < b.id
+        }
+        guard topK > 0, topK < logits.count else {
+            return logits.indices.map { (id: $0, logit: logits[$0] / temperature) }.sorted(by: precedes)
+        }
+        var best: [(id: Int, logit: Float)] = []
+        best.reserveCapacity(topK + 1)
+        for id in logits.indices {
+            let candidate = (id: id, logit: logits[id] / temperature)
+            if best.count == topK, !precedes(candidate, best[topK - 1]) { continue }
+            var low = 0, high = best.count  // the first position whose token the candidate precedes
+            while low < high {
+                let middle = (low + high) / 2
+                if precedes(best[middle], candidate) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(candidate, at: low)
+            if best.count > topK { best.removeLast() }
+        }
+        return best
     }
 
     /// The index of the largest logit (the first on a tie).
