@@ -15,6 +15,16 @@ struct TensorTests {
         #expect(flat.floats() == [1, 2, 3, 40, 5, 6])
     }
 
+    @Test func copyFloatsFillsOrResizesTheArray() throws {
+        let q = try Tensor(converting: Tensor(shape: [2, 32], values: (0..<64).map { Float($0) / 8 - 4 }), to: .q8_0)
+        var values = [Float](repeating: 9, count: 3)
+        q.copyFloats(into: &values)  // another count: resized
+        #expect(values == q.floats())
+        let again = try Tensor(shape: [2, 32], values: (0..<64).map { Float($0) })
+        again.copyFloats(into: &values)  // the same count: overwritten
+        #expect(values == (0..<64).map { Float($0) })
+    }
+
     @Test func invalidShapesThrowNamingTheShape() {
         #expect(throws: TensorError.self) { try Tensor(zeros: [], elementType: .f32) }
         #expect(throws: TensorError.self) { try Tensor(zeros: [2, -1]) }

@@ -29,6 +29,7 @@ struct TokenGenerator {
         var sampler = Sampler(parameters: parameters)
         var history = prompt
         var generated: [Int] = []
+        var step = [0]
         let decoder = tokenizer?.makeStreamingDecoder()
         var pendingText = ""
         var emittedText = ""
@@ -98,8 +99,9 @@ struct TokenGenerator {
                 reason = .contextFull
                 break
             }
-            try model.forward([next], state: state, allLogits: nil)
-            logits = state.lastLogits.floats()
+            step[0] = next  // the token and the logits reuse their arrays from token to token
+            try model.forward(step, state: state, allLogits: nil)
+            state.lastLogits.copyFloats(into: &logits)
         }
         if let decoder, reason != .stopString {
             pendingText += decoder.finish()

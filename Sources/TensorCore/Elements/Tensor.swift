@@ -204,6 +204,20 @@ public struct Tensor: Sendable, CustomStringConvertible {
         }
     }
 
+    /// All elements, decoded to `Float`, written into `values` (resized to
+    /// ``elementCount`` if it has another count): the same as ``floats()`` without a new
+    /// array when `values` is reused, as the generation loop does with each token's logits.
+    public func copyFloats(into values: inout [Float]) {
+        if values.count != elementCount { values = [Float](repeating: 0, count: elementCount) }
+        guard elementCount > 0 else { return }
+        let rowLength = rowLength
+        values.withUnsafeMutableBufferPointer { buffer in
+            for r in 0..<rowCount {
+                RowCodec.decode(elementType, from: rowPointer(r), count: rowLength, into: buffer.baseAddress! + r * rowLength)
+            }
+        }
+    }
+
     public var description: String {
         "Tensor(\(shape), \(elementType)\(isWritable ? "" : ", read-only"))"
     }
