@@ -1,8 +1,8 @@
 import TensorCore
 
 /// The shape and settings of a Llama-family model, read from a GGUF file, a Hugging
-/// Face `config.json` or a llama2.c header (see ``ModelConfiguration+Sources``), and
-/// checked by ``validate()``.
+/// Face `config.json` or a llama2.c header (``llama(gguf:)``, ``llama(huggingFace:)``,
+/// ``llama(llama2c:)``), and checked by ``validate()``.
 public struct ModelConfiguration: Sendable, Equatable {
     /// The model families this library runs.
     public enum Architecture: String, Sendable, CaseIterable {

@@ -1,5 +1,5 @@
 /// `Q4_K`: 256 values in 8 groups of 32. Layout: f16 `d`, f16 `dmin`, 12 bytes of
-/// packed 6-bit group scales and minimums (see ``KQuantScales``), 128 bytes of 4-bit
+/// packed 6-bit group scales and minimums (see `KQuantScales`), 128 bytes of 4-bit
 /// values: value g·64 + l is the low nibble and value g·64 + 32 + l the high nibble
 /// of byte g·32 + l. Value i = d·scale(i/32)·q − dmin·min(i/32).
 public enum Q4_KBlock: BlockFormat {

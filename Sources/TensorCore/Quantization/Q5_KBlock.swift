@@ -1,5 +1,5 @@
 /// `Q5_K`: 256 values in 8 groups of 32. Layout: f16 `d`, f16 `dmin`, 12 bytes of
-/// packed group scales and minimums (see ``KQuantScales``), 32 bytes `qh` (bit g of
+/// packed group scales and minimums (see `KQuantScales`), 32 bytes `qh` (bit g of
 /// byte l is the fifth bit of value g·32 + l), 128 bytes of low nibbles arranged as in
 /// ``Q4_KBlock``. Value i = d·scale(i/32)·q − dmin·min(i/32).
 public enum Q5_KBlock: BlockFormat {
