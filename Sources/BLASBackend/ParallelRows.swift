@@ -76,8 +76,8 @@ extension ParallelRows {
 
 /// The loop body handed to the C pool through a pointer. A closure stored in a struct's
 /// field keeps its own calling convention; stored bare (`UnsafeMutablePointer` to a
-/// function type) it would be wrapped in a reabstraction thunk allocated on the heap at
-/// every loop, hundreds of times per decoded token.
+/// function type) it would also be wrapped in a reabstraction thunk allocated on the heap
+/// at every loop (the loops of a decoded token use ``ParallelRows/runTasks`` instead).
 private struct ChunkBody {
     let call: (Int, Int, Int) -> Void
 }

@@ -195,11 +195,8 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// All elements, decoded to `Float`, in row-major order.
     public func floats() -> [Float] {
         guard elementCount > 0 else { return [] }
-        let rowLength = rowLength
         return [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
-            for r in 0..<rowCount {
-                RowCodec.decode(elementType, from: rowPointer(r), count: rowLength, into: buffer.baseAddress! + r * rowLength)
-            }
+            decodeRows(into: buffer.baseAddress!)
             count = elementCount
         }
     }
@@ -210,11 +207,14 @@ public struct Tensor: Sendable, CustomStringConvertible {
     public func copyFloats(into values: inout [Float]) {
         if values.count != elementCount { values = [Float](repeating: 0, count: elementCount) }
         guard elementCount > 0 else { return }
+        values.withUnsafeMutableBufferPointer { decodeRows(into: $0.baseAddress!) }
+    }
+
+    /// Decodes every row to `Float` into ``elementCount`` values at `destination`.
+    private func decodeRows(into destination: UnsafeMutablePointer<Float>) {
         let rowLength = rowLength
-        values.withUnsafeMutableBufferPointer { buffer in
-            for r in 0..<rowCount {
-                RowCodec.decode(elementType, from: rowPointer(r), count: rowLength, into: buffer.baseAddress! + r * rowLength)
-            }
+        for r in 0..<rowCount {
+            RowCodec.decode(elementType, from: rowPointer(r), count: rowLength, into: destination + r * rowLength)
         }
     }
 
