@@ -26,16 +26,20 @@ public struct TensorShape: RandomAccessCollection, MutableCollection, Hashable, 
                 operation: "tensor shape",
                 details: "\(Array(dimensions)) has \(dimensions.count) dimensions; at most \(Self.maximumRank) are supported")
         }
-        rankStorage = dimensions.count
-        for (index, dimension) in dimensions.enumerated() { self[index] = dimension }
+        self.init(checked: dimensions)
     }
 
     /// A shape written in code, such as `[n, heads, width]`. More than ``maximumRank``
     /// dimensions is a programming error.
     public init(arrayLiteral elements: Int...) {
         precondition(elements.count <= Self.maximumRank, "a tensor shape has at most \(Self.maximumRank) dimensions")
-        rankStorage = elements.count
-        for (index, dimension) in elements.enumerated() { self[index] = dimension }
+        self.init(checked: elements)
+    }
+
+    /// Copies `dimensions`, whose count the caller checked against ``maximumRank``.
+    private init(checked dimensions: some Collection<Int>) {
+        rankStorage = dimensions.count
+        for (index, dimension) in dimensions.enumerated() { self[index] = dimension }
     }
 
     /// A vector of `length` elements.
