@@ -20,6 +20,18 @@ int ck_use_avx2(ck_isa allowed);
 int ck_use_avx512(ck_isa allowed);
 int ck_use_avx512_vnni(ck_isa allowed);
 
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+/// The sum of the eight floats of v.
+__attribute__((target("avx2,fma,f16c"))) static inline float ck_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#endif
+
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its
 /// 12 packed scale bytes `s`.
 static inline void ck_k_scale_min(int j, const uint8_t *s, int *scale, int *minimum) {

@@ -56,13 +56,6 @@ typedef float (*ck_dot)(const uint8_t *row, const float *x, int64_t k);
 #include <immintrin.h>
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-CK_AVX2 static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 CK_AVX2 static float dot_f32_avx2(const uint8_t *row, const float *x, int64_t k) {
     const float *w = (const float *)row;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -71,7 +64,7 @@ CK_AVX2 static float dot_f32_avx2(const uint8_t *row, const float *x, int64_t k)
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     }
-    float sum = hsum256(_mm256_add_ps(a0, a1));
+    float sum = ck_hsum256(_mm256_add_ps(a0, a1));
     for (; i < k; i++) sum += w[i] * x[i];
     return sum;
 }
@@ -85,7 +78,7 @@ CK_AVX2 static float dot_f16_avx2(const uint8_t *row, const float *x, int64_t k)
         a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
     }
-    float sum = hsum256(_mm256_add_ps(a0, a1));
+    float sum = ck_hsum256(_mm256_add_ps(a0, a1));
     for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
     return sum;
 }
@@ -98,7 +91,7 @@ CK_AVX2 static float dot_bf16_avx2(const uint8_t *row, const float *x, int64_t k
         __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
         a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), a0);
     }
-    float sum = hsum256(a0);
+    float sum = ck_hsum256(a0);
     for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
     return sum;
 }
@@ -118,7 +111,7 @@ CK_AVX2 static float dot_q8_0_avx2(const uint8_t *row, const float *x, int64_t k
         s = _mm256_fmadd_ps(bytes8_to_ps(_mm_loadl_epi64((const __m128i *)(block + 26))), _mm256_loadu_ps(xb + 24), s);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(ck_load_f16(block)), s, acc);
     }
-    return hsum256(acc);
+    return ck_hsum256(acc);
 }
 
 CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k) {
@@ -136,7 +129,7 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
         s = _mm256_fmadd_ps(bytes8_to_ps(_mm_unpackhi_epi64(hi, hi)), _mm256_loadu_ps(xb + 24), s);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(ck_load_f16(block)), s, acc);
     }
-    return hsum256(acc);
+    return ck_hsum256(acc);
 }
 
 #define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
