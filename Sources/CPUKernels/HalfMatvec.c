@@ -2,9 +2,12 @@
 // llama.cpp computes them (it converts the activations to f16 for its f16 dot products).
 //
 // Why: with f32 activations a dot product loads two bytes of activation for every byte
-// of weight, and those loads compete with the weight stream for the core's load slots
-// and miss buffers; with f16 activations one byte. Measured on the 2-core AVX-512
-// machine of Documentation/Performance.md: TinyLlama F16 decode 16.3 → 20.9 tokens/s.
+// of weight, with f16 activations one. On the 2-core AVX-512 machine of
+// Documentation/Performance.md two threads streaming f16 rows read 46-54 GB/s with f16
+// activations where f32 ones capped them at 33-37 (the activation loads seem to hold
+// back how far ahead the weight stream runs); TinyLlama F16 decode went from 16.3 to
+// 20.9 tokens/s in such a phase. f32 weights (one activation byte per weight byte)
+// gained nothing from it and keep f32 activations.
 //
 // Precision: the activations are first scaled by a power of two (exact) so that the
 // largest magnitude lies in [2^14, 2^15), inside f16's range, then rounded to nearest
