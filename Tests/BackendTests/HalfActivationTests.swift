@@ -5,10 +5,11 @@ import TensorCore
 import Testing
 import TestSupport
 
-/// f16 weights meet activations rounded to f16 (`ck_half_convert`, `ck_matvec_half`):
-/// the rounding is exactly Swift's `Float16(_:)` of the activations scaled by a power of
-/// two, on every instruction set, and the BLAS backend's f16 products are the products
-/// with those rounded activations, except with `activations=float`.
+/// f16 and bf16 weights meet activations rounded to f16 (`ck_half_convert`,
+/// `ck_matvec_half`): the rounding is exactly Swift's `Float16(_:)` of the activations
+/// scaled by a power of two, on every instruction set, and the BLAS backend's f16 and
+/// bf16 products are the products with those rounded activations, except with
+/// `activations=float`.
 struct HalfActivationTests {
     /// The instruction sets this processor can run.
     static let instructionSets: [ck_isa] = [CK_ISA_PORTABLE, CK_ISA_AVX2, CK_ISA_AVX512].filter {
@@ -91,14 +92,15 @@ struct HalfActivationTests {
         }
     }
 
-    /// On every BLAS variant an f16 product equals, up to the order of float additions,
-    /// the product with the activations rounded as above (`activations=int16` or `int8`)
-    /// or with the activations as they are (`activations=float`), for decode and small
-    /// prompt row counts.
-    @Test func blasProductsUseTheRoundedActivations() throws {
+    /// On every BLAS variant an f16 or bf16 product equals, up to the order of float
+    /// additions, the product with the activations rounded as above (`activations=int16`
+    /// or `int8`) or with the activations as they are (`activations=float`), for decode
+    /// and small prompt row counts.
+    @Test(arguments: [ElementType.f16, .bf16])
+    func blasProductsUseTheRoundedActivations(weightType: ElementType) throws {
         var factory = TensorFactory(seed: 7)
         for (n, k, m) in [(1, 2048, 64), (3, 1000, 37), (8, 96, 5)] {
-            let weight = try factory.weight(.f16, rows: m, length: k)
+            let weight = try factory.weight(weightType, rows: m, length: k)
             let input = try factory.f32([n, k])
             let w = try Tensor(converting: weight, to: .f32).floats(), x = input.floats()
             func product(_ x: [Float]) -> [Float] {
@@ -124,9 +126,9 @@ struct HalfActivationTests {
                 let reference = name.hasSuffix("float") ? withoutRounding : withRounding
                 let other = name.hasSuffix("float") ? withRounding : withoutRounding
                 let error = normalizedMeanSquaredError(output, reference)
-                #expect(error <= AgreementTolerance.exact, "\(name) n=\(n) k=\(k): NMSE \(error)")
+                #expect(error <= AgreementTolerance.exact, "\(weightType) \(name) n=\(n) k=\(k): NMSE \(error)")
                 // The rounding is visible: the other reference is much further away.
-                #expect(normalizedMeanSquaredError(output, other) > 100 * max(error, 1e-14), "\(name) n=\(n) k=\(k)")
+                #expect(normalizedMeanSquaredError(output, other) > 100 * max(error, 1e-14), "\(weightType) \(name) n=\(n) k=\(k)")
             }
         }
     }

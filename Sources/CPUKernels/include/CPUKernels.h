@@ -91,7 +91,7 @@ int ck_has_q16_kernel(ck_type type);
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
-/// An activation vector rounded to f16 for the f16-weight kernel (ck_matvec_half): the
+/// An activation vector rounded to f16 for the f16- and bf16-weight kernel (ck_matvec_half): the
 /// values are x · 2^s rounded to nearest even, with s chosen so that the largest
 /// magnitude lies in [2^14, 2^15) (s = 0 if x has an infinity or a NaN); a dot product
 /// with them is multiplied by `unscale` = 2^-s.
@@ -106,7 +106,7 @@ size_t ck_half_activation_bytes(int64_t k);
 /// Rounds x to f16 into `memory` (ck_half_activation_bytes(k) bytes) and describes it in
 /// `activation`; the same values with every instruction set.
 void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_half_activation *activation);
-/// Whether `type` has an f16-activation kernel (ck_matvec_half): CK_F16.
+/// Whether `type` has an f16-activation kernel (ck_matvec_half): CK_F16 and CK_BF16.
 int ck_has_half_kernel(ck_type type);
 /// Like ck_matvec with the x_count input rows given as f16 activations x[0 ..< x_count];
 /// only for types where ck_has_half_kernel is true.
