@@ -52,94 +52,77 @@ static float largest_magnitude(const float *x, int64_t k) {
     return largest;
 }
 
-/// The dot product of an f16 row with an f16 activation, in plain C.
-static float dot_half_portable(const uint8_t *row, const uint16_t *x, int64_t k) {
+/// A weight value of a 16-bit float type: bf16 if `bf16`, f16 otherwise.
+static inline float weight_value(const uint8_t *p, int bf16) {
+    return bf16 ? ck_bf16_to_f32(ck_load_u16(p)) : ck_f16_to_f32(ck_load_u16(p));
+}
+
+/// The dot product of an f16 (or, with `bf16`, bf16) row with an f16 activation. Each
+/// kernel below is written once for both weight types; `bf16` is a constant in each
+/// caller, so the compiler makes two loops without the test.
+static inline float dot_portable(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
     float sum = 0;
-    for (int64_t i = 0; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
+    for (int64_t i = 0; i < k; i++) sum += weight_value(row + 2 * i, bf16) * ck_f16_to_f32(x[i]);
     return sum;
 }
 
-/// The dot product of a bf16 row with an f16 activation, in plain C.
-static float dot_bf16_half_portable(const uint8_t *row, const uint16_t *x, int64_t k) {
-    float sum = 0;
-    for (int64_t i = 0; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
-    return sum;
-}
+static float dot_half_portable(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_portable(row, x, k, 0); }
+static float dot_bf16_half_portable(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_portable(row, x, k, 1); }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+#define CK_INLINE static inline __attribute__((always_inline))
 
-CK_AVX2 static float dot_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= k; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i))),
-                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i + 16))),
-                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), a1);
-    }
-    float sum = ck_hsum256(_mm256_add_ps(a0, a1));
-    for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
-    return sum;
-}
+/// 8 f16 values at `p` widened to floats.
+CK_AVX2 CK_INLINE __m256 load_half8(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
-/// 8 bf16 values at `p` widened to floats.
-CK_AVX2 static inline __m256 load_bf16_8(const uint8_t *p) {
+/// 8 weight values at `p` (bf16 or f16) widened to floats.
+CK_AVX2 CK_INLINE __m256 load_weight8(const uint8_t *p, int bf16) {
+    if (!bf16) return load_half8(p);
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-CK_AVX2 static float dot_bf16_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) {
+CK_AVX2 CK_INLINE float dot_avx2(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
-        a0 = _mm256_fmadd_ps(load_bf16_8(row + 2 * i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), a0);
-        a1 = _mm256_fmadd_ps(load_bf16_8(row + 2 * i + 16), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), a1);
+        a0 = _mm256_fmadd_ps(load_weight8(row + 2 * i, bf16), load_half8(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_weight8(row + 2 * i + 16, bf16), load_half8(x + i + 8), a1);
     }
-    float sum = ck_hsum256(_mm256_add_ps(a0, a1));
-    for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
-    return sum;
+    return ck_hsum256(_mm256_add_ps(a0, a1)) + dot_portable(row + 2 * i, x + i, k - i, bf16);
 }
+
+CK_AVX2 static float dot_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx2(row, x, k, 0); }
+CK_AVX2 static float dot_bf16_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx2(row, x, k, 1); }
 
 /// 16 f16 values at `p` widened to floats.
-CK_AVX512F static inline __m512 load_half16(const void *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+CK_AVX512F CK_INLINE __m512 load_half16(const void *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
-/// 64 values per iteration with four accumulators, like the f32-activation kernel.
-CK_AVX512F static float dot_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= k; i += 64) {
-        a0 = _mm512_fmadd_ps(load_half16(row + 2 * i), load_half16(x + i), a0);
-        a1 = _mm512_fmadd_ps(load_half16(row + 2 * i + 32), load_half16(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(load_half16(row + 2 * i + 64), load_half16(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(load_half16(row + 2 * i + 96), load_half16(x + i + 48), a3);
-    }
-    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(load_half16(row + 2 * i), load_half16(x + i), a0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
-    return sum;
-}
-
-/// 16 bf16 values at `p` widened to floats.
-CK_AVX512F static inline __m512 load_bf16_16(const uint8_t *p) {
+/// 16 weight values at `p` (bf16 or f16) widened to floats.
+CK_AVX512F CK_INLINE __m512 load_weight16(const uint8_t *p, int bf16) {
+    if (!bf16) return load_half16(p);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
 
-CK_AVX512F static float dot_bf16_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) {
+/// 64 values per iteration with four accumulators, like the f32-activation kernels.
+CK_AVX512F CK_INLINE float dot_avx512(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
-        a0 = _mm512_fmadd_ps(load_bf16_16(row + 2 * i), load_half16(x + i), a0);
-        a1 = _mm512_fmadd_ps(load_bf16_16(row + 2 * i + 32), load_half16(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(load_bf16_16(row + 2 * i + 64), load_half16(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(load_bf16_16(row + 2 * i + 96), load_half16(x + i + 48), a3);
+        a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), load_half16(x + i), a0);
+        a1 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 32, bf16), load_half16(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 64, bf16), load_half16(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 96, bf16), load_half16(x + i + 48), a3);
     }
-    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(load_bf16_16(row + 2 * i), load_half16(x + i), a0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * ck_f16_to_f32(x[i]);
-    return sum;
+    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), load_half16(x + i), a0);
+    const float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    return sum + dot_portable(row + 2 * i, x + i, k - i, bf16);
 }
+
+CK_AVX512F static float dot_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 0); }
+CK_AVX512F static float dot_bf16_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 1); }
 
 /// largest_magnitude with AVX2.
 CK_AVX2 static float largest_magnitude_avx2(const float *x, int64_t k) {
