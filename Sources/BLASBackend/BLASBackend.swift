@@ -191,11 +191,11 @@ public final class BLASBackend: Backend {
 
     /// Every weight row is read once and multiplied with all input rows while it is in
     /// the cache, so `n` rows cost one pass over the weight plus `n` times the arithmetic.
-    /// `parts` share their input: it is quantized (or rounded to f16) once for each kind the
-    /// weights need (`n` activation descriptors per kind, then the converted rows, in
-    /// scratch), then one
-    /// parallel loop runs over the rows of all the weights, one after another. Nothing is
-    /// allocated: the parts' table is on the stack and the loop is a C function.
+    /// `parts` share their input: it is quantized (or rounded to f16) once for each kind
+    /// the weights need (`n` activation descriptors per kind, then the converted rows, in
+    /// scratch), then one parallel loop runs over the rows of all the weights, one after
+    /// another. Nothing is allocated: the parts' table is on the stack and the loop is a
+    /// C function.
     private func multiplyByFusedDots<Parts: Collection<MatrixMultiplication>>(_ parts: Parts) {
         guard let input = parts.first?.input else { return }
         let n = input.rowCount, k = input.rowLength
