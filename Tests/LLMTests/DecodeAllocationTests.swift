@@ -91,7 +91,8 @@ struct DecodeAllocationTests {
         .enabled(if: allocation_counter_is_available() != 0, "counting allocations needs glibc"),
         arguments: [
             (ModelConfiguration.Architecture.llama, ElementType.q4_0, ElementType.f32), (.llama, .q8_0, .f16),
-            (.llama, .f16, .f32), (.llama, .f32, .f32), (.llama, .q5_1, .f32), (.gemma3, .q8_0, .f32), (.gemma3, .q4_0, .f16),
+            (.llama, .f16, .f32), (.llama, .bf16, .f32), (.llama, .f32, .f32), (.llama, .q5_1, .f32), (.gemma3, .q8_0, .f32),
+            (.gemma3, .q4_0, .f16),
         ])
     func decodedTokensAllocateNothing(
         architecture: ModelConfiguration.Architecture, type: ElementType, cacheType: ElementType
