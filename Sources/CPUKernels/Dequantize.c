@@ -196,10 +196,7 @@ __attribute__((target("avx2,f16c"))) static void f16_row_avx2(const uint8_t *s, 
 
 __attribute__((target("avx2"))) static void bf16_row_avx2(const uint8_t *s, float *dst, int64_t count) {
     int64_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s + 2 * i)));
-        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
-    }
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(dst + i, ck_bf16x8_to_f32(s + 2 * i));
     for (; i < count; i++) dst[i] = ck_bf16_to_f32(ck_load_u16(s + 2 * i));
 }
 // Q8_0 and Q4_0 rows with AVX2: the same products as the portable decoders (one float

@@ -80,8 +80,7 @@ CK_AVX2 CK_INLINE __m256 load_half8(const void *p) { return _mm256_cvtph_ps(_mm_
 
 /// 8 weight values at `p` (bf16 or f16) widened to floats.
 CK_AVX2 CK_INLINE __m256 load_weight8(const uint8_t *p, int bf16) {
-    if (!bf16) return load_half8(p);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+    return bf16 ? ck_bf16x8_to_f32(p) : load_half8(p);
 }
 
 CK_AVX2 CK_INLINE float dot_avx2(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
@@ -102,8 +101,7 @@ CK_AVX512F CK_INLINE __m512 load_half16(const void *p) { return _mm512_cvtph_ps(
 
 /// 16 weight values at `p` (bf16 or f16) widened to floats.
 CK_AVX512F CK_INLINE __m512 load_weight16(const uint8_t *p, int bf16) {
-    if (!bf16) return load_half16(p);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+    return bf16 ? ck_bf16x16_to_f32(p) : load_half16(p);
 }
 
 /// 64 values per iteration with four accumulators, like the f32-activation kernels.

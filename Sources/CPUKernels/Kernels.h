@@ -30,6 +30,16 @@ __attribute__((target("avx2,fma,f16c"))) static inline float ck_hsum256(__m256 v
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+/// The 8 bf16 values at `p` widened to floats (a bf16 is the top half of a float).
+__attribute__((target("avx2"))) static inline __m256 ck_bf16x8_to_f32(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+/// The 16 bf16 values at `p` widened to floats.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 ck_bf16x16_to_f32(const uint8_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
 #endif
 
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its

@@ -87,9 +87,7 @@ CK_AVX2 static float dot_bf16_avx2(const uint8_t *row, const float *x, int64_t k
     __m256 a0 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= k; i += 8) {
-        __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
-        __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), a0);
+        a0 = _mm256_fmadd_ps(ck_bf16x8_to_f32(row + 2 * i), _mm256_loadu_ps(x + i), a0);
     }
     float sum = ck_hsum256(a0);
     for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
@@ -169,16 +167,12 @@ CK_AVX512F static float dot_f16_avx512(const uint8_t *row, const float *x, int64
     return sum;
 }
 
-CK_AVX512F static inline __m512 bf16_to_f32(const uint8_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
-
 CK_AVX512F static float dot_bf16_avx512(const uint8_t *row, const float *x, int64_t k) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= k; i += 32) {
-        a0 = _mm512_fmadd_ps(bf16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(bf16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
+        a0 = _mm512_fmadd_ps(ck_bf16x16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(ck_bf16x16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     for (; i < k; i++) sum += ck_bf16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
