@@ -9,7 +9,6 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 CK_AVX2 static float dot_f32_f32_avx2(const float *a, const float *b, int64_t n) {
     __m256 acc = _mm256_setzero_ps();
@@ -27,12 +26,9 @@ CK_AVX2 static float dot_f32_f16_avx2(const float *a, const uint16_t *b, int64_t
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc);
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), ck_f16x8_to_f32(b + i), acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    float sum = _mm_cvtss_f32(s);
+    float sum = ck_hsum256(acc);
     for (; i < n; i++) sum += a[i] * ck_f16_to_f32(b[i]);
     return sum;
 }
@@ -48,8 +44,7 @@ CK_AVX2 static void axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t 
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, ck_f16x8_to_f32(x + i), _mm256_loadu_ps(y + i)));
     }
     for (; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
 }

@@ -190,7 +190,7 @@ void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count)
 // hardware conversion is exact; only a signalling NaN's payload would come out quiet).
 __attribute__((target("avx2,f16c"))) static void f16_row_avx2(const uint8_t *s, float *dst, int64_t count) {
     int64_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 2 * i))));
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(dst + i, ck_f16x8_to_f32(s + 2 * i));
     for (; i < count; i++) dst[i] = ck_f16_to_f32(ck_load_u16(s + 2 * i));
 }
 

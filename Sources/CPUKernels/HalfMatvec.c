@@ -54,7 +54,7 @@ static float largest_magnitude(const float *x, int64_t k) {
 
 /// A weight value of a 16-bit float type: bf16 if `bf16`, f16 otherwise.
 static inline float weight_value(const uint8_t *p, int bf16) {
-    return bf16 ? ck_bf16_to_f32(ck_load_u16(p)) : ck_f16_to_f32(ck_load_u16(p));
+    return bf16 ? ck_bf16_to_f32(ck_load_u16(p)) : ck_load_f16(p);
 }
 
 /// The dot product of an f16 (or, with `bf16`, bf16) row with an f16 activation. Each
@@ -70,25 +70,19 @@ static float dot_half_portable(const uint8_t *row, const uint16_t *x, int64_t k)
 static float dot_bf16_half_portable(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_portable(row, x, k, 1); }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
-
-/// 8 f16 values at `p` widened to floats.
-CK_AVX2 CK_INLINE __m256 load_half8(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
 /// 8 weight values at `p` (bf16 or f16) widened to floats.
 CK_AVX2 CK_INLINE __m256 load_weight8(const uint8_t *p, int bf16) {
-    return bf16 ? ck_bf16x8_to_f32(p) : load_half8(p);
+    return bf16 ? ck_bf16x8_to_f32(p) : ck_f16x8_to_f32(p);
 }
 
 CK_AVX2 CK_INLINE float dot_avx2(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
-        a0 = _mm256_fmadd_ps(load_weight8(row + 2 * i, bf16), load_half8(x + i), a0);
-        a1 = _mm256_fmadd_ps(load_weight8(row + 2 * i + 16, bf16), load_half8(x + i + 8), a1);
+        a0 = _mm256_fmadd_ps(load_weight8(row + 2 * i, bf16), ck_f16x8_to_f32(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_weight8(row + 2 * i + 16, bf16), ck_f16x8_to_f32(x + i + 8), a1);
     }
     return ck_hsum256(_mm256_add_ps(a0, a1)) + dot_portable(row + 2 * i, x + i, k - i, bf16);
 }
@@ -96,12 +90,9 @@ CK_AVX2 CK_INLINE float dot_avx2(const uint8_t *row, const uint16_t *x, int64_t 
 CK_AVX2 static float dot_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx2(row, x, k, 0); }
 CK_AVX2 static float dot_bf16_half_avx2(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx2(row, x, k, 1); }
 
-/// 16 f16 values at `p` widened to floats.
-CK_AVX512F CK_INLINE __m512 load_half16(const void *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
-
 /// 16 weight values at `p` (bf16 or f16) widened to floats.
 CK_AVX512F CK_INLINE __m512 load_weight16(const uint8_t *p, int bf16) {
-    return bf16 ? ck_bf16x16_to_f32(p) : load_half16(p);
+    return bf16 ? ck_bf16x16_to_f32(p) : ck_f16x16_to_f32(p);
 }
 
 /// 64 values per iteration with four accumulators, like the f32-activation kernels.
@@ -109,12 +100,12 @@ CK_AVX512F CK_INLINE float dot_avx512(const uint8_t *row, const uint16_t *x, int
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
-        a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), load_half16(x + i), a0);
-        a1 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 32, bf16), load_half16(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 64, bf16), load_half16(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 96, bf16), load_half16(x + i + 48), a3);
+        a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), ck_f16x16_to_f32(x + i), a0);
+        a1 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 32, bf16), ck_f16x16_to_f32(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 64, bf16), ck_f16x16_to_f32(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 96, bf16), ck_f16x16_to_f32(x + i + 48), a3);
     }
-    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), load_half16(x + i), a0);
+    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), ck_f16x16_to_f32(x + i), a0);
     const float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     return sum + dot_portable(row + 2 * i, x + i, k - i, bf16);
 }

@@ -23,12 +23,26 @@ int ck_use_avx512_vnni(ck_isa allowed);
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
+/// The instruction sets of the x86-64 float kernels (ck_use_avx2, ck_use_avx512).
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
 /// The sum of the eight floats of v.
-__attribute__((target("avx2,fma,f16c"))) static inline float ck_hsum256(__m256 v) {
+CK_AVX2 static inline float ck_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/// The 8 f16 values at `p` widened to floats (exact).
+__attribute__((target("avx2,f16c"))) static inline __m256 ck_f16x8_to_f32(const void *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/// The 16 f16 values at `p` widened to floats (exact).
+__attribute__((target("avx512f"))) static inline __m512 ck_f16x16_to_f32(const void *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
 /// The 8 bf16 values at `p` widened to floats (a bf16 is the top half of a float).

@@ -54,7 +54,6 @@ typedef float (*ck_dot)(const uint8_t *row, const float *x, int64_t k);
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 CK_AVX2 static float dot_f32_avx2(const uint8_t *row, const float *x, int64_t k) {
     const float *w = (const float *)row;
@@ -73,10 +72,8 @@ CK_AVX2 static float dot_f16_avx2(const uint8_t *row, const float *x, int64_t k)
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
-        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i + 16)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
+        a0 = _mm256_fmadd_ps(ck_f16x8_to_f32(row + 2 * i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(ck_f16x8_to_f32(row + 2 * i + 16), _mm256_loadu_ps(x + i + 8), a1);
     }
     float sum = ck_hsum256(_mm256_add_ps(a0, a1));
     for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
@@ -130,8 +127,6 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
     return ck_hsum256(acc);
 }
 
-#define CK_AVX512F __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
-
 /// Float dot products over 64 values per iteration with four accumulators, so that
 /// two cores can stream a weight matrix at full memory bandwidth.
 CK_AVX512F static float dot_f32_avx512(const uint8_t *row, const float *x, int64_t k) {
@@ -154,14 +149,12 @@ CK_AVX512F static float dot_f16_avx512(const uint8_t *row, const float *x, int64
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 32))), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 64))), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i + 96))), _mm512_loadu_ps(x + i + 48), a3);
+        a0 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i + 96), _mm512_loadu_ps(x + i + 48), a3);
     }
-    for (; i + 16 <= k; i += 16) {
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))), _mm512_loadu_ps(x + i), a0);
-    }
+    for (; i + 16 <= k; i += 16) a0 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     for (; i < k; i++) sum += ck_f16_to_f32(ck_load_u16(row + 2 * i)) * x[i];
     return sum;
