@@ -27,7 +27,7 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Threads per operation (default: all cores).")
     var threads: Int?
 
-    @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float. With int16 and int8, f16 and bf16 weights meet activations rounded to f16 (as llama.cpp for f16); float keeps f32 activations for every type (exact, as transformers in float32).")
+    @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float. With int16 and int8, f16 and bf16 weights meet activations rounded to f16 (as llama.cpp for f16) on processors where that is faster (AMD; --backend-option half-activations=on|off decides) and f32 ones elsewhere; float keeps f32 activations for every type (exact, as transformers in float32).")
     var activations: String?
 
     @Option(name: .customLong("backend-option"), help: ArgumentHelp(

@@ -29,18 +29,21 @@ import TensorCore
 /// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
 /// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
 /// (scale = max |x| / 32512) and computes integer dot products (``activationPrecision``;
-/// int8, as llama.cpp, is faster and less precise). For `f16` and `bf16` weights it
-/// rounds each input row to `f16` (scaled by a power of two into `f16`'s range), as
-/// llama.cpp does for `f16` (it rounds to `bf16` for `bf16`): the activations then cost
-/// half the loads, which lets decode read up to about 48 GB/s instead of 34 on that
-/// machine; `activations=float` keeps them in `f32`. `f32` weights always meet `f32`
-/// activations.
+/// int8, as llama.cpp, is faster and less precise). For `f16` and `bf16` weights, on
+/// processors where that is faster (``halfActivationsAreFaster``: AMD's), it rounds each
+/// input row to `f16` (scaled by a power of two into `f16`'s range), as llama.cpp does for
+/// `f16` (it rounds to `bf16` for `bf16`): the activations then cost half the loads,
+/// which lets decode read up to about 48 GB/s instead of 34 on a Zen 4 machine; on others
+/// (Intel's, where widening them costs more than the loads they save) and with
+/// `activations=float` they stay in `f32` (``halfActivations``). `f32` weights always
+/// meet `f32` activations.
 ///
 /// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
 /// ``matrixRowThreshold``, `integer-gemm-min-rows` sets ``integerMatrixRowThreshold``,
 /// `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``,
 /// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
+/// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
 ///
@@ -64,11 +67,12 @@ public final class BLASBackend: Backend {
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
     /// How quantized, `f16` and `bf16` weights meet the activations when decoding. With
-    /// `int8` and `int16`, `f16` and `bf16` weights meet activations rounded to `f16`: each
-    /// row is scaled by a power of two that puts its largest magnitude in [2¹⁴, 2¹⁵), then
-    /// rounded to nearest even, so each value moves by at most 2⁻¹¹ of itself (logits of
-    /// the bf16 test model move by 2e-4 to 6e-4 of their scale); `float` computes `f16`
-    /// and `bf16` weights exactly as transformers does in float32.
+    /// `int8` and `int16`, `f16` and `bf16` weights meet activations rounded to `f16` where
+    /// ``halfActivations`` is on: each row is scaled by a power of two that puts its
+    /// largest magnitude in [2¹⁴, 2¹⁵), then rounded to nearest even, so each value moves
+    /// by at most 2⁻¹¹ of itself (logits of the bf16 test model move by 2e-4 to 6e-4 of
+    /// their scale); otherwise, and always with `float`, `f16` and `bf16` weights are
+    /// computed exactly as transformers does in float32.
     public enum ActivationPrecision: String, Sendable, CaseIterable {
         /// Activations rounded to int8 per block of 32, integer dot products: llama.cpp's
         /// arrangement and the fastest, but it moves logits by up to ~0.5 on Gemma 3 and can
@@ -94,6 +98,18 @@ public final class BLASBackend: Backend {
     public let quantizedPrefill: QuantizedPrefill
     /// The activation precision of the decode kernels for quantized, `f16` and `bf16` weights.
     public let activationPrecision: ActivationPrecision
+    /// Whether `f16` and `bf16` weights meet activations rounded to `f16` when decoding
+    /// (with ``activationPrecision`` `int8` or `int16`; `float` keeps `f32` activations
+    /// whatever this says). The `half-activations` option sets it (`on` or `off`); by
+    /// default (`auto`) it is ``halfActivationsAreFaster``.
+    public let halfActivations: Bool
+    /// Whether `f16` and `bf16` rows are multiplied faster with `f16` activations than with
+    /// `f32` ones on this processor: true on AMD processors with AVX2 (Zen 4, 2 threads:
+    /// TinyLlama F16 decode 14.4 → 16.6 tokens/s), false elsewhere (an Intel Xeon of the
+    /// Emerald Rapids generation: 7.6–8.6 with `f32` activations against 6.8–7.5, because
+    /// widening an `f16` activation costs a shuffle there; without AVX2 the `f16` kernel
+    /// is plain C). See Documentation/Performance.md.
+    public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
     /// The instruction set the fused kernels use: the processor's best
     /// (``InstructionSet/detected``) unless the `instruction-set` option asks for less.
     public let instructionSet: InstructionSet
@@ -113,6 +129,14 @@ public final class BLASBackend: Backend {
                 operation: "blas backend", details: "option activations=\(precision) must be int8, int16 or float")
         }
         activationPrecision = parsed
+        switch configuration.options["half-activations"] ?? "auto" {
+        case "on": halfActivations = true
+        case "off": halfActivations = false
+        case "auto": halfActivations = Self.halfActivationsAreFaster
+        case let other:
+            throw TensorError.invalidArgument(
+                operation: "blas backend", details: "option half-activations=\(other) must be on, off or auto")
+        }
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
             throw TensorError.invalidArgument(
@@ -179,12 +203,12 @@ public final class BLASBackend: Backend {
 
     /// How the fused path meets a weight type: float dot products, integer ones with the
     /// input quantized to int8 or int16, or f16 ones with the input rounded to f16
-    /// (``activationPrecision``).
+    /// (``activationPrecision``, ``halfActivations``).
     fileprivate enum DotKind { case float, int8, int16, half }
 
     private func dotKind(for type: ElementType) -> DotKind {
         guard activationPrecision != .float else { return .float }
-        if ck_has_half_kernel(type.kernelType) != 0 { return .half }
+        if ck_has_half_kernel(type.kernelType) != 0 { return halfActivations ? .half : .float }
         guard ck_has_q16_kernel(type.kernelType) != 0 else { return .float }
         return activationPrecision == .int8 ? .int8 : .int16
     }

@@ -20,6 +20,7 @@ struct BLASBackendOptionsTests {
         #expect(backend.integerMatrixRowThreshold == 6)
         #expect(backend.quantizedPrefill == .int16)
         #expect(backend.blockAttentionRowThreshold == 8)
+        #expect(backend.halfActivations == BLASBackend.halfActivationsAreFaster)
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {
@@ -37,6 +38,7 @@ struct BLASBackendOptionsTests {
         ("panel-min-rows", "-3", "panel-min-rows=-3 must be a positive integer"),
         ("integer-gemm-min-rows", "0", "integer-gemm-min-rows=0 must be a positive integer"),
         ("quantized-prefill", "int8", "quantized-prefill=int8 must be int16 or panels"),
+        ("half-activations", "yes", "half-activations=yes must be on, off or auto"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {

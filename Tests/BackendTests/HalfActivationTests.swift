@@ -8,8 +8,9 @@ import TestSupport
 /// f16 and bf16 weights meet activations rounded to f16 (`ck_half_convert`,
 /// `ck_matvec_half`): the rounding is exactly Swift's `Float16(_:)` of the activations
 /// scaled by a power of two, on every instruction set, and the BLAS backend's f16 and
-/// bf16 products are the products with those rounded activations, except with
-/// `activations=float`.
+/// bf16 products are the products with those rounded activations where its
+/// `halfActivations` is on (except with `activations=float`), and with the activations as
+/// they are where it is off.
 struct HalfActivationTests {
     /// The instruction sets this processor can run.
     static let instructionSets: [ck_isa] = [CK_ISA_PORTABLE, CK_ISA_AVX2, CK_ISA_AVX512].filter {
@@ -94,8 +95,9 @@ struct HalfActivationTests {
 
     /// On every BLAS variant an f16 or bf16 product equals, up to the order of float
     /// additions, the product with the activations rounded as above (`activations=int16`
-    /// or `int8`) or with the activations as they are (`activations=float`), for decode
-    /// and small prompt row counts.
+    /// or `int8` with `halfActivations` on) or with the activations as they are
+    /// (`activations=float`, or `halfActivations` off), for decode and small prompt row
+    /// counts.
     @Test(arguments: [ElementType.f16, .bf16])
     func blasProductsUseTheRoundedActivations(weightType: ElementType) throws {
         var factory = TensorFactory(seed: 7)
@@ -123,13 +125,34 @@ struct HalfActivationTests {
             let withRounding = product(rounded), withoutRounding = product(x)
             for (name, backend) in TestBackends.candidates {
                 let output = try backend.matmul(input, weight: weight).floats()
-                let reference = name.hasSuffix("float") ? withoutRounding : withRounding
-                let other = name.hasSuffix("float") ? withRounding : withoutRounding
+                let blas = try #require(backend as? BLASBackend)
+                let rounds = blas.halfActivations && blas.activationPrecision != .float
+                let reference = rounds ? withRounding : withoutRounding
+                let other = rounds ? withoutRounding : withRounding
                 let error = normalizedMeanSquaredError(output, reference)
                 #expect(error <= AgreementTolerance.exact, "\(weightType) \(name) n=\(n) k=\(k): NMSE \(error)")
                 // The rounding is visible: the other reference is much further away.
                 #expect(normalizedMeanSquaredError(output, other) > 100 * max(error, 1e-14), "\(weightType) \(name) n=\(n) k=\(k)")
             }
+        }
+    }
+
+    /// `half-activations` decides whether f16 and bf16 weights meet f16 activations;
+    /// `auto` (the default) follows the processor, and `activations=float` wins over `on`.
+    @Test func halfActivationsOption() throws {
+        func make(_ options: [String: String]) throws -> BLASBackend {
+            var configuration = BackendConfiguration(threadCount: 1)
+            configuration.options = options
+            return try BLASBackend(configuration: configuration)
+        }
+        #expect(try make([:]).halfActivations == BLASBackend.halfActivationsAreFaster)
+        #expect(try make(["half-activations": "auto"]).halfActivations == BLASBackend.halfActivationsAreFaster)
+        #expect(try make(["half-activations": "on"]).halfActivations)
+        #expect(try !make(["half-activations": "off"]).halfActivations)
+        // The processor's own answer: AMD with AVX2 only (the vendor CPUID reports).
+        let vendorIsAMD = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("AuthenticAMD")
+        if let vendorIsAMD {
+            #expect(BLASBackend.halfActivationsAreFaster == (vendorIsAMD && ck_detected_isa().rawValue >= CK_ISA_AVX2.rawValue))
         }
     }
 }

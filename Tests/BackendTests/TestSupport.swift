@@ -4,17 +4,23 @@ import TensorCore
 import TestSupport
 
 /// The backends every test runs on, by name. `blas` is the BLAS backend as users get
-/// it (int16 activations for quantized weights when decoding, the processor's best
-/// instruction set); the other `blas-…` names set its options so that every kernel the
-/// C code has runs here, whatever this processor would pick: `int8` and `float` are the
-/// other activation precisions, `avx2` and `portable` cap the instruction set (the
-/// AVX2 code and the plain C code a Mac or an older x86 runs).
+/// it (int16 activations for quantized weights when decoding, `f16` activations for
+/// `f16` and `bf16` weights where the processor is faster with them, the processor's
+/// best instruction set); the other `blas-…` names set its options so that every kernel
+/// the C code has runs here, whatever this processor would pick: `int8` and `float` are
+/// the other activation precisions, `half` and `no-half` turn the `f16` activations on
+/// and off, `avx2` and `portable` cap the instruction set (the AVX2 code and the plain C
+/// code a Mac or an older x86 runs).
 enum TestBackends {
     /// The BLAS variants: name → backend options.
     static let blasVariants: [(name: String, options: [String: String])] = [
         ("blas", [:]),
         ("blas-int8", ["activations": "int8"]),
         ("blas-float", ["activations": "float"]),
+        ("blas-half", ["half-activations": "on"]),
+        ("blas-no-half", ["half-activations": "off"]),
+        ("blas-avx2-half", ["half-activations": "on", "instruction-set": "avx2"]),
+        ("blas-portable-half", ["half-activations": "on", "instruction-set": "portable"]),
         ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
         ("blas-portable", ["instruction-set": "portable"]),
         ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),

@@ -97,16 +97,24 @@ struct DecodeAllocationTests {
     func decodedTokensAllocateNothing(
         architecture: ModelConfiguration.Architecture, type: ElementType, cacheType: ElementType
     ) throws {
-        let backend = try BLASBackend(configuration: .init(threadCount: 2))
-        let model = try Self.randomModel(architecture, type: type, backend: backend)
-        let state = try model.makeState(context: 128, batchCapacity: 64, cacheType: cacheType)
-        try model.forward(Array(1...40), state: state, allLogits: nil)
-        let token = [5]
-        for _ in 0..<2 { try model.forward(token, state: state, allLogits: nil) }  // scratch buffers are sized
-        allocation_counter_start()
-        for _ in 0..<8 { try model.forward(token, state: state, allLogits: nil) }
-        let counted = allocation_counter_stop()
-        #expect(counted == 0, "\(architecture) \(type) weights, \(cacheType) cache: \(counted) allocations in 8 decoded tokens")
-        #expect(state.position == 50)
+        // f16 and bf16 weights with and without f16 activations (two kernel families).
+        let halfActivations = type == .f16 || type == .bf16 ? ["on", "off"] : ["auto"]
+        for half in halfActivations {
+            var configuration = BackendConfiguration(threadCount: 2)
+            configuration.options["half-activations"] = half
+            let backend = try BLASBackend(configuration: configuration)
+            let model = try Self.randomModel(architecture, type: type, backend: backend)
+            let state = try model.makeState(context: 128, batchCapacity: 64, cacheType: cacheType)
+            try model.forward(Array(1...40), state: state, allLogits: nil)
+            let token = [5]
+            for _ in 0..<2 { try model.forward(token, state: state, allLogits: nil) }  // scratch buffers are sized
+            allocation_counter_start()
+            for _ in 0..<8 { try model.forward(token, state: state, allLogits: nil) }
+            let counted = allocation_counter_stop()
+            #expect(
+                counted == 0,
+                "\(architecture) \(type) weights, half-activations=\(half), \(cacheType) cache: \(counted) allocations in 8 decoded tokens")
+            #expect(state.position == 50)
+        }
     }
 }

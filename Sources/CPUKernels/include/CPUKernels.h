@@ -47,6 +47,11 @@ typedef enum {
 ck_isa ck_detected_isa(void);
 /// "avx512", "avx2" or "portable".
 const char *ck_isa_name(ck_isa isa);
+/// Whether f16 and bf16 rows are multiplied faster with the activation rounded to f16
+/// (ck_matvec_half) than with f32 activations (ck_matvec) on this processor: true on AMD
+/// processors with AVX2, where the f16 activation halves the loads that held back the
+/// weight stream; false elsewhere (on Intel the widening costs more than the loads).
+int ck_half_activations_are_faster(void);
 
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
