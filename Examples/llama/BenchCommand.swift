@@ -111,6 +111,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     func report(_ results: [Result], model: LanguageModel, weightBytes: Int, parameters: Int, threads: Int, bandwidth: Double?) {
         let backend = model.backend.name
+        // Which kernels OpenBLAS runs decides the speed of f32 and f16 prompts.
+        let openBLASCore = model.backend is BLASBackend ? BLASBackend.openBLASCore : nil
         if json {
             let rows: [[String: Any]] = results.map { result in
                 var row: [String: Any] = [
@@ -126,6 +128,7 @@ struct BenchCommand: AsyncParsableCommand {
                     row["fraction_of_bandwidth_limit"] = result.mean / (bandwidth / Double(weightBytes))
                 }
                 if result.test.hasPrefix("pp") { row["gflops"] = 2 * Double(parameters) * result.mean / 1e9 }
+                if let openBLASCore { row["openblas_core"] = openBLASCore }
                 return row
             }
             try? printJSON(rows)
@@ -143,7 +146,8 @@ struct BenchCommand: AsyncParsableCommand {
             }
             print(String(
                 format: "| %@ | %.2f GiB | %.2f B | %@ | %d | %@ | %.2f ± %.2f | %@ |", model.name,
-                Double(weightBytes) / 1_073_741_824, Double(parameters) / 1e9, backend, threads, result.test, result.mean,
+                Double(weightBytes) / 1_073_741_824, Double(parameters) / 1e9,
+                openBLASCore.map { "\(backend) (OpenBLAS \($0))" } ?? backend, threads, result.test, result.mean,
                 result.standardDeviation, roofline))
         }
     }

@@ -45,10 +45,17 @@ import TensorCore
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
-/// (`avx512`, `avx2` or `portable`) caps ``instructionSet``.
+/// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
+/// default, or `keep`) decides whether an OpenBLAS that fell back to its SSE3 kernels may
+/// be switched to its AVX-512 or AVX2 ones (``openBLASCore``).
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
-/// it to ``BackendConfiguration/threadCount``.
+/// it to ``BackendConfiguration/threadCount``. So is the choice of OpenBLAS's kernels:
+/// an OpenBLAS built for many processors (Debian's) that does not know this one runs its
+/// "Prescott" (SSE3) kernels, about a fifth of the speed of its AVX-512 ones on a recent
+/// Xeon; unless `openblas-core=keep` or `OPENBLAS_CORETYPE` is set, the first backend
+/// created makes it choose its "SkylakeX" (AVX-512) or "Haswell" (AVX2) kernels instead,
+/// through OpenBLAS's own `OPENBLAS_CORETYPE` mechanism.
 public final class BLASBackend: Backend {
     public static let name = "blas"
     public let configuration: BackendConfiguration
@@ -110,6 +117,9 @@ public final class BLASBackend: Backend {
     /// widening an `f16` activation costs a shuffle there; without AVX2 the `f16` kernel
     /// is plain C). See Documentation/Performance.md.
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
+    /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
+    /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
+    public static var openBLASCore: String? { ck_openblas_core().map { String(cString: $0) } }
     /// The instruction set the fused kernels use: the processor's best
     /// (``InstructionSet/detected``) unless the `instruction-set` option asks for less.
     public let instructionSet: InstructionSet
@@ -152,6 +162,13 @@ public final class BLASBackend: Backend {
             instructionSet = min(requested, detected)
         } else {
             instructionSet = detected
+        }
+        switch configuration.options["openblas-core"] ?? "auto" {
+        case "auto": _ = ck_openblas_replace_fallback_core()
+        case "keep": break
+        case let other:
+            throw TensorError.invalidArgument(
+                operation: "blas backend", details: "option openblas-core=\(other) must be auto or keep")
         }
         parallelRows = ParallelRows(threadCount: configuration.threadCount)
         openblas_set_num_threads(Int32(clamping: configuration.threadCount))

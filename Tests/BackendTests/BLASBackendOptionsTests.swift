@@ -1,4 +1,5 @@
 import BLASBackend
+import Foundation
 import Testing
 import TensorCore
 
@@ -39,6 +40,7 @@ struct BLASBackendOptionsTests {
         ("integer-gemm-min-rows", "0", "integer-gemm-min-rows=0 must be a positive integer"),
         ("quantized-prefill", "int8", "quantized-prefill=int8 must be int16 or panels"),
         ("half-activations", "yes", "half-activations=yes must be on, off or auto"),
+        ("openblas-core", "SkylakeX", "openblas-core=SkylakeX must be auto or keep"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {
@@ -46,6 +48,18 @@ struct BLASBackendOptionsTests {
             Issue.record("\(key)=\(value) was accepted")
         } catch {
             #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+
+    /// An OpenBLAS that fell back to its SSE3 ("Prescott") kernels on a processor it did
+    /// not know (Debian 12's OpenBLAS on a recent Xeon) runs its AVX-512 or AVX2 kernels
+    /// once a backend exists, unless OPENBLAS_CORETYPE chose for it; its products stay
+    /// right (the agreement tests run `sgemm` from 16 rows).
+    @Test func openBLASDoesNotRunItsFallbackKernels() throws {
+        _ = try make([:])
+        let core = try #require(BLASBackend.openBLASCore)
+        if BLASBackend.InstructionSet.detected >= .avx2 && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            #expect(core != "Prescott")
         }
     }
 }

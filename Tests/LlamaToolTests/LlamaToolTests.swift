@@ -87,6 +87,13 @@ struct LlamaToolTests {
         let rows = try #require(object as? [[String: Any]])
         #expect(rows.map { $0["test"] as? String } == ["pp8", "tg4"])
         #expect(rows.allSatisfy { ($0["samples_ts"] as? [Double])?.count == 2 && ($0["avg_ts"] as? Double ?? 0) > 0 })
+        // The kernels OpenBLAS runs, never its SSE3 fallback on a processor with AVX2.
+        let cores = rows.compactMap { $0["openblas_core"] as? String }
+        #expect(cores.count == 2)
+        let hasAVX2 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx2 ") ?? false
+        if hasAVX2 && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            #expect(!cores.contains("Prescott"), "\(cores)")
+        }
 
         let text = Self.folder.appendingPathComponent("text.txt")
         try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 20).write(to: text, atomically: true, encoding: .utf8)

@@ -53,6 +53,16 @@ const char *ck_isa_name(ck_isa isa);
 /// weight stream; false elsewhere (on Intel the widening costs more than the loads).
 int ck_half_activations_are_faster(void);
 
+/// The name of the kernels the process's OpenBLAS runs ("SkylakeX", "Haswell", "Zen",
+/// "Prescott", …), or NULL when no OpenBLAS is loaded.
+const char *ck_openblas_core(void);
+/// Once per process: if the loaded OpenBLAS (a DYNAMIC_ARCH build) did not know this
+/// processor and fell back to its SSE3 "Prescott" kernels, and OPENBLAS_CORETYPE is not
+/// set, makes it take its AVX-512 ("SkylakeX") or AVX2 ("Haswell") kernels, whichever the
+/// processor has. Returns the name it switched to, or NULL if it left OpenBLAS as it was.
+/// Call it before any other thread calls OpenBLAS (the BLAS backend does, when created).
+const char *ck_openblas_replace_fallback_core(void);
+
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
 
