@@ -44,6 +44,7 @@ import TensorCore
 /// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
+/// `float-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesFloatWeights``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
 /// default, or `keep`) decides whether an OpenBLAS that fell back to its SSE3 kernels may
@@ -53,9 +54,11 @@ import TensorCore
 /// it to ``BackendConfiguration/threadCount``. So is the choice of OpenBLAS's kernels:
 /// an OpenBLAS built for many processors (Debian's) that does not know this one runs its
 /// "Prescott" (SSE3) kernels, about a fifth of the speed of its AVX-512 ones on a recent
-/// Xeon; unless `openblas-core=keep` or `OPENBLAS_CORETYPE` is set, the first backend
-/// created makes it choose its "SkylakeX" (AVX-512) or "Haswell" (AVX2) kernels instead,
-/// through OpenBLAS's own `OPENBLAS_CORETYPE` mechanism.
+/// Xeon; unless `openblas-core=keep` or `OPENBLAS_CORETYPE` is set, creating a backend
+/// makes it choose its "SkylakeX" (AVX-512) or "Haswell" (AVX2) kernels instead (once per
+/// process), through OpenBLAS's own `OPENBLAS_CORETYPE` mechanism: the variable is set
+/// for the moment of the switch, so create the first backend before other threads read
+/// or change the environment.
 public final class BLASBackend: Backend {
     public static let name = "blas"
     public let configuration: BackendConfiguration
@@ -113,10 +116,21 @@ public final class BLASBackend: Backend {
     /// Whether `f16` and `bf16` rows are multiplied faster with `f16` activations than with
     /// `f32` ones on this processor: true on AMD processors with AVX2 (Zen 4, 2 threads:
     /// TinyLlama F16 decode 14.4 → 16.6 tokens/s), false elsewhere (an Intel Xeon of the
-    /// Emerald Rapids generation: 7.6–8.6 with `f32` activations against 6.8–7.5, because
+    /// Emerald Rapids generation: 7.5–8.6 with `f32` activations against 6.8–7.5, because
     /// widening an `f16` activation costs a shuffle there; without AVX2 the `f16` kernel
     /// is plain C). See Documentation/Performance.md.
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
+    /// Whether the decode kernels of `f32`, `f16` and `bf16` weights (with `f32`
+    /// activations, AVX-512) prefetch each row 2 KiB ahead. The `float-prefetch` option
+    /// sets it (`on` or `off`); by default (`auto`) it is ``floatPrefetchIsFaster``. The
+    /// results are the same either way.
+    public let prefetchesFloatWeights: Bool
+    /// Whether the AVX-512 float decode kernels read weights faster with a software
+    /// prefetch on this processor: true on x86-64 processors with AVX-512 that are not
+    /// AMD's (an Intel Xeon of the Emerald Rapids generation, 2 threads from memory: `f16`
+    /// rows 23 GB/s against 13–17 without, `f32` rows 25–26 against 23–24), false on AMD
+    /// (slower on Zen 4) and elsewhere. See Documentation/Performance.md.
+    public static var floatPrefetchIsFaster: Bool { ck_float_prefetch_is_faster() != 0 }
     /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
     /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
     public static var openBLASCore: String? { ck_openblas_core().map { String(cString: $0) } }
@@ -146,6 +160,14 @@ public final class BLASBackend: Backend {
         case let other:
             throw TensorError.invalidArgument(
                 operation: "blas backend", details: "option half-activations=\(other) must be on, off or auto")
+        }
+        switch configuration.options["float-prefetch"] ?? "auto" {
+        case "on": prefetchesFloatWeights = true
+        case "off": prefetchesFloatWeights = false
+        case "auto": prefetchesFloatWeights = Self.floatPrefetchIsFaster
+        case let other:
+            throw TensorError.invalidArgument(
+                operation: "blas backend", details: "option float-prefetch=\(other) must be on, off or auto")
         }
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
@@ -274,7 +296,8 @@ public final class BLASBackend: Backend {
                 for i in 0..<int16Rows { ck_q16_quantize(isa, x + i * k, Int64(k), int16Values + i * int16Bytes, int16 + i) }
                 for i in 0..<halfRows { ck_half_convert(isa, x + i * k, Int64(k), halfValues + i * halfBytes, half + i) }
                 let arguments = FusedDotArguments(
-                    isa: isa, k: Int64(k), x: x, n: Int64(n), int8: int8, int16: int16, half: half,
+                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesFloatWeights ? 1 : 0,
+                    int8: int8, int16: int16, half: half,
                     parts: UnsafePointer(table.baseAddress!), partCount: parts.count)
                 parallelRows.runTasks(rowCount: rowCount, workPerRow: k * n, arguments: arguments) { raw, _, begin, end in
                     let a = raw!.load(as: FusedDotArguments.self)
@@ -287,7 +310,7 @@ public final class BLASBackend: Backend {
                         case .float:
                             ck_matvec(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.k, a.x, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd)
+                                rowBegin, rowEnd, a.prefetch)
                         case .int8:
                             ck_matvec_q8(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int8, a.n, part.output, part.outputLength,
@@ -481,7 +504,7 @@ private struct FusedDotPart {
 /// What the fused dot products' loop needs: the input (as floats and quantized) and the
 /// table of weights.
 private struct FusedDotArguments {
-    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64
+    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64, prefetch: Int32
     let int8: UnsafePointer<ck_q8_activation>, int16: UnsafePointer<ck_q16_activation>
     let half: UnsafePointer<ck_half_activation>
     let parts: UnsafePointer<FusedDotPart>, partCount: Int

@@ -49,11 +49,14 @@ int ck_use_avx512_vnni(ck_isa allowed) { return allowed >= CK_ISA_AVX512 && (fea
 // Measured (TinyLlama F16 decode and `llama bench-matvec`, 2 threads, from memory): on
 // AMD Zen 4 the f16 activations let f16 rows stream at up to 48-54 GB/s where f32 ones
 // capped them at 33-37 (tg32 14.4 -> 16.6 tokens/s); on an Intel Xeon (Emerald Rapids)
-// the same change made F16 decode slower (tg32 7.6-8.6 with f32 activations against
+// the same change made F16 decode slower (tg32 7.5-8.6 with f32 activations against
 // 6.8-7.5), since widening the f16 activation costs a shuffle-port operation per 16
-// values there, and bf16 rows read 17.5 GB/s against 19.1. Without AVX2 the half kernel
+// values there, and bf16 rows read 17.7 GB/s against 19.2 (medians of 3). Without AVX2 the half kernel
 // is plain C and converts every activation value.
 int ck_half_activations_are_faster(void) { return (features() & 8) && (features() & 1); }
+
+// See CK_FLOAT_PREFETCH_DISTANCE in Matvec.c for the measurements.
+int ck_float_prefetch_is_faster(void) { return !(features() & 8) && (features() & 2); }
 
 const char *ck_isa_name(ck_isa isa) {
     switch (isa) {

@@ -14,7 +14,9 @@
 // when OpenBLAS runs anything but the Prescott fallback, when the processor has neither
 // AVX-512 (F, CD, BW, DQ, VL: OpenBLAS's SkylakeX) nor AVX2 with FMA (Haswell), or when
 // the library is not a dynamic build (the symbols are looked up at run time, so any
-// OpenBLAS links).
+// OpenBLAS links). setenv and unsetenv are not safe against other threads reading the
+// environment at the same moment, so the call belongs at start-up (the first BLAS
+// backend of a process).
 
 #define _GNU_SOURCE  // RTLD_DEFAULT in glibc's dlfcn.h
 #include <stddef.h>

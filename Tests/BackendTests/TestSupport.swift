@@ -9,8 +9,9 @@ import TestSupport
 /// best instruction set); the other `blas-…` names set its options so that every kernel
 /// the C code has runs here, whatever this processor would pick: `int8` and `float` are
 /// the other activation precisions, `half` and `no-half` turn the `f16` activations on
-/// and off, `avx2` and `portable` cap the instruction set (the AVX2 code and the plain C
-/// code a Mac or an older x86 runs).
+/// and off, `prefetch` and `no-prefetch` the float kernels' prefetch, `avx2` and
+/// `portable` cap the instruction set (the AVX2 code and the plain C code a Mac or an
+/// older x86 runs).
 enum TestBackends {
     /// The BLAS variants: name → backend options.
     static let blasVariants: [(name: String, options: [String: String])] = [
@@ -21,6 +22,8 @@ enum TestBackends {
         ("blas-no-half", ["half-activations": "off"]),
         ("blas-avx2-half", ["half-activations": "on", "instruction-set": "avx2"]),
         ("blas-portable-half", ["half-activations": "on", "instruction-set": "portable"]),
+        ("blas-prefetch", ["float-prefetch": "on"]),
+        ("blas-no-prefetch", ["float-prefetch": "off"]),
         ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
         ("blas-portable", ["instruction-set": "portable"]),
         ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),
