@@ -44,7 +44,7 @@ import TensorCore
 /// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
-/// `float-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesFloatWeights``,
+/// `weight-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesWeights``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
 /// default, or `keep`) decides whether an OpenBLAS that fell back to its SSE3 kernels may
@@ -120,17 +120,20 @@ public final class BLASBackend: Backend {
     /// widening an `f16` activation costs a shuffle there; without AVX2 the `f16` kernel
     /// is plain C). See Documentation/Performance.md.
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
-    /// Whether the decode kernels of `f32`, `f16` and `bf16` weights (with `f32`
-    /// activations, AVX-512) prefetch each row 2 KiB ahead. The `float-prefetch` option
-    /// sets it (`on` or `off`); by default (`auto`) it is ``floatPrefetchIsFaster``. The
-    /// results are the same either way.
-    public let prefetchesFloatWeights: Bool
-    /// Whether the AVX-512 float decode kernels read weights faster with a software
-    /// prefetch on this processor: true on x86-64 processors with AVX-512 that are not
+    /// Whether the AVX-512 decode kernels prefetch every weight row 2 KiB ahead into all
+    /// cache levels: those of `f32`, `f16` and `bf16` weights with `f32` activations and the
+    /// int16 kernels of quantized weights (without it these prefetch only rows of 4096
+    /// values and more, non-temporally). The `weight-prefetch` option sets it (`on` or
+    /// `off`); by default (`auto`) it is ``weightPrefetchIsFaster``. The results are the
+    /// same either way.
+    public let prefetchesWeights: Bool
+    /// Whether the AVX-512 decode kernels read weights faster with a software prefetch of
+    /// every row on this processor: true on x86-64 processors with AVX-512 that are not
     /// AMD's (an Intel Xeon of the Emerald Rapids generation, 2 threads from memory: `f16`
-    /// rows 23 GB/s against 13–17 without, `f32` rows 25–26 against 23–24), false on AMD
-    /// (slower on Zen 4) and elsewhere. See Documentation/Performance.md.
-    public static var floatPrefetchIsFaster: Bool { ck_float_prefetch_is_faster() != 0 }
+    /// rows 22–23 GB/s against 16–17 without, `f32` rows 27 against 24, Q4_0 rows 16–19
+    /// against 9–15, Q8_0 rows 20–23 against 11–15), false on AMD (slower on Zen 4) and
+    /// elsewhere. See Documentation/Performance.md.
+    public static var weightPrefetchIsFaster: Bool { ck_weight_prefetch_is_faster() != 0 }
     /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
     /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
     public static var openBLASCore: String? { ck_openblas_core().map { String(cString: $0) } }
@@ -161,13 +164,13 @@ public final class BLASBackend: Backend {
             throw TensorError.invalidArgument(
                 operation: "blas backend", details: "option half-activations=\(other) must be on, off or auto")
         }
-        switch configuration.options["float-prefetch"] ?? "auto" {
-        case "on": prefetchesFloatWeights = true
-        case "off": prefetchesFloatWeights = false
-        case "auto": prefetchesFloatWeights = Self.floatPrefetchIsFaster
+        switch configuration.options["weight-prefetch"] ?? "auto" {
+        case "on": prefetchesWeights = true
+        case "off": prefetchesWeights = false
+        case "auto": prefetchesWeights = Self.weightPrefetchIsFaster
         case let other:
             throw TensorError.invalidArgument(
-                operation: "blas backend", details: "option float-prefetch=\(other) must be on, off or auto")
+                operation: "blas backend", details: "option weight-prefetch=\(other) must be on, off or auto")
         }
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
@@ -296,7 +299,7 @@ public final class BLASBackend: Backend {
                 for i in 0..<int16Rows { ck_q16_quantize(isa, x + i * k, Int64(k), int16Values + i * int16Bytes, int16 + i) }
                 for i in 0..<halfRows { ck_half_convert(isa, x + i * k, Int64(k), halfValues + i * halfBytes, half + i) }
                 let arguments = FusedDotArguments(
-                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesFloatWeights ? 1 : 0,
+                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesWeights ? 1 : 0,
                     int8: int8, int16: int16, half: half,
                     parts: UnsafePointer(table.baseAddress!), partCount: parts.count)
                 parallelRows.runTasks(rowCount: rowCount, workPerRow: k * n, arguments: arguments) { raw, _, begin, end in
@@ -318,7 +321,7 @@ public final class BLASBackend: Backend {
                         case .int16:
                             ck_matvec_q16(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int16, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd)
+                                rowBegin, rowEnd, a.prefetch)
                         case .half:
                             ck_matvec_half(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.half, a.n, part.output, part.outputLength,

@@ -157,14 +157,27 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
 /// stall on L1 misses. In the float kernels (bandwidth-bound) the same prefetch made
 /// TinyLlama's F16 and F32 decode slower (medians 12.1 -> 10.7 and 8.3 -> 6.8 tokens/s),
 /// and the int8 kernels (half the activation) gained nothing on rows of 11008.
+///
+/// Where ck_weight_prefetch_is_faster (Intel), the float and int16 kernels prefetch every
+/// row instead, into all cache levels (T0): on an Intel Xeon (Emerald Rapids, 2 threads,
+/// `llama bench-matvec` on matrices of about 600 MB, 2 alternating rounds) Q4_0 rows of
+/// 2048 values were read at 16.5-17.1 GB/s against 8.6-11.0 with the Zen 4 arrangement,
+/// of 4096 at 17.2-19.4 against 14.0-14.5, Q8_0 at 21.9-22.7 against 13.7-14.1 (2048)
+/// and 19.8-20.6 against 10.9-15.2 (4096); there the non-temporal hint was slower than no
+/// prefetch at all in the float kernels (10-15 against 13-17 GB/s for f16 rows).
 enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 
-/// Prefetches (non-temporal) every line from `*next` up to CK_PREFETCH_DISTANCE bytes past
-/// `end`, and advances `*next`. A row kernel starts `*next` at its row plus the distance
-/// (the row before prefetched that far); prefetching past the mapped weight is harmless.
-static inline void ck_prefetch_weights(uintptr_t *next, const uint8_t *end) {
+/// Prefetches every line from `*next` up to CK_PREFETCH_DISTANCE bytes past `end`, and
+/// advances `*next`: into all cache levels if `temporal`, else with the non-temporal hint.
+/// A row kernel starts `*next` at its row plus the distance (the row before prefetched that
+/// far); prefetching past the mapped weight is harmless.
+static inline void ck_prefetch_weights(uintptr_t *next, const uint8_t *end, int temporal) {
     const uintptr_t limit = (uintptr_t)end + CK_PREFETCH_DISTANCE;
-    for (; *next < limit; *next += 64) __builtin_prefetch((const void *)*next, 0, 0);  // 0: no temporal locality (x86 prefetchnta)
+    if (temporal) {
+        for (; *next < limit; *next += 64) __builtin_prefetch((const void *)*next, 0, 3);  // 3: x86 prefetcht0
+    } else {
+        for (; *next < limit; *next += 64) __builtin_prefetch((const void *)*next, 0, 0);  // 0: x86 prefetchnta
+    }
 }
 
 #endif

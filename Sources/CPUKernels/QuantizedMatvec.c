@@ -219,7 +219,8 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck
 
 /// Rows of the 32-value types, eight blocks at a time (see Int8Matvec.c's row_blocks32):
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
-CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
+                                                                          int every_row) {
     const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
     const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
@@ -228,11 +229,11 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
     const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
-    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;  // see ck_prefetch_weights
+    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;  // see ck_prefetch_weights
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (; b + 8 <= blocks; b += 8) {
         const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes);
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, every_row);
         const __m256 d = gather_f16(first, bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
         if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
@@ -259,16 +260,16 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
 }
 
 /// Q4_K and Q5_K (see k_super_block_scales).
-CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
-    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, block + bytes);
+        if (prefetch) ck_prefetch_weights(&prefetched, block + bytes, every_row);
         minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
@@ -284,14 +285,14 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
 }
 
 /// Q6_K (see q6_k_group_scales).
-CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a) {
+CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
-    const int prefetch = a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
-        if (prefetch) ck_prefetch_weights(&prefetched, block + 210);
+        if (prefetch) ck_prefetch_weights(&prefetched, block + 210, every_row);
         for (int half = 0; half < 2; half++) {
             const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
             const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
@@ -306,16 +307,18 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a)
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
-CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+/// `every_row`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster),
+/// else only long rows, non-temporally (see ck_prefetch_weights).
+CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row) {
     switch (type) {
-    case CK_Q8_0: return row_blocks32_16(CK_Q8_0, row, a);
-    case CK_Q4_0: return row_blocks32_16(CK_Q4_0, row, a);
-    case CK_Q4_1: return row_blocks32_16(CK_Q4_1, row, a);
-    case CK_Q5_0: return row_blocks32_16(CK_Q5_0, row, a);
-    case CK_Q5_1: return row_blocks32_16(CK_Q5_1, row, a);
-    case CK_Q4_K: return row_q45_k_16(0, row, a);
-    case CK_Q5_K: return row_q45_k_16(1, row, a);
-    case CK_Q6_K: return row_q6_k_16(row, a);
+    case CK_Q8_0: return row_blocks32_16(CK_Q8_0, row, a, every_row);
+    case CK_Q4_0: return row_blocks32_16(CK_Q4_0, row, a, every_row);
+    case CK_Q4_1: return row_blocks32_16(CK_Q4_1, row, a, every_row);
+    case CK_Q5_0: return row_blocks32_16(CK_Q5_0, row, a, every_row);
+    case CK_Q5_1: return row_blocks32_16(CK_Q5_1, row, a, every_row);
+    case CK_Q4_K: return row_q45_k_16(0, row, a, every_row);
+    case CK_Q5_K: return row_q45_k_16(1, row, a, every_row);
+    case CK_Q6_K: return row_q6_k_16(row, a, every_row);
     default: return 0;
     }
 }
@@ -323,12 +326,12 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_a
 #endif
 
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512_vnni(isa)) {
         for (int64_t r = row_begin; r < row_end; r++) {
-            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j);
+            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j, prefetch);
         }
         return;
     }

@@ -22,7 +22,7 @@ struct BLASBackendOptionsTests {
         #expect(backend.quantizedPrefill == .int16)
         #expect(backend.blockAttentionRowThreshold == 8)
         #expect(backend.halfActivations == BLASBackend.halfActivationsAreFaster)
-        #expect(backend.prefetchesFloatWeights == BLASBackend.floatPrefetchIsFaster)
+        #expect(backend.prefetchesWeights == BLASBackend.weightPrefetchIsFaster)
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {
@@ -42,7 +42,7 @@ struct BLASBackendOptionsTests {
         ("quantized-prefill", "int8", "quantized-prefill=int8 must be int16 or panels"),
         ("half-activations", "yes", "half-activations=yes must be on, off or auto"),
         ("openblas-core", "SkylakeX", "openblas-core=SkylakeX must be auto or keep"),
-        ("float-prefetch", "2048", "float-prefetch=2048 must be on, off or auto"),
+        ("weight-prefetch", "2048", "weight-prefetch=2048 must be on, off or auto"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {
@@ -65,21 +65,24 @@ struct BLASBackendOptionsTests {
         }
     }
 
-    /// The float kernels' prefetch changes only the speed: f32, f16 and bf16 products
-    /// (with f32 activations, every instruction set) are the same bits with and without it.
-    @Test(arguments: [ElementType.f32, .f16, .bf16])
-    func floatPrefetchKeepsTheProducts(type: ElementType) throws {
+    /// The weight prefetch changes only the speed: products of float weights (with f32
+    /// activations) and of quantized ones (int16 activations), for rows shorter and longer
+    /// than 4096 values, on every instruction set, are the same bits with and without it.
+    @Test(arguments: [ElementType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
+    func weightPrefetchKeepsTheProducts(type: ElementType) throws {
         var factory = TensorFactory(seed: 11)
-        let weight = try factory.weight(type, rows: 300, length: 4096)
-        for (n, isa) in [(1, "avx512"), (3, "avx512"), (1, "avx2"), (2, "portable")] {
-            let input = try factory.f32([n, 4096])
-            var outputs: [[Float]] = []
-            for prefetch in ["on", "off"] {
-                let backend = try make(["float-prefetch": prefetch, "half-activations": "off", "instruction-set": isa])
-                #expect(backend.prefetchesFloatWeights == (prefetch == "on"))
-                outputs.append(try backend.matmul(input, weight: weight).floats())
+        for k in [2048, 4352] {
+            let weight = try factory.weight(type, rows: 300, length: k)
+            for (n, isa) in [(1, "avx512"), (3, "avx512"), (1, "avx2"), (2, "portable")] {
+                let input = try factory.f32([n, k])
+                var outputs: [[Float]] = []
+                for prefetch in ["on", "off"] {
+                    let backend = try make(["weight-prefetch": prefetch, "half-activations": "off", "instruction-set": isa])
+                    #expect(backend.prefetchesWeights == (prefetch == "on"))
+                    outputs.append(try backend.matmul(input, weight: weight).floats())
+                }
+                #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa)")
             }
-            #expect(outputs[0] == outputs[1], "\(type) n=\(n) \(isa)")
         }
     }
 }

@@ -52,10 +52,11 @@ const char *ck_isa_name(ck_isa isa);
 /// processors with AVX2, where the f16 activation halves the loads that held back the
 /// weight stream; false elsewhere (on Intel the widening costs more than the loads).
 int ck_half_activations_are_faster(void);
-/// Whether the AVX-512 float kernels of ck_matvec stream faster with their software
-/// prefetch on this processor: true on x86-64 processors with AVX-512 that are not AMD's
-/// (measured on an Intel Xeon), false elsewhere (slower on AMD Zen 4).
-int ck_float_prefetch_is_faster(void);
+/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16) and ck_matvec_q16
+/// read weights faster with their software prefetch of every row on this processor: true
+/// on x86-64 processors with AVX-512 that are not AMD's (measured on an Intel Xeon), false
+/// elsewhere (slower on AMD Zen 4).
+int ck_weight_prefetch_is_faster(void);
 
 /// The name of the kernels the process's OpenBLAS runs ("SkylakeX", "Haswell", "Zen",
 /// "Prescott", …), or NULL when no OpenBLAS is loaded.
@@ -75,7 +76,7 @@ void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count)
 /// `row_bytes` apart and hold `k` values. Each weight row is read from memory once and
 /// used for every input row while it is in the cache.
 /// With `prefetch`, the AVX-512 kernels of f32, f16 and bf16 weights prefetch each row 2 KiB
-/// ahead (the same results; faster where ck_float_prefetch_is_faster).
+/// ahead (the same results; faster where ck_weight_prefetch_is_faster).
 void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
                int prefetch);
@@ -110,8 +111,11 @@ int ck_has_q16_kernel(ck_type type);
 
 /// Like ck_matvec with the x_count input rows given as quantized activations x[0 ..< x_count];
 /// only for types where ck_has_q16_kernel is true.
+/// With `prefetch` the AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into
+/// all cache levels (the same results; faster where ck_weight_prefetch_is_faster),
+/// otherwise only rows of 4096 values and more, with the non-temporal hint.
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
+                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 
 /// An activation vector rounded to f16 for the f16- and bf16-weight kernel (ck_matvec_half): the
 /// values are x · 2^s rounded to nearest even, with s chosen so that the largest
