@@ -55,7 +55,7 @@ int ck_use_avx512_vnni(ck_isa allowed) { return allowed >= CK_ISA_AVX512 && (fea
 // is plain C and converts every activation value.
 int ck_half_activations_are_faster(void) { return (features() & 8) && (features() & 1); }
 
-// See CK_FLOAT_PREFETCH_DISTANCE in Matvec.c and ck_prefetch_weights in Kernels.h for
+// See prefetch_ahead in Matvec.c and ck_prefetch_weights in Kernels.h for
 // the measurements.
 int ck_weight_prefetch_is_faster(void) { return !(features() & 8) && (features() & 2); }
 

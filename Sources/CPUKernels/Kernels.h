@@ -167,6 +167,10 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
 /// prefetch at all in the float kernels (10-15 against 13-17 GB/s for f16 rows).
 enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 
+/// Whether an int16 kernel prefetches the rows of an activation of `k` values: every row
+/// where `every_row` (ck_weight_prefetch_is_faster), otherwise long rows only.
+static inline int ck_prefetches_rows(int64_t k, int every_row) { return every_row || k * 2 >= CK_PREFETCH_ACTIVATION_BYTES; }
+
 /// Prefetches every line from `*next` up to CK_PREFETCH_DISTANCE bytes past `end`, and
 /// advances `*next`: into all cache levels if `temporal`, else with the non-temporal hint.
 /// A row kernel starts `*next` at its row plus the distance (the row before prefetched that

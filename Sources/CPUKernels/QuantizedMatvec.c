@@ -229,7 +229,7 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
     const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
-    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;  // see ck_prefetch_weights
+    const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (; b + 8 <= blocks; b += 8) {
         const uint8_t *first = row + b * bytes;
@@ -265,7 +265,7 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
-    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
@@ -288,7 +288,7 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
 CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
-    const int prefetch = every_row || a->k * 2 >= CK_PREFETCH_ACTIVATION_BYTES;
+    const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
