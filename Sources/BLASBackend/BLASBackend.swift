@@ -156,22 +156,8 @@ public final class BLASBackend: Backend {
                 operation: "blas backend", details: "option activations=\(precision) must be int8, int16 or float")
         }
         activationPrecision = parsed
-        switch configuration.options["half-activations"] ?? "auto" {
-        case "on": halfActivations = true
-        case "off": halfActivations = false
-        case "auto": halfActivations = Self.halfActivationsAreFaster
-        case let other:
-            throw TensorError.invalidArgument(
-                operation: "blas backend", details: "option half-activations=\(other) must be on, off or auto")
-        }
-        switch configuration.options["weight-prefetch"] ?? "auto" {
-        case "on": prefetchesWeights = true
-        case "off": prefetchesWeights = false
-        case "auto": prefetchesWeights = Self.weightPrefetchIsFaster
-        case let other:
-            throw TensorError.invalidArgument(
-                operation: "blas backend", details: "option weight-prefetch=\(other) must be on, off or auto")
-        }
+        halfActivations = try Self.switchOption("half-activations", in: configuration, auto: Self.halfActivationsAreFaster)
+        prefetchesWeights = try Self.switchOption("weight-prefetch", in: configuration, auto: Self.weightPrefetchIsFaster)
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
             throw TensorError.invalidArgument(
@@ -385,6 +371,17 @@ public final class BLASBackend: Backend {
                     operation.output.mutableFloatPointer + first, Int32(m))
                 first += rows
             }
+        }
+    }
+
+    /// An `on`/`off` option whose default, `auto`, is what this processor is faster with.
+    private static func switchOption(_ key: String, in configuration: BackendConfiguration, auto: Bool) throws -> Bool {
+        switch configuration.options[key] ?? "auto" {
+        case "on": return true
+        case "off": return false
+        case "auto": return auto
+        case let other:
+            throw TensorError.invalidArgument(operation: "blas backend", details: "option \(key)=\(other) must be on, off or auto")
         }
     }
 
