@@ -175,7 +175,7 @@ public final class BLASBackend: Backend {
             instructionSet = detected
         }
         switch configuration.options["openblas-core"] ?? "auto" {
-        case "auto": _ = ck_openblas_replace_fallback_core()
+        case "auto": ck_openblas_replace_fallback_core()
         case "keep": break
         case let other:
             throw TensorError.invalidArgument(

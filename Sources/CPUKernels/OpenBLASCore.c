@@ -29,12 +29,8 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
-static char *(*corename_function(void))(void) {
-    return (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
-}
-
 const char *ck_openblas_core(void) {
-    char *(*corename)(void) = corename_function();
+    char *(*corename)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
     return corename ? corename() : NULL;
 }
 
@@ -46,8 +42,6 @@ static const char *best_core(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
     return NULL;
 }
-
-static const char *replaced = NULL;
 
 static void replace_once(void) {
     if (getenv("OPENBLAS_CORETYPE")) return;
@@ -61,16 +55,13 @@ static void replace_once(void) {
     quit();
     init();
     unsetenv("OPENBLAS_CORETYPE");
-    const char *now = ck_openblas_core();
-    if (now && strcmp(now, "Prescott") != 0) replaced = target;
 }
 
-const char *ck_openblas_replace_fallback_core(void) {
+void ck_openblas_replace_fallback_core(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, replace_once);
-    return replaced;
 }
 #else
 const char *ck_openblas_core(void) { return NULL; }
-const char *ck_openblas_replace_fallback_core(void) { return NULL; }
+void ck_openblas_replace_fallback_core(void) {}
 #endif

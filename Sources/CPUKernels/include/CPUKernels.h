@@ -64,9 +64,9 @@ const char *ck_openblas_core(void);
 /// Once per process: if the loaded OpenBLAS (a DYNAMIC_ARCH build) did not know this
 /// processor and fell back to its SSE3 "Prescott" kernels, and OPENBLAS_CORETYPE is not
 /// set, makes it take its AVX-512 ("SkylakeX") or AVX2 ("Haswell") kernels, whichever the
-/// processor has. Returns the name it switched to, or NULL if it left OpenBLAS as it was.
-/// Call it before any other thread calls OpenBLAS (the BLAS backend does, when created).
-const char *ck_openblas_replace_fallback_core(void);
+/// processor has (ck_openblas_core then tells which). Call it before any other thread
+/// calls OpenBLAS (the BLAS backend does, when created).
+void ck_openblas_replace_fallback_core(void);
 
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
