@@ -303,7 +303,7 @@ public final class BLASBackend: Backend {
                         case .int8:
                             ck_matvec_q8(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int8, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd)
+                                rowBegin, rowEnd, a.prefetch)
                         case .int16:
                             ck_matvec_q16(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int16, a.n, part.output, part.outputLength,

@@ -167,7 +167,8 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products(ck_t
 /// and minimum terms of the eight blocks are one more multiply-add.
 ///
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q (Q4_0: −8, Q5_0: −16) + Σ_b m_b·Σx_b (Q4_1, Q5_1).
-CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q8_activation *a) {
+CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q8_activation *a,
+                                                                       int prefetch) {
     const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
     const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
@@ -176,8 +177,10 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type 
     const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (; b + 8 <= blocks; b += 8) {
         const uint8_t *first = row + b * bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, 1);
         const __m256 d = gather_f16(first, bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
         if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
@@ -204,13 +207,15 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type 
 }
 
 /// Q4_K and Q5_K (see k_super_block_scales).
-CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activation *a) {
+CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, block + bytes, 1);
         minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
@@ -226,11 +231,13 @@ CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activa
 }
 
 /// Q6_K (see q6_k_group_scales).
-CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a) {
+CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a, int prefetch) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
+    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * 210;
+        if (prefetch) ck_prefetch_weights(&prefetched, block + 210, 1);
         for (int half = 0; half < 2; half++) {
             const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
             const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
@@ -245,28 +252,31 @@ CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a) {
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
-CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_activation *a) {
+/// `prefetch`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster).
+/// Unlike the int16 kernels, these never prefetch long rows non-temporally: with half the
+/// activation bytes that gained nothing on Zen 4 (rows of 11008, see Kernels.h).
+CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
     switch (type) {
-    case CK_Q4_K: return row_q45_k(0, row, a);
-    case CK_Q5_K: return row_q45_k(1, row, a);
-    case CK_Q6_K: return row_q6_k(row, a);
-    case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a);
-    case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a);
-    case CK_Q4_1: return row_blocks32(CK_Q4_1, row, a);
-    case CK_Q5_0: return row_blocks32(CK_Q5_0, row, a);
-    default: return row_blocks32(CK_Q5_1, row, a);
+    case CK_Q4_K: return row_q45_k(0, row, a, prefetch);
+    case CK_Q5_K: return row_q45_k(1, row, a, prefetch);
+    case CK_Q6_K: return row_q6_k(row, a, prefetch);
+    case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a, prefetch);
+    case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a, prefetch);
+    case CK_Q4_1: return row_blocks32(CK_Q4_1, row, a, prefetch);
+    case CK_Q5_0: return row_blocks32(CK_Q5_0, row, a, prefetch);
+    default: return row_blocks32(CK_Q5_1, row, a, prefetch);
     }
 }
 
 #endif
 
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512_vnni(isa)) {
         for (int64_t r = row_begin; r < row_end; r++) {
-            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, x + j);
+            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, x + j, prefetch);
         }
         return;
     }

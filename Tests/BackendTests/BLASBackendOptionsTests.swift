@@ -66,8 +66,8 @@ struct BLASBackendOptionsTests {
     }
 
     /// The weight prefetch changes only the speed: products of float weights (with f32
-    /// activations) and of quantized ones (int16 activations), for rows shorter and longer
-    /// than 4096 values, on every instruction set, are the same bits with and without it.
+    /// activations) and of quantized ones (int16 and int8 activations), for rows shorter and
+    /// longer than 4096 values, on every instruction set, are the same bits with and without it.
     @Test(arguments: [ElementType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
     func weightPrefetchKeepsTheProducts(type: ElementType) throws {
         var factory = TensorFactory(seed: 11)
@@ -75,13 +75,18 @@ struct BLASBackendOptionsTests {
             let weight = try factory.weight(type, rows: 300, length: k)
             for (n, isa) in [(1, "avx512"), (3, "avx512"), (1, "avx2"), (2, "portable")] {
                 let input = try factory.f32([n, k])
-                var outputs: [[Float]] = []
-                for prefetch in ["on", "off"] {
-                    let backend = try make(["weight-prefetch": prefetch, "half-activations": "off", "instruction-set": isa])
-                    #expect(backend.prefetchesWeights == (prefetch == "on"))
-                    outputs.append(try backend.matmul(input, weight: weight).floats())
+                for activations in ["int16", "int8"] {
+                    var outputs: [[Float]] = []
+                    for prefetch in ["on", "off"] {
+                        let backend = try make([
+                            "weight-prefetch": prefetch, "half-activations": "off", "instruction-set": isa,
+                            "activations": activations,
+                        ])
+                        #expect(backend.prefetchesWeights == (prefetch == "on"))
+                        outputs.append(try backend.matmul(input, weight: weight).floats())
+                    }
+                    #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa) \(activations)")
                 }
-                #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa)")
             }
         }
     }

@@ -156,9 +156,11 @@ typedef struct {
 size_t ck_q8_activation_bytes(int64_t k);
 void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_activation *activation);
 
-/// Like ck_matvec_q16 with an int8 activation (the same types).
+/// Like ck_matvec_q16 with an int8 activation (the same types). With `prefetch` the
+/// AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into all cache levels (the
+/// same results); without, they do not prefetch.
 void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
+                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 
 /// Prompt processing for quantized weights in int16 integer arithmetic (the precision of
 /// ck_matvec_q16): activation rows and weight rows are packed so that one 512-bit
