@@ -25,4 +25,34 @@ struct FileBytesTests {
         owned.releaseResidentPages()
         #expect(owned.floats().allSatisfy { $0 == 3 })
     }
+
+    #if os(Linux)
+    /// A model file's mapping asks the kernel for 2 MiB pages (`madvise(MADV_HUGEPAGE)`,
+    /// the `hg` flag of the mapping in /proc/self/smaps); its bytes read the same.
+    @Test func mappingAsksForHugePages() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("filebytes-\(UUID().uuidString).bin")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let bytes = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: url)
+        let file = try FileBytes(mapping: url)
+        #expect(Array(file.slice(0..<file.count)) == bytes)
+        let start = UInt(bitPattern: file.baseAddress)
+        // Read to the end: /proc files report a size of 0.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps"))
+        let smaps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try handle.close()
+        var inMapping = false
+        var flags: String?
+        for line in smaps.split(separator: "\n") {
+            if let range = line.split(separator: " ").first, range.contains("-"),
+               let low = UInt(range.split(separator: "-")[0], radix: 16), let high = UInt(range.split(separator: "-")[1], radix: 16) {
+                inMapping = low <= start && start < high
+            } else if inMapping && line.hasPrefix("VmFlags:") {
+                flags = String(line)
+            }
+        }
+        let vmFlags = try #require(flags, "no mapping at \(file.baseAddress) in /proc/self/smaps")
+        #expect(vmFlags.split(separator: " ").contains("hg"), "\(vmFlags)")
+    }
+    #endif
 }

@@ -52,6 +52,19 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
             throw ModelFormatError(.io, file: path, field: "file", problem: "cannot map into memory: \(String(cString: strerror(errno)))")
         }
+        #if os(Linux)
+        // Pages read from disk for this mapping come as 2 MiB folios where the kernel and
+        // file system can (Linux 6.x with large folios, e.g. ext4 from 6.16), so the
+        // mapping uses 2 MiB page-table entries: a decoded token reads every weight once,
+        // and with 4 KiB pages a 1 GB model is 260,000 TLB misses per token and a hardware
+        // prefetcher that stops at every 4 KiB boundary. TinyLlama Q8_0 decoding (tg64) on
+        // an Intel Xeon, the same cached 2 MiB folios mapped with 4 KiB entries
+        // (MADV_NOHUGEPAGE) and with 2 MiB ones, 6 alternating rounds: medians 14.6 and
+        // 18.1 tokens/s; loaded from a cold page cache without and with this call (65-195
+        // MB against 950 MB of the 1.1 GB in 2 MiB pages), 3 rounds: 15.8 and 16.8.
+        // Pages already cached stay as they are; a failure only means small pages.
+        _ = madvise(mapped, size, MADV_HUGEPAGE)
+        #endif
         baseAddress = UnsafeRawPointer(mapped)
         release = { munmap(mapped, size) }
         isMapped = true
