@@ -17,7 +17,10 @@ Only the Python standard library is needed. Example (the files come from
         models/tinyllama-f32.gguf models/tinyllama-q4_0.gguf
 
 `--scaling` also runs this project's prompt test with one thread, to report how much the
-second thread adds. `--json FILE` keeps every sample.
+second thread adds. `--json FILE` keeps every sample. `--reload-page-cache` first drops
+each file from the page cache (Linux) and reads it back through `llama`, whose mapping
+asks for 2 MiB pages: a file just written is cached in small folios, which both programs
+would then map with 4 KiB entries (see Documentation/Performance.md, "2 MiB pages").
 """
 
 import argparse
@@ -62,6 +65,16 @@ def theirs(arguments, model):
     return run_json(command)
 
 
+def reload_page_cache(arguments, model):
+    """Drops `model` from the page cache and reads it back by decoding one token with `llama`."""
+    descriptor = os.open(model, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+    run_json([arguments.llama, "bench", "-m", model, "-p", "0", "-n", "1", "-r", "1", "--no-probe", "--json"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help="GGUF files")
@@ -75,10 +88,15 @@ def main():
     parser.add_argument("--scaling", action="store_true", help="also run this project's prompt test with 1 thread")
     parser.add_argument("--ours-args", default="", help="more arguments for `llama bench`, e.g. '--activations int8'")
     parser.add_argument("--json", help="write every sample here")
+    parser.add_argument("--reload-page-cache", action="store_true",
+                        help="drop each file from the page cache and read it back with `llama` first (Linux)")
     arguments = parser.parse_args()
     for model in arguments.models:
         if not os.path.isfile(model):
             sys.exit(f"{model}: no such file")
+    if arguments.reload_page_cache:
+        for model in arguments.models:
+            reload_page_cache(arguments, model)
 
     samples = {}  # (model, runtime, test) -> [tokens/s]
     bandwidths = {}  # model -> [bytes/s]
