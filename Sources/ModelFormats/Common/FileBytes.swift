@@ -60,8 +60,9 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         // prefetcher that stops at every 4 KiB boundary. TinyLlama Q8_0 decoding (tg64) on
         // an Intel Xeon, the same cached 2 MiB folios mapped with 4 KiB entries
         // (MADV_NOHUGEPAGE) and with 2 MiB ones, 6 alternating rounds: medians 14.6 and
-        // 18.1 tokens/s; loaded from a cold page cache without and with this call (65-195
-        // MB against 950 MB of the 1.1 GB in 2 MiB pages), 3 rounds: 15.8 and 16.8.
+        // 18.1 tokens/s (another 4 rounds: Q8_0 16.6 / 17.9, F32 5.30 / 6.22, F16 even);
+        // loaded from a cold page cache without and with this call (65-195 MB against 950
+        // MB of the 1.1 GB in 2 MiB pages), 3 rounds: 15.8 and 16.8.
         // Pages already cached stay as they are; a failure only means small pages.
         _ = madvise(mapped, size, MADV_HUGEPAGE)
         #endif
