@@ -122,8 +122,8 @@ public final class BLASBackend: Backend {
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
     /// Whether the AVX-512 decode kernels prefetch every weight row 2 KiB ahead into all
     /// cache levels: those of `f32`, `f16` and `bf16` weights with `f32` activations and the
-    /// int16 kernels of quantized weights (without it these prefetch only rows of 4096
-    /// values and more, non-temporally). The `weight-prefetch` option sets it (`on` or
+    /// int16 and int8 kernels of quantized weights (without it the int16 ones prefetch only
+    /// rows of 4096 values and more, non-temporally). The `weight-prefetch` option sets it (`on` or
     /// `off`); by default (`auto`) it is ``weightPrefetchIsFaster``. The results are the
     /// same either way.
     public let prefetchesWeights: Bool

@@ -52,8 +52,8 @@ const char *ck_isa_name(ck_isa isa);
 /// processors with AVX2, where the f16 activation halves the loads that held back the
 /// weight stream; false elsewhere (on Intel the widening costs more than the loads).
 int ck_half_activations_are_faster(void);
-/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16) and ck_matvec_q16
-/// read weights faster with their software prefetch of every row on this processor: true
+/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16), ck_matvec_q16 and
+/// ck_matvec_q8 read weights faster with their software prefetch of every row on this processor: true
 /// on x86-64 processors with AVX-512 that are not AMD's (measured on an Intel Xeon), false
 /// elsewhere (slower on AMD Zen 4).
 int ck_weight_prefetch_is_faster(void);
