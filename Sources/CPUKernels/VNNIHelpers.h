@@ -26,8 +26,40 @@ CK_VNNI static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// Words 0–7 of the permute of the 64 bytes at `a` followed by the 64 at `b` (word i of
+/// the result is word index[i] of the 128 bytes): one load and one vpermt2w, written as
+/// inline assembly because clang otherwise rewrites the permute, and the kernels' other
+/// loads of the same bytes, as scalar byte inserts (several times slower).
+CK_VNNI static inline __attribute__((always_inline)) __m128i permute_words(const uint8_t *a, const uint8_t *b, __m128i index) {
+    __m512i table;
+    __asm__("vmovdqu64 %[a], %[table]\n\tvpermt2w %[b], %[index], %[table]"
+            : [table] "=&v"(table)
+            : [a] "m"(*(const uint8_t(*)[64])a), [b] "m"(*(const uint8_t(*)[64])b), [index] "v"(_mm512_castsi128_si512(index)));
+    return _mm512_castsi512_si128(table);
+}
+
 /// The f16 at byte `offset` of 8 consecutive blocks `stride` bytes apart, widened to floats.
-CK_VNNI static inline __m256 gather_f16(const uint8_t *first, int stride, int offset) {
+///
+/// For Q4_0 (18-byte blocks), Q4_1 (20) and Q8_0 (34) the halves come from 512-bit loads
+/// of the blocks and two-source word permutes (one for Q4_0 and Q4_1, two for Q8_0); other
+/// strides insert them one by one. The inserts all run on the shuffle units, 8 for every 8
+/// blocks, which held back the kernels of the small block types (AMD Zen 5 from L2: see
+/// Documentation/Performance.md). The loads stay inside the 8 blocks.
+CK_VNNI static inline __attribute__((always_inline)) __m256 gather_f16(const uint8_t *first, int stride, int offset) {
+    const int w = stride / 2, o = offset / 2;  // in 16-bit words
+    if (stride == 18) {  // the 8 halves lie in the first 128 bytes
+        const __m128i index = _mm_setr_epi16(o, w + o, 2 * w + o, 3 * w + o, 4 * w + o, 5 * w + o, 6 * w + o, 7 * w + o);
+        return _mm256_cvtph_ps(permute_words(first, first + 64, index));
+    }
+    if (stride == 20) {  // blocks 0-3 in the first 64 bytes, blocks 4-7 in the 64 from block 4
+        const __m128i index = _mm_setr_epi16(o, w + o, 2 * w + o, 3 * w + o, 32 + o, 32 + w + o, 32 + 2 * w + o, 32 + 3 * w + o);
+        return _mm256_cvtph_ps(permute_words(first, first + 4 * stride, index));
+    }
+    if (stride == 34) {  // blocks 0-3 in the first 128 bytes, blocks 4-7 in the 128 from block 4
+        const __m128i index = _mm_setr_epi16(o, w + o, 2 * w + o, 3 * w + o, 0, 0, 0, 0);
+        const uint8_t *fifth = first + 4 * stride;
+        return _mm256_cvtph_ps(_mm_unpacklo_epi64(permute_words(first, first + 64, index), permute_words(fifth, fifth + 64, index)));
+    }
     __m128i h = _mm_setzero_si128();
     h = _mm_insert_epi16(h, ck_load_u16(first + offset), 0);
     h = _mm_insert_epi16(h, ck_load_u16(first + stride + offset), 1);
