@@ -121,8 +121,8 @@ public final class BLASBackend: Backend {
     /// is plain C). See Documentation/Performance.md.
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
     /// Whether the AVX-512 decode kernels prefetch every weight row 2 KiB ahead into all
-    /// cache levels: those of `f32`, `f16` and `bf16` weights with `f32` activations and the
-    /// int16 and int8 kernels of quantized weights (without it the int16 ones prefetch only
+    /// cache levels: those of `f32`, `f16` and `bf16` weights (with `f32` or `f16`
+    /// activations) and the int16 and int8 kernels of quantized weights (without it the int16 ones prefetch only
     /// rows of 4096 values and more, non-temporally). The `weight-prefetch` option sets it (`on` or
     /// `off`); by default (`auto`) it is ``weightPrefetchIsFaster``. The results are the
     /// same either way.
@@ -131,8 +131,10 @@ public final class BLASBackend: Backend {
     /// every row on this processor: true on x86-64 processors with AVX-512 that are not
     /// AMD's (an Intel Xeon of the Emerald Rapids generation, 2 threads from memory: `f16`
     /// rows 22–23 GB/s against 16–17 without, `f32` rows 27 against 24, Q4_0 rows 16–19
-    /// against 9–15, Q8_0 rows 20–23 against 11–15), false on AMD (slower on Zen 4) and
-    /// elsewhere. See Documentation/Performance.md.
+    /// against 9–15, Q8_0 rows 20–23 against 11–15) and on AMD's from family 26 (an EPYC
+    /// of the Zen 5 generation: TinyLlama F32 tg32 11.5 → 13.9 t/s, F16 with `f16`
+    /// activations 17.5 → 19.4, medians of 4 alternating runs), false on AMD's Zen 4
+    /// (slower there) and elsewhere. See Documentation/Performance.md.
     public static var weightPrefetchIsFaster: Bool { ck_weight_prefetch_is_faster() != 0 }
     /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
     /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
@@ -311,7 +313,7 @@ public final class BLASBackend: Backend {
                         case .half:
                             ck_matvec_half(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.half, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd)
+                                rowBegin, rowEnd, a.prefetch)
                         }
                     }
                 }

@@ -95,11 +95,13 @@ CK_AVX512F CK_INLINE __m512 load_weight16(const uint8_t *p, int bf16) {
     return bf16 ? ck_bf16x16_to_f32(p) : ck_f16x16_to_f32(p);
 }
 
-/// 64 values per iteration with four accumulators, like the f32-activation kernels.
-CK_AVX512F CK_INLINE float dot_avx512(const uint8_t *row, const uint16_t *x, int64_t k, int bf16) {
+/// 64 values per iteration with four accumulators, like the f32-activation kernels, and
+/// their every-row prefetch where `prefetch` (a constant in each caller).
+CK_AVX512F CK_INLINE float dot_avx512(const uint8_t *row, const uint16_t *x, int64_t k, int bf16, int prefetch) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
+        ck_prefetch_ahead(row + 2 * i, 2, prefetch);
         a0 = _mm512_fmadd_ps(load_weight16(row + 2 * i, bf16), ck_f16x16_to_f32(x + i), a0);
         a1 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 32, bf16), ck_f16x16_to_f32(x + i + 16), a1);
         a2 = _mm512_fmadd_ps(load_weight16(row + 2 * i + 64, bf16), ck_f16x16_to_f32(x + i + 32), a2);
@@ -110,8 +112,12 @@ CK_AVX512F CK_INLINE float dot_avx512(const uint8_t *row, const uint16_t *x, int
     return sum + dot_portable(row + 2 * i, x + i, k - i, bf16);
 }
 
-CK_AVX512F static float dot_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 0); }
-CK_AVX512F static float dot_bf16_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 1); }
+CK_AVX512F static float dot_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 0, 0); }
+CK_AVX512F static float dot_bf16_half_avx512(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 1, 0); }
+CK_AVX512F static float dot_half_avx512_prefetch(const uint8_t *row, const uint16_t *x, int64_t k) { return dot_avx512(row, x, k, 0, 1); }
+CK_AVX512F static float dot_bf16_half_avx512_prefetch(const uint8_t *row, const uint16_t *x, int64_t k) {
+    return dot_avx512(row, x, k, 1, 1);
+}
 
 /// largest_magnitude with AVX2.
 CK_AVX2 static float largest_magnitude_avx2(const float *x, int64_t k) {
@@ -161,11 +167,12 @@ void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_hal
 }
 
 void ck_matvec_half(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_half_activation *x,
-                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
     const int bf16 = type == CK_BF16;  // otherwise CK_F16
     float (*dot)(const uint8_t *, const uint16_t *, int64_t) = bf16 ? dot_bf16_half_portable : dot_half_portable;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512(isa)) dot = bf16 ? dot_bf16_half_avx512 : dot_half_avx512;
+    if (ck_use_avx512(isa) && prefetch) dot = bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch;
+    else if (ck_use_avx512(isa)) dot = bf16 ? dot_bf16_half_avx512 : dot_half_avx512;
     else if (ck_use_avx2(isa)) dot = bf16 ? dot_bf16_half_avx2 : dot_half_avx2;
 #endif
     const uint8_t *w = (const uint8_t *)weight;

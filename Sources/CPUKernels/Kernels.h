@@ -174,6 +174,14 @@ enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 /// where `every_row` (ck_weight_prefetch_is_faster), otherwise long rows only.
 static inline int ck_prefetches_rows(int64_t k, int every_row) { return every_row || k * 2 >= CK_PREFETCH_ACTIVATION_BYTES; }
 
+/// Prefetches the `lines` cache lines at `p` + CK_PREFETCH_DISTANCE into all cache levels
+/// (T0) if `prefetch`: the float kernels' every-row prefetch (Matvec.c, HalfMatvec.c),
+/// called once per `lines` × 64 bytes of row.
+static inline __attribute__((always_inline)) void ck_prefetch_ahead(const uint8_t *p, int lines, int prefetch) {
+    if (!prefetch) return;
+    for (int l = 0; l < lines; l++) __builtin_prefetch(p + CK_PREFETCH_DISTANCE + 64 * l, 0, 3);  // 3: T0
+}
+
 /// Prefetches every line from `*next` up to CK_PREFETCH_DISTANCE bytes past `end`, and
 /// advances `*next`: into all cache levels if `temporal`, else with the non-temporal hint.
 /// A row kernel starts `*next` at its row plus the distance (the row before prefetched that

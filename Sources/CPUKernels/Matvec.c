@@ -135,11 +135,7 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
 /// non-temporal hint (NTA) was slower than none (10-15 GB/s). On AMD Zen 4 an NTA prefetch
 /// made these kernels slower (TinyLlama F16 decode 12.1 -> 10.7 tokens/s), so there they
 /// run without (see ck_prefetch_weights in Kernels.h for the integer kernels).
-/// Prefetches the `lines` cache lines at `p` + CK_PREFETCH_DISTANCE if `prefetch`.
-static inline __attribute__((always_inline)) void prefetch_ahead(const uint8_t *p, int lines, int prefetch) {
-    if (!prefetch) return;
-    for (int l = 0; l < lines; l++) __builtin_prefetch(p + CK_PREFETCH_DISTANCE + 64 * l, 0, 3);  // 3: T0
-}
+/// (ck_prefetch_ahead in Kernels.h.)
 
 /// Float dot products over 64 values per iteration with four accumulators, so that
 /// two cores can stream a weight matrix at full memory bandwidth. Each kernel is written
@@ -149,7 +145,7 @@ CK_AVX512F static inline __attribute__((always_inline)) float f32_avx512(const u
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
-        prefetch_ahead(row + 4 * i, 4, prefetch);
+        ck_prefetch_ahead(row + 4 * i, 4, prefetch);
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
         a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
         a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
@@ -165,7 +161,7 @@ CK_AVX512F static inline __attribute__((always_inline)) float f16_avx512(const u
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= k; i += 64) {
-        prefetch_ahead(row + 2 * i, 2, prefetch);
+        ck_prefetch_ahead(row + 2 * i, 2, prefetch);
         a0 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
         a1 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
         a2 = _mm512_fmadd_ps(ck_f16x16_to_f32(row + 2 * i + 64), _mm512_loadu_ps(x + i + 32), a2);
@@ -181,7 +177,7 @@ CK_AVX512F static inline __attribute__((always_inline)) float bf16_avx512(const 
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= k; i += 32) {
-        prefetch_ahead(row + 2 * i, 1, prefetch);
+        ck_prefetch_ahead(row + 2 * i, 1, prefetch);
         a0 = _mm512_fmadd_ps(ck_bf16x16_to_f32(row + 2 * i), _mm512_loadu_ps(x + i), a0);
         a1 = _mm512_fmadd_ps(ck_bf16x16_to_f32(row + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
     }

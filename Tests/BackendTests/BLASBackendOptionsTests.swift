@@ -65,27 +65,42 @@ struct BLASBackendOptionsTests {
         }
     }
 
+    /// The processor's own answer for `weight-prefetch=auto`, read independently from
+    /// /proc/cpuinfo: on with AVX-512 unless the processor is AMD's before family 26 (Zen 5).
+    @Test func weightPrefetchFollowsTheProcessor() throws {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
+        let family = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu family") }
+            .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
+        let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
+        #expect(BLASBackend.weightPrefetchIsFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+    }
+
     /// The weight prefetch changes only the speed: products of float weights (with f32
-    /// activations) and of quantized ones (int16 and int8 activations), for rows shorter and
-    /// longer than 4096 values, on every instruction set, are the same bits with and without it.
+    /// activations, and `f16`/`bf16` ones with f16 activations) and of quantized ones (int16
+    /// and int8 activations), for rows shorter and longer than 4096 values, on every
+    /// instruction set, are the same bits with and without it.
     @Test(arguments: [ElementType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
     func weightPrefetchKeepsTheProducts(type: ElementType) throws {
         var factory = TensorFactory(seed: 11)
+        let halfActivations = type == .f16 || type == .bf16 ? ["off", "on"] : ["off"]
         for k in [2048, 4352] {
             let weight = try factory.weight(type, rows: 300, length: k)
             for (n, isa) in [(1, "avx512"), (3, "avx512"), (1, "avx2"), (2, "portable")] {
                 let input = try factory.f32([n, k])
                 for activations in ["int16", "int8"] {
-                    var outputs: [[Float]] = []
-                    for prefetch in ["on", "off"] {
-                        let backend = try make([
-                            "weight-prefetch": prefetch, "half-activations": "off", "instruction-set": isa,
-                            "activations": activations,
-                        ])
-                        #expect(backend.prefetchesWeights == (prefetch == "on"))
-                        outputs.append(try backend.matmul(input, weight: weight).floats())
+                    for half in halfActivations {
+                        var outputs: [[Float]] = []
+                        for prefetch in ["on", "off"] {
+                            let backend = try make([
+                                "weight-prefetch": prefetch, "half-activations": half, "instruction-set": isa,
+                                "activations": activations,
+                            ])
+                            #expect(backend.prefetchesWeights == (prefetch == "on"))
+                            outputs.append(try backend.matmul(input, weight: weight).floats())
+                        }
+                        #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa) \(activations) half=\(half)")
                     }
-                    #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa) \(activations)")
                 }
             }
         }

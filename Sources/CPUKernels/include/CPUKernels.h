@@ -52,10 +52,11 @@ const char *ck_isa_name(ck_isa isa);
 /// processors with AVX2, where the f16 activation halves the loads that held back the
 /// weight stream; false elsewhere (on Intel the widening costs more than the loads).
 int ck_half_activations_are_faster(void);
-/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16), ck_matvec_q16 and
-/// ck_matvec_q8 read weights faster with their software prefetch of every row on this processor: true
-/// on x86-64 processors with AVX-512 that are not AMD's (measured on an Intel Xeon), false
-/// elsewhere (slower on AMD Zen 4).
+/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16), ck_matvec_half,
+/// ck_matvec_q16 and ck_matvec_q8 read weights faster with their software prefetch of every
+/// row on this processor: true on x86-64 processors with AVX-512 that are not AMD's
+/// (measured on an Intel Xeon) and on AMD's from family 0x1A (Zen 5, measured on an EPYC),
+/// false elsewhere (slower on AMD Zen 4).
 int ck_weight_prefetch_is_faster(void);
 
 /// The name of the kernels the process's OpenBLAS runs ("SkylakeX", "Haswell", "Zen",
@@ -135,9 +136,10 @@ void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_hal
 /// Whether `type` has an f16-activation kernel (ck_matvec_half): CK_F16 and CK_BF16.
 int ck_has_half_kernel(ck_type type);
 /// Like ck_matvec with the x_count input rows given as f16 activations x[0 ..< x_count];
-/// only for types where ck_has_half_kernel is true.
+/// only for types where ck_has_half_kernel is true. With `prefetch` the AVX-512 kernels
+/// prefetch every weight row 2 KiB ahead into all cache levels (the same results).
 void ck_matvec_half(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_half_activation *x,
-                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
+                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 
 /// An activation vector quantized to int8 per block of 32 (scale = max|x| / 127), as
 /// llama.cpp quantizes activations to Q8_0 for its integer dot products; with the
