@@ -113,6 +113,13 @@ struct BenchCommand: AsyncParsableCommand {
         let backend = model.backend.name
         // Which kernels OpenBLAS runs decides the speed of f32 and f16 prompts.
         let openBLASCore = model.backend is BLASBackend ? BLASBackend.openBLASCore : nil
+        if let openBLASCore, BLASBackend.openBLASCoreIsBelowProcessor,
+            let setting = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        {
+            printError(
+                "note: OPENBLAS_CORETYPE=\(setting) makes OpenBLAS run its \(openBLASCore) kernels, below this processor's "
+                    + "\(BLASBackend.InstructionSet.detected.rawValue); f32 and f16 prompts may be faster without that setting")
+        }
         if json {
             let rows: [[String: Any]] = results.map { result in
                 var row: [String: Any] = [

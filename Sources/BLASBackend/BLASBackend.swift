@@ -139,6 +139,20 @@ public final class BLASBackend: Backend {
     /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
     /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
     public static var openBLASCore: String? { ck_openblas_core().map { String(cString: $0) } }
+    /// Whether OpenBLAS runs kernels without AVX-512 on a processor with AVX-512
+    /// (``InstructionSet/avx512``), or its SSE3 "Prescott" fallback on one with AVX2, as
+    /// when `OPENBLAS_CORETYPE` chose them (the backend leaves that choice alone). On an AMD
+    /// EPYC of the Zen 5 generation `OPENBLAS_CORETYPE=Haswell` halves `f32` and `f16`
+    /// prompt speed (TinyLlama F32 pp512 about 96 against 144–180 t/s with OpenBLAS's own
+    /// choice, Cooperlake). `false` when OpenBLAS does not say which kernels it runs.
+    public static var openBLASCoreIsBelowProcessor: Bool {
+        guard let core = openBLASCore else { return false }
+        switch InstructionSet.detected {
+        case .avx512: return !["SkylakeX", "Cooperlake", "SapphireRapids"].contains(core)
+        case .avx2: return core == "Prescott"
+        case .portable: return false
+        }
+    }
     /// The instruction set the fused kernels use: the processor's best
     /// (``InstructionSet/detected``) unless the `instruction-set` option asks for less.
     public let instructionSet: InstructionSet

@@ -94,6 +94,15 @@ struct LlamaToolTests {
         if hasAVX2 && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
             #expect(!cores.contains("Prescott"), "\(cores)")
         }
+        // A user's OPENBLAS_CORETYPE is kept, and bench says when it holds OpenBLAS below the
+        // processor (Prescott, SSE3, is below any processor with AVX2).
+        let forced = try ToolRunner.run(
+            ["bench", "-m", quantized, "-p", "8", "-n", "0", "-r", "1", "--no-probe"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(forced.status == 0, "\(forced.standardError)")
+        if hasAVX2 {
+            #expect(forced.standardOutput.contains("OpenBLAS Prescott"), "\(forced.standardOutput)")
+            #expect(forced.standardError.contains("OPENBLAS_CORETYPE=Prescott"), "\(forced.standardError)")
+        }
 
         let text = Self.folder.appendingPathComponent("text.txt")
         try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 20).write(to: text, atomically: true, encoding: .utf8)
