@@ -217,6 +217,24 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck
     }
 }
 
+/// The blocks of a row from `b` on, one at a time, for the row kernels below: their
+/// products, scaled, added to `*acc`; returns their offset or minimum terms.
+CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
+                                                                             int64_t b, __m256 *acc) {
+    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
+    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
+    const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
+    float extra = 0;
+    for (; b < a->k / 32; b++) {
+        const uint8_t *block = row + b * bytes;
+        const float d = f16(block);
+        *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), *acc);
+        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
+        else extra += offset * d * a->qsum32[b];
+    }
+    return extra;
+}
+
 /// Rows of the 32-value types, eight blocks at a time (see Int8Matvec.c's row_blocks32):
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
 CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
@@ -247,14 +265,7 @@ CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_ty
         acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
         acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
     }
-    float extra = 0;
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
-        const float d = f16(block);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), acc0);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
-    }
+    const float extra = remaining_blocks16(type, row, a, b, &acc0);
     const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
     return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
@@ -329,41 +340,50 @@ CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_
                                _mm512_permutexvar_ps(pair3, scales), acc3);
     }
     __m256 tail = _mm256_setzero_ps();
-    float extra = 0;
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
-        const float d = f16(block);
-        tail = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), tail);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
-    }
+    const float extra = remaining_blocks16(type, row, a, b, &tail);
     const __m512 total = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
     return _mm512_reduce_add_ps(total) + hsum(tail) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
 }
 
-/// Q4_K and Q5_K (see k_super_block_scales).
+/// dot_unsigned for two sub-blocks at once: `q` holds the 64 unsigned weights of blocks
+/// b and b + 1 of the activation, whose hi and lo bytes lie next to each other; lanes 0–7
+/// of the result hold partial sums of block b, lanes 8–15 of block b + 1.
+CK_VNNI static inline __m512i dot_unsigned_pair(__m512i q, const ck_q16_activation *a, int64_t b) {
+    const __m512i lo = _mm512_loadu_si512((const void *)(a->lo + b * 32));
+    const __m512i hi = _mm512_loadu_si512((const void *)(a->hi + b * 32));
+    const __m512i high = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, hi);
+    return _mm512_dpbusd_epi32(_mm512_slli_epi32(high, 8), lo, q);
+}
+
+/// Q4_K and Q5_K (see k_super_block_scales), two sub-blocks per 512-bit register as
+/// row_block_pairs16 does for Q4_0.
 CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a, int every_row) {
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
+    // The scales of sub-blocks 2p and 2p + 1 spread to lanes 0–7 and 8–15.
+    const __m512i pair0 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i pair_index[4] = {pair0, _mm512_add_epi32(pair0, _mm512_set1_epi32(2)), _mm512_add_epi32(pair0, _mm512_set1_epi32(4)),
+                                   _mm512_add_epi32(pair0, _mm512_set1_epi32(6))};
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
         if (prefetch) ck_prefetch_weights(&prefetched, block + bytes, every_row);
         minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
+        const __m512 sub_block_scales = _mm512_castps256_ps512(_mm256_load_ps(scales));
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
-            for (int half = 0; half < 2; half++) {
-                const int g = 2 * pair + half;
-                const __m256i products = dot_unsigned(k_sub_block(is_q5, packed, qh, g), a, s * 8 + g);
-                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(scales + g), acc[half]);
-            }
+            const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(k_sub_block(is_q5, packed, qh, 2 * pair)),
+                                                 k_sub_block(is_q5, packed, qh, 2 * pair + 1), 1);
+            const __m512i products = dot_unsigned_pair(q, a, s * 8 + 2 * pair);
+            acc[pair % 2] =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_permutexvar_ps(pair_index[pair], sub_block_scales), acc[pair % 2]);
         }
     }
-    return hsum(_mm256_add_ps(acc[0], acc[1])) - hsum(minimums);
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - hsum(minimums);
 }
 
 /// Q6_K (see q6_k_group_scales).
