@@ -386,10 +386,15 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - hsum(minimums);
 }
 
-/// Q6_K (see q6_k_group_scales).
+/// Q6_K (see q6_k_group_scales), two sub-blocks of 32 per 512-bit register as
+/// row_q45_k_16.
 CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
+    // Lanes 0–3 of sub-block t's products take group 2t's scale, lanes 4–7 group 2t + 1's;
+    // sub-blocks t and t + 1 share a register, so groups 2t … 2t + 3 spread over 16 lanes.
+    const __m512i groups01 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i groups45 = _mm512_add_epi32(groups01, _mm512_set1_epi32(4));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
@@ -397,16 +402,19 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a,
         if (prefetch) ck_prefetch_weights(&prefetched, block + 210, every_row);
         for (int half = 0; half < 2; half++) {
             const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
-            const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
+            const __m512 group_scales =
+                _mm512_castps256_ps512(q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets));
             __m256i parts[4];
             q6_k_sub_blocks(block, half, parts);
-            for (int t = 0; t < 4; t++) {
-                const __m256i products = dot_unsigned(parts[t], a, b0 + t);
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), q6_k_sub_block_scales(group_scales, t), acc[t]);
+            for (int pair = 0; pair < 2; pair++) {
+                const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(parts[2 * pair]), parts[2 * pair + 1], 1);
+                const __m512i products = dot_unsigned_pair(q, a, b0 + 2 * pair);
+                const __m512 scales = _mm512_permutexvar_ps(pair == 0 ? groups01 : groups45, group_scales);
+                acc[pair] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), scales, acc[pair]);
             }
         }
     }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 32.0f * hsum(offsets);
 }
 
 /// `every_row`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster),
