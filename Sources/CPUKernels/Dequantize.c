@@ -127,25 +127,6 @@ int ck_block_length(ck_type type) {
     }
 }
 
-int ck_block_bytes(ck_type type) {
-    switch (type) {
-    case CK_F32: return 4;
-    case CK_F16: case CK_BF16: return 2;
-    case CK_Q8_0: return 34;
-    case CK_Q4_0: return 18;
-    case CK_Q4_1: return 20;
-    case CK_Q5_0: return 22;
-    case CK_Q5_1: return 24;
-    case CK_Q2_K: return 84;
-    case CK_Q3_K: return 110;
-    case CK_Q4_K: return 144;
-    case CK_Q5_K: return 176;
-    case CK_Q6_K: return 210;
-    case CK_Q8_K: return 292;
-    }
-    return 0;
-}
-
 ck_block_decoder ck_decoder(ck_type type) {
     switch (type) {
     case CK_Q8_0: return decode_q8_0;

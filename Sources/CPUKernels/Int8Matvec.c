@@ -88,12 +88,12 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
     const int64_t blocks = a->k / 32;
     switch (type) {
     case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: case CK_Q4_1: case CK_Q5_1: {
-        const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q5_0 ? 22 : type == CK_Q4_1 ? 20 : 24;
+        const int bytes = ck_block_bytes(type);
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = row + b * bytes;
             float minimum = 0;
             ck_unpack_block32(type, block, q);
-            if (type == CK_Q4_1 || type == CK_Q5_1) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
+            if (ck_block32_has_minimum(type)) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
             sum += ck_load_f16(block) * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32) + minimum;
         }
         return sum;
@@ -169,9 +169,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products(ck_t
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q (Q4_0: −8, Q5_0: −16) + Σ_b m_b·Σx_b (Q4_1, Q5_1).
 CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q8_activation *a,
                                                                        int prefetch) {
-    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
-    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
-    const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
+    const int bytes = ck_block_bytes(type);
+    const int has_minimum = ck_block32_has_minimum(type);
+    const float offset = ck_block32_offset(type);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
     const int64_t blocks = a->k / 32;

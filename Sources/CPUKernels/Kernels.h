@@ -10,7 +10,34 @@
 typedef void (*ck_block_decoder)(const uint8_t *block, float *values);
 
 int ck_block_length(ck_type type);
-int ck_block_bytes(ck_type type);
+
+/// The bytes of one block of `type` (of one value for the float types). Inline, so that
+/// the kernels, which are specialised for a constant type, get a constant.
+static inline int ck_block_bytes(ck_type type) {
+    switch (type) {
+    case CK_F32: return 4;
+    case CK_F16: case CK_BF16: return 2;
+    case CK_Q8_0: return 34;
+    case CK_Q4_0: return 18;
+    case CK_Q4_1: return 20;
+    case CK_Q5_0: return 22;
+    case CK_Q5_1: return 24;
+    case CK_Q2_K: return 84;
+    case CK_Q3_K: return 110;
+    case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
+    case CK_Q6_K: return 210;
+    case CK_Q8_K: return 292;
+    }
+    return 0;
+}
+
+/// Whether a block of a 32-value type has a minimum m (value = d·q + m: Q4_1, Q5_1).
+static inline int ck_block32_has_minimum(ck_type type) { return type == CK_Q4_1 || type == CK_Q5_1; }
+
+/// The offset of a 32-value type without a minimum (value = d·(q + offset)): −8 for Q4_0,
+/// −16 for Q5_0, 0 for the others.
+static inline float ck_block32_offset(ck_type type) { return type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f; }
 /// The block decoder of a quantized type (0 for the float types).
 ck_block_decoder ck_decoder(ck_type type);
 

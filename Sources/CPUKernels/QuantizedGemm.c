@@ -91,7 +91,7 @@ CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks
 
 /// pack_weight_row for Q8_0 and Q4_0 with AVX-512.
 CK_VNNI512 static void pack_weight_row_avx512(ck_type type, const uint8_t *src, int64_t blocks, int32_t *values, float *scales) {
-    const int bytes = type == CK_Q8_0 ? 34 : 18;
+    const int bytes = ck_block_bytes(type);
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *block = src + b * bytes;
         __m256i q;
@@ -158,14 +158,14 @@ static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int
     int32_t q[32];
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (type == CK_Q8_0 || type == CK_Q4_0) {  // only called where ck_has_q16_gemm: AVX-512 VNNI
-        pack_weight_row_avx512(type, src + first * (type == CK_Q8_0 ? 34 : 18), blocks, values, scales);
+        pack_weight_row_avx512(type, src + first * ck_block_bytes(type), blocks, values, scales);
         return;
     }
 #endif
     switch (type) {
     case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
-        const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
-        const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
+        const int bytes = ck_block_bytes(type);
+        const int has_minimum = ck_block32_has_minimum(type);
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = src + (first + b) * bytes;
             ck_unpack_block32(type, block, q);

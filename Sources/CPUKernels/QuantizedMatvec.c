@@ -109,7 +109,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
     float sum = 0;
     switch (type) {
     case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: {
-        const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : 22;
+        const int bytes = ck_block_bytes(type);
         for (int64_t b = 0; b < a->k / 32; b++) {
             const uint8_t *block = row + b * bytes;
             ck_unpack_block32(type, block, q);
@@ -221,9 +221,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck
 /// products, scaled, added to `*acc`; returns their offset or minimum terms.
 CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
                                                                              int64_t b, __m256 *acc) {
-    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
-    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
-    const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
+    const int bytes = ck_block_bytes(type);
+    const int has_minimum = ck_block32_has_minimum(type);
+    const float offset = ck_block32_offset(type);
     float extra = 0;
     for (; b < a->k / 32; b++) {
         const uint8_t *block = row + b * bytes;
@@ -239,9 +239,9 @@ CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
 CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
                                                                           int every_row) {
-    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 24;
-    const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1;
-    const float offset = type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f;
+    const int bytes = ck_block_bytes(type);
+    const int has_minimum = ck_block32_has_minimum(type);
+    const float offset = ck_block32_offset(type);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
     const int64_t blocks = a->k / 32;
@@ -309,9 +309,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
 /// 256-bit arithmetic.
 CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
                                                                             int every_row) {
-    const int bytes = type == CK_Q8_0 ? 34 : type == CK_Q4_0 ? 18 : 20;
-    const int has_minimum = type == CK_Q4_1;
-    const float offset = type == CK_Q4_0 ? -8.0f : 0.0f;
+    const int bytes = ck_block_bytes(type);
+    const int has_minimum = ck_block32_has_minimum(type);
+    const float offset = ck_block32_offset(type);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
     const int64_t blocks = a->k / 32;
