@@ -63,12 +63,14 @@ enum TestBackends {
 ///   √k · 2⁻²⁴ (4·10⁻⁶ for k = 4096), so the NMSE is about 10⁻¹¹; 1e-10 leaves a
 ///   factor of ten and still catches any indexing mistake (which gives an NMSE near 1).
 /// - ``reordered``, 1e-6, for products with `f16`, `bf16` or quantized weights where a
-///   backend reorders the arithmetic or rounds the activations to 16 bits (int16 per
-///   block of 32: a relative error of about 3·10⁻⁵ per value, an NMSE of about 10⁻⁹).
-/// - Quantized weights on a backend that rounds the activations to 8 bits per block of
-///   32, as llama.cpp does, are held to the bound of that rounding, output by output
-///   (`BackendAgreementTests.expectMatmulAgreement`): a fixed NMSE (5e-4 here before, as
-///   llama.cpp's test-backend-ops) fails by chance when a few outputs nearly cancel.
+///   backend reorders the arithmetic or rounds the activations to int16 per block of 32
+///   (a relative error of about 3·10⁻⁵ per value, an NMSE of about 10⁻⁹).
+/// - Matrix products whose activations a backend rounds more coarsely
+///   (``ActivationRounding``) are held to the bound of that rounding, output by output
+///   (`BackendAgreementTests.expectMatmulAgreement`): a fixed NMSE fails by chance when a
+///   few outputs nearly cancel — 5e-4 (llama.cpp's test-backend-ops) did for int8, and
+///   1e-6 did for `f16` (2⁻¹¹ per value, an NMSE of about 10⁻⁷ typically, 1.7·10⁻⁶
+///   drawn once for 6 outputs of length 380).
 enum AgreementTolerance {
     static let exact = 1e-10
     static let reordered = 1e-6
@@ -78,6 +80,28 @@ enum AgreementTolerance {
     static func forWeight(_ type: ElementType, backend name: String) -> Double {
         type == .f32 ? exact : reordered
     }
+}
+
+/// How a BLAS variant rounds the activations of a matrix product more coarsely than
+/// `f32`, when it does: to int8 per block of 32 for quantized weights (`activations=int8`),
+/// or to `f16` for `f16` and `bf16` weights (``BLASBackend/halfActivations``, on by
+/// default on AMD processors, with integer activations for the quantized types).
+enum ActivationRounding: CustomStringConvertible {
+    case int8PerBlock, half
+
+    init?(of backend: any Backend, name: String, weightType: ElementType) {
+        if weightType.isQuantized && name.hasSuffix("int8") {
+            self = .int8PerBlock
+        } else if weightType == .f16 || weightType == .bf16, let blas = backend as? BLASBackend,
+            blas.halfActivations && blas.activationPrecision != .float
+        {
+            self = .half
+        } else {
+            return nil
+        }
+    }
+
+    var description: String { self == .int8PerBlock ? "int8" : "f16" }
 }
 
 /// Random tensors for the agreement tests.
