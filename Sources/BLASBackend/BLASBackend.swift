@@ -45,6 +45,7 @@ import TensorCore
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
 /// `weight-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesWeights``,
+/// `block-pairs` (`on`, `off` or `auto`, the default) sets ``takesBlockPairs``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
 /// default, or `keep`) decides whether an OpenBLAS that fell back to its SSE3 kernels may
@@ -136,6 +137,17 @@ public final class BLASBackend: Backend {
     /// activations 17.5 → 19.4, medians of 4 alternating runs), false on AMD's Zen 4
     /// (slower there) and elsewhere. See Documentation/Performance.md.
     public static var weightPrefetchIsFaster: Bool { ck_weight_prefetch_is_faster() != 0 }
+    /// Whether the AVX-512 VNNI int16 decode kernels of `Q8_0`, `Q4_0` and `Q4_1` weights
+    /// take two blocks of 32 per 512-bit register (otherwise one per 256-bit register; the
+    /// same integer sums, the scaled sums added in another order). The `block-pairs` option
+    /// sets it (`on` or `off`); by default (`auto`) it is ``blockPairsAreFaster``.
+    public let takesBlockPairs: Bool
+    /// Whether two blocks per 512-bit register are faster on this processor: true with
+    /// AVX-512 except on AMD's before family 26 (an EPYC of the Zen 5 generation: TinyLlama
+    /// Q4_0 tg64 47.9 → 56.0 t/s; on Zen 4, whose 512-bit operations take two 256-bit
+    /// halves, Q8_0 rows from L2 took 1.69–1.87 ns per block against 1.52–1.59, and
+    /// TinyLlama Q8_0 tg64 26.0 against 27.7 t/s). See Documentation/Performance.md.
+    public static var blockPairsAreFaster: Bool { ck_block_pairs_are_faster() != 0 }
     /// The kernels the process's OpenBLAS runs, by OpenBLAS's name for them ("SkylakeX",
     /// "Haswell", "Zen", "Prescott", …), or `nil` if OpenBLAS does not say.
     public static var openBLASCore: String? { ck_openblas_core().map { String(cString: $0) } }
@@ -174,6 +186,7 @@ public final class BLASBackend: Backend {
         activationPrecision = parsed
         halfActivations = try Self.switchOption("half-activations", in: configuration, auto: Self.halfActivationsAreFaster)
         prefetchesWeights = try Self.switchOption("weight-prefetch", in: configuration, auto: Self.weightPrefetchIsFaster)
+        takesBlockPairs = try Self.switchOption("block-pairs", in: configuration, auto: Self.blockPairsAreFaster)
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
             throw TensorError.invalidArgument(
@@ -301,7 +314,7 @@ public final class BLASBackend: Backend {
                 for i in 0..<int16Rows { ck_q16_quantize(isa, x + i * k, Int64(k), int16Values + i * int16Bytes, int16 + i) }
                 for i in 0..<halfRows { ck_half_convert(isa, x + i * k, Int64(k), halfValues + i * halfBytes, half + i) }
                 let arguments = FusedDotArguments(
-                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesWeights ? 1 : 0,
+                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesWeights ? 1 : 0, blockPairs: takesBlockPairs ? 1 : 0,
                     int8: int8, int16: int16, half: half,
                     parts: UnsafePointer(table.baseAddress!), partCount: parts.count)
                 parallelRows.runTasks(rowCount: rowCount, workPerRow: k * n, arguments: arguments) { raw, _, begin, end in
@@ -323,7 +336,7 @@ public final class BLASBackend: Backend {
                         case .int16:
                             ck_matvec_q16(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int16, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd, a.prefetch)
+                                rowBegin, rowEnd, a.prefetch, a.blockPairs)
                         case .half:
                             ck_matvec_half(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.half, a.n, part.output, part.outputLength,
@@ -520,7 +533,7 @@ private struct FusedDotPart {
 /// What the fused dot products' loop needs: the input (as floats and quantized) and the
 /// table of weights.
 private struct FusedDotArguments {
-    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64, prefetch: Int32
+    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64, prefetch: Int32, blockPairs: Int32
     let int8: UnsafePointer<ck_q8_activation>, int16: UnsafePointer<ck_q16_activation>
     let half: UnsafePointer<ck_half_activation>
     let parts: UnsafePointer<FusedDotPart>, partCount: Int

@@ -305,8 +305,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
 /// row_blocks32_16 for Q8_0, Q4_0 and Q4_1 with two blocks per 512-bit register: the same
 /// exact integer sums in about half the instructions per block. On an AMD EPYC of the Zen 5
 /// generation (full-width 512-bit units) TinyLlama Q4_0 tg64 went from 47.9 to 56.0 t/s
-/// with it (medians of 5 alternating runs, 2 threads; see Documentation/Performance.md). The blocks after the last group of 8 take row_blocks32_16's
-/// 256-bit arithmetic.
+/// with it (medians of 5 alternating runs, 2 threads); on Zen 4 it is slower
+/// (ck_block_pairs_are_faster; see Documentation/Performance.md). The blocks after the
+/// last group of 8 take row_blocks32_16's 256-bit arithmetic.
 CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
                                                                             int every_row) {
     const int bytes = ck_block_bytes(type);
@@ -418,12 +419,13 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a,
 }
 
 /// `every_row`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster),
-/// else only long rows, non-temporally (see ck_prefetch_weights).
-CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row) {
+/// else only long rows, non-temporally (see ck_prefetch_weights). `pairs`: two blocks per
+/// 512-bit register for Q8_0, Q4_0 and Q4_1 (ck_block_pairs_are_faster).
+CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row, int pairs) {
     switch (type) {
-    case CK_Q8_0: return row_block_pairs16(CK_Q8_0, row, a, every_row);
-    case CK_Q4_0: return row_block_pairs16(CK_Q4_0, row, a, every_row);
-    case CK_Q4_1: return row_block_pairs16(CK_Q4_1, row, a, every_row);
+    case CK_Q8_0: return pairs ? row_block_pairs16(CK_Q8_0, row, a, every_row) : row_blocks32_16(CK_Q8_0, row, a, every_row);
+    case CK_Q4_0: return pairs ? row_block_pairs16(CK_Q4_0, row, a, every_row) : row_blocks32_16(CK_Q4_0, row, a, every_row);
+    case CK_Q4_1: return pairs ? row_block_pairs16(CK_Q4_1, row, a, every_row) : row_blocks32_16(CK_Q4_1, row, a, every_row);
     case CK_Q5_0: return row_blocks32_16(CK_Q5_0, row, a, every_row);
     case CK_Q5_1: return row_blocks32_16(CK_Q5_1, row, a, every_row);
     case CK_Q4_K: return row_q45_k_16(0, row, a, every_row);
@@ -436,12 +438,14 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_a
 #endif
 
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
+                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch,
+                   int block_pairs) {
     const uint8_t *w = weight;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512_vnni(isa)) {
         for (int64_t r = row_begin; r < row_end; r++) {
-            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j, prefetch);
+            for (int64_t j = 0; j < x_count; j++)
+                y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j, prefetch, block_pairs);
         }
         return;
     }

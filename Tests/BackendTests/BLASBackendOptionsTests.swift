@@ -43,6 +43,7 @@ struct BLASBackendOptionsTests {
         ("half-activations", "yes", "half-activations=yes must be on, off or auto"),
         ("openblas-core", "SkylakeX", "openblas-core=SkylakeX must be auto or keep"),
         ("weight-prefetch", "2048", "weight-prefetch=2048 must be on, off or auto"),
+        ("block-pairs", "2", "block-pairs=2 must be on, off or auto"),
     ])
     func badValuesAreNamed(key: String, value: String, message: String) {
         do {
@@ -74,6 +75,19 @@ struct BLASBackendOptionsTests {
         let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
         let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
         #expect(BLASBackend.weightPrefetchIsFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+    }
+
+    /// The processor's own answer for `block-pairs=auto`, read independently from
+    /// /proc/cpuinfo: on with AVX-512 unless the processor is AMD's before family 26 (Zen 5).
+    @Test func blockPairsFollowTheProcessor() throws {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
+        let family = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu family") }
+            .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
+        let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
+        #expect(BLASBackend.blockPairsAreFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+        #expect(try make([:]).takesBlockPairs == expected)
+        #expect(try make(["block-pairs": "on"]).takesBlockPairs && !(try make(["block-pairs": "off"]).takesBlockPairs))
     }
 
     /// The weight prefetch changes only the speed: products of float weights (with f32

@@ -9,7 +9,8 @@ import TestSupport
 /// best instruction set); the other `blas-…` names set its options so that every kernel
 /// the C code has runs here, whatever this processor would pick: `int8` and `float` are
 /// the other activation precisions, `half` and `no-half` turn the `f16` activations on
-/// and off, `prefetch` and `no-prefetch` the float kernels' prefetch, `avx2` and
+/// and off, `prefetch` and `no-prefetch` the weight prefetch, `pairs` and `no-pairs` the
+/// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1), `avx2` and
 /// `portable` cap the instruction set (the AVX2 code and the plain C code a Mac or an
 /// older x86 runs).
 enum TestBackends {
@@ -24,6 +25,8 @@ enum TestBackends {
         ("blas-portable-half", ["half-activations": "on", "instruction-set": "portable"]),
         ("blas-prefetch", ["weight-prefetch": "on"]),
         ("blas-no-prefetch", ["weight-prefetch": "off"]),
+        ("blas-pairs", ["block-pairs": "on"]),
+        ("blas-no-pairs", ["block-pairs": "off"]),
         ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
         ("blas-portable", ["instruction-set": "portable"]),
         ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),

@@ -58,6 +58,11 @@ int ck_half_activations_are_faster(void);
 /// (measured on an Intel Xeon) and on AMD's from family 0x1A (Zen 5, measured on an EPYC),
 /// false elsewhere (slower on AMD Zen 4).
 int ck_weight_prefetch_is_faster(void);
+/// Whether the AVX-512 VNNI int16 kernels of ck_matvec_q16 for Q8_0, Q4_0 and Q4_1 are
+/// faster with two blocks per 512-bit register than with one per 256-bit register on this
+/// processor: true with AVX-512 except on AMD's before family 0x1A (slower on Zen 4, whose
+/// 512-bit operations take two 256-bit halves; faster on Zen 5).
+int ck_block_pairs_are_faster(void);
 
 /// The name of the kernels the process's OpenBLAS runs ("SkylakeX", "Haswell", "Zen",
 /// "Prescott", …), or NULL when no OpenBLAS is loaded.
@@ -114,9 +119,13 @@ int ck_has_q16_kernel(ck_type type);
 /// only for types where ck_has_q16_kernel is true.
 /// With `prefetch` the AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into
 /// all cache levels (the same results; faster where ck_weight_prefetch_is_faster),
-/// otherwise only rows of 4096 values and more, with the non-temporal hint.
+/// otherwise only rows of 4096 values and more, with the non-temporal hint. With
+/// `block_pairs` those of Q8_0, Q4_0 and Q4_1 take two blocks per 512-bit register (faster
+/// where ck_block_pairs_are_faster), otherwise one per 256-bit register: the same integer
+/// sums, their scaled sums added in another order.
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
+                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch,
+                   int block_pairs);
 
 /// An activation vector rounded to f16 for the f16- and bf16-weight kernel (ck_matvec_half): the
 /// values are x · 2^s rounded to nearest even, with s chosen so that the largest
