@@ -44,7 +44,8 @@ import TensorCore
 /// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
 /// `activations` (`int16`, `int8` or `float`) sets ``activationPrecision``,
 /// `half-activations` (`on`, `off` or `auto`, the default) sets ``halfActivations``,
-/// `weight-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesWeights``,
+/// `weight-prefetch` (`on`, `off` or `auto`, the default) sets ``prefetchesFloatWeights`` and
+/// ``prefetchesQuantizedWeights``,
 /// `block-pairs` (`on`, `off` or `auto`, the default) sets ``takesBlockPairs``,
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
@@ -121,22 +122,33 @@ public final class BLASBackend: Backend {
     /// widening an `f16` activation costs a shuffle there; without AVX2 the `f16` kernel
     /// is plain C). See Documentation/Performance.md.
     public static var halfActivationsAreFaster: Bool { ck_half_activations_are_faster() != 0 }
-    /// Whether the AVX-512 decode kernels prefetch every weight row 2 KiB ahead into all
-    /// cache levels: those of `f32`, `f16` and `bf16` weights (with `f32` or `f16`
-    /// activations) and the int16 and int8 kernels of quantized weights (without it the int16 ones prefetch only
-    /// rows of 4096 values and more, non-temporally). The `weight-prefetch` option sets it (`on` or
-    /// `off`); by default (`auto`) it is ``weightPrefetchIsFaster``. The results are the
-    /// same either way.
-    public let prefetchesWeights: Bool
-    /// Whether the AVX-512 decode kernels read weights faster with a software prefetch of
+    /// Whether the AVX-512 decode kernels of `f32`, `f16` and `bf16` weights (with `f32` or
+    /// `f16` activations) prefetch every weight row 2 KiB ahead into all cache levels. The
+    /// `weight-prefetch` option sets it and ``prefetchesQuantizedWeights`` (`on` or `off`);
+    /// by default (`auto`) it is ``floatWeightPrefetchIsFaster``. The results are the same
+    /// either way.
+    public let prefetchesFloatWeights: Bool
+    /// Whether the AVX-512 VNNI int16 and int8 decode kernels of quantized weights prefetch
+    /// every weight row 2 KiB ahead into all cache levels; without it the int16 ones
+    /// prefetch only rows of 4096 values and more, non-temporally. Set by `weight-prefetch`
+    /// as ``prefetchesFloatWeights``; by default (`auto`) it is
+    /// ``quantizedWeightPrefetchIsFaster``. The results are the same either way.
+    public let prefetchesQuantizedWeights: Bool
+    /// Whether the float decode kernels read weights faster with a software prefetch of
     /// every row on this processor: true on x86-64 processors with AVX-512 that are not
     /// AMD's (an Intel Xeon of the Emerald Rapids generation, 2 threads from memory: `f16`
-    /// rows 22–23 GB/s against 16–17 without, `f32` rows 27 against 24, Q4_0 rows 16–19
-    /// against 9–15, Q8_0 rows 20–23 against 11–15) and on AMD's from family 26 (an EPYC
-    /// of the Zen 5 generation: TinyLlama F32 tg32 11.5 → 13.9 t/s, F16 with `f16`
-    /// activations 17.5 → 19.4, medians of 4 alternating runs), false on AMD's Zen 4
-    /// (slower there) and elsewhere. See Documentation/Performance.md.
-    public static var weightPrefetchIsFaster: Bool { ck_weight_prefetch_is_faster() != 0 }
+    /// rows 22–23 GB/s against 16–17 without, `f32` rows 27 against 24) and on AMD's from
+    /// family 26 (an EPYC of the Zen 5 generation: TinyLlama F32 tg32 11.5 → 13.9 t/s, F16
+    /// with `f16` activations 17.5 → 19.4, medians of 4 alternating runs), false on AMD's
+    /// Zen 4 (level or slower there: F32 tg32 7.64 against 7.86 t/s, medians of 7) and
+    /// elsewhere. See Documentation/Performance.md.
+    public static var floatWeightPrefetchIsFaster: Bool { ck_float_weight_prefetch_is_faster() != 0 }
+    /// Whether the quantized decode kernels read weights faster with a software prefetch of
+    /// every row on this processor: true on x86-64 processors with AVX-512 (an Intel Xeon:
+    /// Q4_0 rows 16–19 GB/s against 9–15, Q8_0 rows 20–23 against 11–15; an AMD EPYC of the
+    /// Zen 4 generation: TinyLlama Q4_0 tg64 34.6 → 37.3 t/s, Q8_0 24.7 → 25.4, medians of 15
+    /// alternating runs; Zen 5 level), false elsewhere. See Documentation/Performance.md.
+    public static var quantizedWeightPrefetchIsFaster: Bool { ck_quantized_weight_prefetch_is_faster() != 0 }
     /// Whether the AVX-512 VNNI int16 decode kernels of `Q8_0`, `Q4_0` and `Q4_1` weights
     /// take two blocks of 32 per 512-bit register (otherwise one per 256-bit register; the
     /// same integer sums, the scaled sums added in another order). The `block-pairs` option
@@ -185,7 +197,9 @@ public final class BLASBackend: Backend {
         }
         activationPrecision = parsed
         halfActivations = try Self.switchOption("half-activations", in: configuration, auto: Self.halfActivationsAreFaster)
-        prefetchesWeights = try Self.switchOption("weight-prefetch", in: configuration, auto: Self.weightPrefetchIsFaster)
+        prefetchesFloatWeights = try Self.switchOption("weight-prefetch", in: configuration, auto: Self.floatWeightPrefetchIsFaster)
+        prefetchesQuantizedWeights = try Self.switchOption(
+            "weight-prefetch", in: configuration, auto: Self.quantizedWeightPrefetchIsFaster)
         takesBlockPairs = try Self.switchOption("block-pairs", in: configuration, auto: Self.blockPairsAreFaster)
         let prefill = configuration.options["quantized-prefill"] ?? QuantizedPrefill.int16.rawValue
         guard let parsedPrefill = QuantizedPrefill(rawValue: prefill) else {
@@ -314,7 +328,8 @@ public final class BLASBackend: Backend {
                 for i in 0..<int16Rows { ck_q16_quantize(isa, x + i * k, Int64(k), int16Values + i * int16Bytes, int16 + i) }
                 for i in 0..<halfRows { ck_half_convert(isa, x + i * k, Int64(k), halfValues + i * halfBytes, half + i) }
                 let arguments = FusedDotArguments(
-                    isa: isa, k: Int64(k), x: x, n: Int64(n), prefetch: prefetchesWeights ? 1 : 0, blockPairs: takesBlockPairs ? 1 : 0,
+                    isa: isa, k: Int64(k), x: x, n: Int64(n), floatPrefetch: prefetchesFloatWeights ? 1 : 0,
+                    quantizedPrefetch: prefetchesQuantizedWeights ? 1 : 0, blockPairs: takesBlockPairs ? 1 : 0,
                     int8: int8, int16: int16, half: half,
                     parts: UnsafePointer(table.baseAddress!), partCount: parts.count)
                 parallelRows.runTasks(rowCount: rowCount, workPerRow: k * n, arguments: arguments) { raw, _, begin, end in
@@ -328,19 +343,19 @@ public final class BLASBackend: Backend {
                         case .float:
                             ck_matvec(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.k, a.x, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd, a.prefetch)
+                                rowBegin, rowEnd, a.floatPrefetch)
                         case .int8:
                             ck_matvec_q8(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int8, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd, a.prefetch)
+                                rowBegin, rowEnd, a.quantizedPrefetch)
                         case .int16:
                             ck_matvec_q16(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.int16, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd, a.prefetch, a.blockPairs)
+                                rowBegin, rowEnd, a.quantizedPrefetch, a.blockPairs)
                         case .half:
                             ck_matvec_half(
                                 a.isa, part.type, part.weight, part.rowByteCount, a.half, a.n, part.output, part.outputLength,
-                                rowBegin, rowEnd, a.prefetch)
+                                rowBegin, rowEnd, a.floatPrefetch)
                         }
                     }
                 }
@@ -533,7 +548,8 @@ private struct FusedDotPart {
 /// What the fused dot products' loop needs: the input (as floats and quantized) and the
 /// table of weights.
 private struct FusedDotArguments {
-    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64, prefetch: Int32, blockPairs: Int32
+    let isa: ck_isa, k: Int64, x: UnsafePointer<Float>, n: Int64
+    let floatPrefetch: Int32, quantizedPrefetch: Int32, blockPairs: Int32
     let int8: UnsafePointer<ck_q8_activation>, int16: UnsafePointer<ck_q16_activation>
     let half: UnsafePointer<ck_half_activation>
     let parts: UnsafePointer<FusedDotPart>, partCount: Int

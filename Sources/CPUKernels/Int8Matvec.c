@@ -252,7 +252,7 @@ CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a, int
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
-/// `prefetch`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster).
+/// `prefetch`: prefetch every row into all cache levels (ck_quantized_weight_prefetch_is_faster).
 /// Unlike the int16 kernels, these never prefetch long rows non-temporally: with half the
 /// activation bytes that gained nothing on Zen 4 (rows of 11008, see Kernels.h).
 CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_activation *a, int prefetch) {

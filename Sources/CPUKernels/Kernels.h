@@ -185,8 +185,9 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
 /// TinyLlama's F16 and F32 decode slower (medians 12.1 -> 10.7 and 8.3 -> 6.8 tokens/s),
 /// and the int8 kernels (half the activation) gained nothing on rows of 11008.
 ///
-/// Where ck_weight_prefetch_is_faster (Intel), the float, int16 and int8 kernels prefetch
-/// every row instead, into all cache levels (T0): on an Intel Xeon (Emerald Rapids, 2 threads,
+/// Where ck_quantized_weight_prefetch_is_faster (AVX-512: Intel, AMD Zen 4 and Zen 5) the
+/// int16 and int8 kernels prefetch every row instead, into all cache levels (T0), and the
+/// float kernels where ck_float_weight_prefetch_is_faster (not on Zen 4): on an Intel Xeon (Emerald Rapids, 2 threads,
 /// `llama bench-matvec` on matrices of about 600 MB, 2 alternating rounds) Q4_0 rows of
 /// 2048 values were read at 16.5-17.1 GB/s against 8.6-11.0 with the Zen 4 arrangement,
 /// of 4096 at 17.2-19.4 against 14.0-14.5, Q8_0 at 21.9-22.7 against 13.7-14.1 (2048)
@@ -195,10 +196,13 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
 /// kernels went from 15.4 to 21.1 GB/s (Q8_0), 12.4 to 16.8 (Q4_0), 11.6 to 17.9 (Q4_1),
 /// rows of 2048, medians of 3 alternating rounds. A distance of 4096 bytes instead of 2048
 /// changed nothing measurable in the kernels (Q8_0 21.2 GB/s either way, F32 27.4 / 26.7).
+/// On an AMD EPYC of the Zen 4 generation the every-row T0 prefetch made TinyLlama's Q8_0
+/// and Q4_0 decode 3 % and 8 % faster than the long-row NTA one (medians of 15 alternating
+/// runs) and its F32 decode no faster (see InstructionSet.c).
 enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 
 /// Whether an int16 kernel prefetches the rows of an activation of `k` values: every row
-/// where `every_row` (ck_weight_prefetch_is_faster), otherwise long rows only.
+/// where `every_row` (ck_quantized_weight_prefetch_is_faster), otherwise long rows only.
 static inline int ck_prefetches_rows(int64_t k, int every_row) { return every_row || k * 2 >= CK_PREFETCH_ACTIVATION_BYTES; }
 
 /// Prefetches the `lines` cache lines at `p` + CK_PREFETCH_DISTANCE into all cache levels

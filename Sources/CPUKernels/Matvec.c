@@ -128,7 +128,7 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
 }
 
 /// Software prefetch of the weight row CK_PREFETCH_DISTANCE bytes ahead, into all cache
-/// levels (T0), for the AVX-512 float kernels where ck_weight_prefetch_is_faster: on an
+/// levels (T0), for the AVX-512 float kernels where ck_float_weight_prefetch_is_faster: on an
 /// Intel Xeon (Emerald Rapids, 2 threads streaming a matrix far larger than the
 /// last-level cache, C microbenchmark, 4 rounds) f16 rows were read at 23.1-23.5 GB/s with
 /// it against 13.0-17.1 without, f32 rows at 25.4-26.2 against 22.6-23.8; the

@@ -418,7 +418,7 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a,
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - 32.0f * hsum(offsets);
 }
 
-/// `every_row`: prefetch every row into all cache levels (ck_weight_prefetch_is_faster),
+/// `every_row`: prefetch every row into all cache levels (ck_quantized_weight_prefetch_is_faster),
 /// else only long rows, non-temporally (see ck_prefetch_weights). `pairs`: two blocks per
 /// 512-bit register for Q8_0, Q4_0 and Q4_1 (ck_block_pairs_are_faster).
 CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row, int pairs) {

@@ -22,7 +22,9 @@ struct BLASBackendOptionsTests {
         #expect(backend.quantizedPrefill == .int16)
         #expect(backend.blockAttentionRowThreshold == 8)
         #expect(backend.halfActivations == BLASBackend.halfActivationsAreFaster)
-        #expect(backend.prefetchesWeights == BLASBackend.weightPrefetchIsFaster)
+        #expect(backend.prefetchesFloatWeights == BLASBackend.floatWeightPrefetchIsFaster)
+        #expect(backend.prefetchesQuantizedWeights == BLASBackend.quantizedWeightPrefetchIsFaster)
+        #expect(backend.takesBlockPairs == BLASBackend.blockPairsAreFaster)
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {
@@ -67,14 +69,16 @@ struct BLASBackendOptionsTests {
     }
 
     /// The processor's own answer for `weight-prefetch=auto`, read independently from
-    /// /proc/cpuinfo: on with AVX-512 unless the processor is AMD's before family 26 (Zen 5).
+    /// /proc/cpuinfo: for quantized weights on with AVX-512, for float weights too unless
+    /// the processor is AMD's before family 26 (Zen 5).
     @Test func weightPrefetchFollowsTheProcessor() throws {
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
         let family = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu family") }
             .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
         let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
-        #expect(BLASBackend.weightPrefetchIsFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+        #expect(BLASBackend.floatWeightPrefetchIsFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+        #expect(BLASBackend.quantizedWeightPrefetchIsFaster == (BLASBackend.InstructionSet.detected >= .avx512))
     }
 
     /// The processor's own answer for `block-pairs=auto`, read independently from
@@ -86,7 +90,6 @@ struct BLASBackendOptionsTests {
         let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
         let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
         #expect(BLASBackend.blockPairsAreFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
-        #expect(try make([:]).takesBlockPairs == expected)
         #expect(try make(["block-pairs": "on"]).takesBlockPairs && !(try make(["block-pairs": "off"]).takesBlockPairs))
     }
 
@@ -110,7 +113,8 @@ struct BLASBackendOptionsTests {
                                 "weight-prefetch": prefetch, "half-activations": half, "instruction-set": isa,
                                 "activations": activations,
                             ])
-                            #expect(backend.prefetchesWeights == (prefetch == "on"))
+                            #expect(backend.prefetchesFloatWeights == (prefetch == "on"))
+                            #expect(backend.prefetchesQuantizedWeights == (prefetch == "on"))
                             outputs.append(try backend.matmul(input, weight: weight).floats())
                         }
                         #expect(outputs[0] == outputs[1], "\(type) k=\(k) n=\(n) \(isa) \(activations) half=\(half)")

@@ -52,12 +52,17 @@ const char *ck_isa_name(ck_isa isa);
 /// processors with AVX2, where the f16 activation halves the loads that held back the
 /// weight stream; false elsewhere (on Intel the widening costs more than the loads).
 int ck_half_activations_are_faster(void);
-/// Whether the AVX-512 decode kernels of ck_matvec (f32, f16, bf16), ck_matvec_half,
-/// ck_matvec_q16 and ck_matvec_q8 read weights faster with their software prefetch of every
-/// row on this processor: true on x86-64 processors with AVX-512 that are not AMD's
-/// (measured on an Intel Xeon) and on AMD's from family 0x1A (Zen 5, measured on an EPYC),
-/// false elsewhere (slower on AMD Zen 4).
-int ck_weight_prefetch_is_faster(void);
+/// Whether the AVX-512 decode kernels of float weights, ck_matvec (f32, f16, bf16) and
+/// ck_matvec_half, read weights faster with their software prefetch of every row on this
+/// processor: true on x86-64 processors with AVX-512 that are not AMD's (measured on an
+/// Intel Xeon) and on AMD's from family 0x1A (Zen 5, measured on an EPYC), false
+/// elsewhere (level or slower on AMD Zen 4).
+int ck_float_weight_prefetch_is_faster(void);
+/// Whether the AVX-512 VNNI decode kernels of quantized weights, ck_matvec_q16 and
+/// ck_matvec_q8, read weights faster with their software prefetch of every row: true on
+/// x86-64 processors with AVX-512 (measured on an Intel Xeon and AMD EPYCs of the Zen 4
+/// and Zen 5 generations).
+int ck_quantized_weight_prefetch_is_faster(void);
 /// Whether the AVX-512 VNNI int16 kernels of ck_matvec_q16 for Q8_0, Q4_0 and Q4_1 are
 /// faster with two blocks per 512-bit register than with one per 256-bit register on this
 /// processor: true with AVX-512 except on AMD's before family 0x1A (slower on Zen 4, whose
@@ -82,7 +87,7 @@ void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count)
 /// `row_bytes` apart and hold `k` values. Each weight row is read from memory once and
 /// used for every input row while it is in the cache.
 /// With `prefetch`, the AVX-512 kernels of f32, f16 and bf16 weights prefetch each row 2 KiB
-/// ahead (the same results; faster where ck_weight_prefetch_is_faster).
+/// ahead (the same results; faster where ck_float_weight_prefetch_is_faster).
 void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
                const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
                int prefetch);
@@ -118,7 +123,7 @@ int ck_has_q16_kernel(ck_type type);
 /// Like ck_matvec with the x_count input rows given as quantized activations x[0 ..< x_count];
 /// only for types where ck_has_q16_kernel is true.
 /// With `prefetch` the AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into
-/// all cache levels (the same results; faster where ck_weight_prefetch_is_faster),
+/// all cache levels (the same results; faster where ck_quantized_weight_prefetch_is_faster),
 /// otherwise only rows of 4096 values and more, with the non-temporal hint. With
 /// `block_pairs` those of Q8_0, Q4_0 and Q4_1 take two blocks per 512-bit register (faster
 /// where ck_block_pairs_are_faster), otherwise one per 256-bit register: the same integer
