@@ -65,12 +65,16 @@ int ck_use_avx512_vnni(ck_isa allowed) { return allowed >= CK_ISA_AVX512 && (fea
 // is plain C and converts every activation value.
 int ck_half_activations_are_faster(void) { return (features() & 8) && (features() & 1); }
 
+/// AVX-512 on a processor that is not AMD's before family 0x1A: where the 512-bit units
+/// are full width (Intel's, Zen 5), unlike Zen 4's, which take two 256-bit halves.
+static int avx512_outside_older_amd(void) { return (features() & 2) && (!(features() & 8) || (features() & 16)); }
+
 // See ck_prefetch_ahead and ck_prefetch_weights in Kernels.h and Documentation/Performance.md
 // for the measurements: faster on an Intel Xeon (Emerald Rapids) and an AMD EPYC of the
 // Zen 5 generation (family 0x1A: TinyLlama F32 tg32 11.5 -> 13.9 tokens/s, medians of 4
 // alternating runs); on AMD's Zen 4 (family 0x19) level or slower (F32 tg32 7.64 against
 // 7.86 without, F16 16.62 against 16.44, medians of 7 alternating runs).
-int ck_float_weight_prefetch_is_faster(void) { return (features() & 2) && (!(features() & 8) || (features() & 16)); }
+int ck_float_weight_prefetch_is_faster(void) { return avx512_outside_older_amd(); }
 
 // Faster on the Intel Xeon, on Zen 5 level (Q8_0 tg64 36.1 -> 38.5, Q4_0 54.4 / 53.8), and
 // on an AMD EPYC of the Zen 4 generation faster too: TinyLlama tg64, 15 alternating runs,
@@ -84,7 +88,7 @@ int ck_quantized_weight_prefetch_is_faster(void) { return (features() & 2) != 0;
 // 256-bit halves, it was slower, from L2 (1 thread, 512 x 2048: Q4_0 1.49-1.55 against
 // 1.44-1.45 ns per block, Q8_0 1.69-1.87 against 1.52-1.59) and end to end (TinyLlama Q8_0
 // tg64 26.0 against 27.7 t/s, medians of 7 alternating runs; Q4_0 level).
-int ck_block_pairs_are_faster(void) { return (features() & 2) && (!(features() & 8) || (features() & 16)); }
+int ck_block_pairs_are_faster(void) { return avx512_outside_older_amd(); }
 
 const char *ck_isa_name(ck_isa isa) {
     switch (isa) {

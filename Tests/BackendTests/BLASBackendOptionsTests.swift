@@ -68,28 +68,31 @@ struct BLASBackendOptionsTests {
         }
     }
 
-    /// The processor's own answer for `weight-prefetch=auto`, read independently from
-    /// /proc/cpuinfo: for quantized weights on with AVX-512, for float weights too unless
-    /// the processor is AMD's before family 26 (Zen 5).
-    @Test func weightPrefetchFollowsTheProcessor() throws {
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
+    /// The AVX-512 processors other than AMD's before family 26 (Zen 5), read independently
+    /// from /proc/cpuinfo (nil without it), with a description for failure messages: where
+    /// the float kernels' every-row prefetch and the block pairs are on by default.
+    func isAVX512OutsideOlderAMD() -> (Bool, String)? {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
         let family = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu family") }
             .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
-        let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
-        #expect(BLASBackend.floatWeightPrefetchIsFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+        let answer = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
+        return (answer, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+    }
+
+    /// The processor's own answer for `weight-prefetch=auto`: for quantized weights on with
+    /// AVX-512, for float weights too unless the processor is AMD's before family 26 (Zen 5).
+    @Test func weightPrefetchFollowsTheProcessor() throws {
+        guard let (expected, processor) = isAVX512OutsideOlderAMD() else { return }
+        #expect(BLASBackend.floatWeightPrefetchIsFaster == expected, "\(processor)")
         #expect(BLASBackend.quantizedWeightPrefetchIsFaster == (BLASBackend.InstructionSet.detected >= .avx512))
     }
 
-    /// The processor's own answer for `block-pairs=auto`, read independently from
-    /// /proc/cpuinfo: on with AVX-512 unless the processor is AMD's before family 26 (Zen 5).
+    /// The processor's own answer for `block-pairs=auto`: on with AVX-512 unless the
+    /// processor is AMD's before family 26 (Zen 5).
     @Test func blockPairsFollowTheProcessor() throws {
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return }
-        let family = cpuinfo.split(separator: "\n").first { $0.hasPrefix("cpu family") }
-            .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let vendorIsAMD = cpuinfo.contains("AuthenticAMD")
-        let expected = BLASBackend.InstructionSet.detected >= .avx512 && (!vendorIsAMD || (family ?? 0) >= 26)
-        #expect(BLASBackend.blockPairsAreFaster == expected, "family \(family.map(String.init) ?? "?"), AMD: \(vendorIsAMD)")
+        guard let (expected, processor) = isAVX512OutsideOlderAMD() else { return }
+        #expect(BLASBackend.blockPairsAreFaster == expected, "\(processor)")
         #expect(try make(["block-pairs": "on"]).takesBlockPairs && !(try make(["block-pairs": "off"]).takesBlockPairs))
     }
 
