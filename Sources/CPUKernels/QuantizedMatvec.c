@@ -310,7 +310,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
     const __m512i second = _mm512_loadu_si512((const void *)(a->q + b * 32 + 32));   // block b + 1
     const __m512i x_low = _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(1, 0, 1, 0));
     const __m512i x_high = _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(3, 2, 3, 2));
-    return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), low, x_low), high, x_high);
+    __m512i products = _mm512_madd_epi16(low, x_low);
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(products) : "v"(high), "v"(x_high));  // as dpwssd_fused
+    return products;
 }
 
 /// row_blocks32_16 for Q8_0, Q4_0 and Q4_1 with two blocks per 512-bit register: the same
