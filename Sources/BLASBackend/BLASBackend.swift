@@ -50,7 +50,8 @@ import TensorCore
 /// `quantized-prefill` (`int16` or `panels`) sets ``quantizedPrefill``, `instruction-set`
 /// (`avx512`, `avx2` or `portable`) caps ``instructionSet``, `openblas-core` (`auto`, the
 /// default, or `keep`) decides whether an OpenBLAS that fell back to its SSE3 kernels may
-/// be switched to its AVX-512 or AVX2 ones (``openBLASCore``).
+/// be switched to its AVX-512 or AVX2 ones (``openBLASCore``). Any other key is an error
+/// that lists these (``optionKeys``), so a misspelt setting is not silently ignored.
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
 /// it to ``BackendConfiguration/threadCount``. So is the choice of OpenBLAS's kernels:
@@ -183,7 +184,19 @@ public final class BLASBackend: Backend {
     let parallelRows: ParallelRows
     let scratch = ScratchBuffers()
 
+    /// The keys of ``BackendConfiguration/options`` this backend reads; creating one with
+    /// any other key throws.
+    public static let optionKeys: [String] = [
+        "activations", "block-attention-min-rows", "block-pairs", "gemm-min-rows", "half-activations", "instruction-set",
+        "integer-gemm-min-rows", "openblas-core", "panel-bytes", "panel-min-rows", "quantized-prefill", "weight-prefetch",
+    ]
+
     public init(configuration: BackendConfiguration = BackendConfiguration()) throws {
+        if let unknown = configuration.options.keys.sorted().first(where: { !Self.optionKeys.contains($0) }) {
+            throw TensorError.invalidArgument(
+                operation: "blas backend",
+                details: "unknown option \(unknown); the options are \(Self.optionKeys.joined(separator: ", "))")
+        }
         self.configuration = configuration
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 16)
         panelRowThreshold = try Self.integerOption("panel-min-rows", in: configuration, default: 32)

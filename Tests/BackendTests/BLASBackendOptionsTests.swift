@@ -56,6 +56,24 @@ struct BLASBackendOptionsTests {
         }
     }
 
+    /// A misspelt key is an error naming it, not a setting silently ignored; every key the
+    /// backend documents is accepted with a valid value.
+    @Test func unknownKeysAreNamed() throws {
+        do {
+            _ = try make(["weight-prefech": "off"])
+            Issue.record("weight-prefech=off was accepted")
+        } catch {
+            #expect("\(error)".contains("unknown option weight-prefech; the options are activations, block-attention-min-rows"), "\(error)")
+        }
+        let valid = [
+            "activations": "int16", "block-attention-min-rows": "8", "block-pairs": "auto", "gemm-min-rows": "16",
+            "half-activations": "auto", "instruction-set": "avx512", "integer-gemm-min-rows": "6", "openblas-core": "auto",
+            "panel-bytes": "16777216", "panel-min-rows": "32", "quantized-prefill": "int16", "weight-prefetch": "auto",
+        ]
+        #expect(valid.keys.sorted() == BLASBackend.optionKeys)
+        _ = try make(valid)
+    }
+
     /// An OpenBLAS that fell back to its SSE3 ("Prescott") kernels on a processor it did
     /// not know (Debian 12's OpenBLAS on a recent Xeon) runs its AVX-512 or AVX2 kernels
     /// once a backend exists, unless OPENBLAS_CORETYPE chose for it; its products stay
