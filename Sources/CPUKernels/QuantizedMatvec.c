@@ -191,6 +191,12 @@ CK_VNNI static inline __m256i dpwssd_fused(__m256i acc, __m256i w, const int16_t
     return acc;
 }
 
+/// dpwssd_fused for 512-bit registers, with the activation's words already in one.
+CK_VNNI static inline __m512i dpwssd512_fused(__m512i acc, __m512i w, __m512i x) {
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
+    return acc;
+}
+
 /// Σ w·x over 32 values with the weights widened to int16 and the activation's int16
 /// values, vpmaddwd and one vpdpwssd: fewer instructions than two 8-bit products for the
 /// types whose bytes widen in one step. `low` holds values 0–15, `high` values 16–31.
@@ -310,9 +316,7 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
     const __m512i second = _mm512_loadu_si512((const void *)(a->q + b * 32 + 32));   // block b + 1
     const __m512i x_low = _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(1, 0, 1, 0));
     const __m512i x_high = _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(3, 2, 3, 2));
-    __m512i products = _mm512_madd_epi16(low, x_low);
-    __asm__("vpdpwssd %2, %1, %0" : "+v"(products) : "v"(high), "v"(x_high));  // as dpwssd_fused
-    return products;
+    return dpwssd512_fused(_mm512_madd_epi16(low, x_low), high, x_high);
 }
 
 /// row_blocks32_16 for Q8_0, Q4_0 and Q4_1 with two blocks per 512-bit register: the same
