@@ -81,6 +81,14 @@ __attribute__((target("avx2"))) static inline __m256 ck_bf16x8_to_f32(const uint
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 ck_bf16x16_to_f32(const uint8_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
+
+/// The blocks of ck_q16_quantize with AVX2 (QuantizedMatvecAVX2.c): the same integers as
+/// the portable code.
+void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a);
+
+/// ck_matvec_q16 on processors with AVX2 but without AVX-512 VNNI (QuantizedMatvecAVX2.c).
+void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
+                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 #endif
 
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its

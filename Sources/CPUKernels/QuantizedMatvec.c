@@ -7,7 +7,9 @@
 //
 // Each type has a portable C kernel and, on x86-64 processors with AVX-512 (F, BW, VL,
 // VNNI), a vector kernel that splits each int16 activation into two bytes and
-// multiplies them with the weights' bytes in vpdpbusd, exactly.
+// multiplies them with the weights' bytes in vpdpbusd, exactly (or widens the weights to
+// int16 for vpdpwssd); processors with AVX2 but not these take the int16 kernels of
+// QuantizedMatvecAVX2.c.
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,6 +70,10 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512(isa)) {
         quantize_blocks_avx512(x, a);
+        return;
+    }
+    if (ck_use_avx2(isa)) {
+        ck_q16_quantize_blocks_avx2(x, a);
         return;
     }
 #endif
@@ -464,6 +470,10 @@ void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_byte
             for (int64_t j = 0; j < x_count; j++)
                 y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j, prefetch, block_pairs);
         }
+        return;
+    }
+    if (ck_use_avx2(isa)) {
+        ck_matvec_q16_avx2(type, w, row_bytes, x, x_count, y, y_stride, row_begin, row_end);
         return;
     }
 #endif

@@ -11,8 +11,8 @@ import TestSupport
 /// the other activation precisions, `half` and `no-half` turn the `f16` activations on
 /// and off, `prefetch` and `no-prefetch` the weight prefetch, `pairs` and `no-pairs` the
 /// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1), `avx2` and
-/// `portable` cap the instruction set (the AVX2 code and the plain C code a Mac or an
-/// older x86 runs).
+/// `portable` cap the instruction set (the AVX2 code an x86 without AVX-512 VNNI runs,
+/// its int16 kernels among them, and the plain C code a Mac or an older x86 runs).
 enum TestBackends {
     /// The BLAS variants: name → backend options.
     static let blasVariants: [(name: String, options: [String: String])] = [
@@ -27,6 +27,7 @@ enum TestBackends {
         ("blas-no-prefetch", ["weight-prefetch": "off"]),
         ("blas-pairs", ["block-pairs": "on"]),
         ("blas-no-pairs", ["block-pairs": "off"]),
+        ("blas-avx2", ["instruction-set": "avx2"]),
         ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
         ("blas-portable", ["instruction-set": "portable"]),
         ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),

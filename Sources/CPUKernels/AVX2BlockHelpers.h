@@ -1,0 +1,102 @@
+// Small AVX2 vector helpers for the integer-activation kernels: the f16 scales, the
+// nibbles and the sub-blocks of the quantized block types, and the scales of the K-quant
+// super-blocks. Used by the AVX-512 VNNI kernels (Int8Matvec.c, QuantizedMatvec.c, through
+// VNNIHelpers.h), which inline them, and by the AVX2 kernels (QuantizedMatvecAVX2.c).
+// x86-64 only; include inside the files' `#if defined(__x86_64__) ...` sections.
+#ifndef CK_AVX2_BLOCK_HELPERS_H
+#define CK_AVX2_BLOCK_HELPERS_H
+
+#include <immintrin.h>
+
+#include "Half.h"
+#include "Kernels.h"
+
+CK_AVX2 static inline float f16(const uint8_t *p) { return _cvtsh_ss(ck_load_u16(p)); }
+
+/// The 32 nibbles of 16 bytes as bytes: values 0..15 (low nibbles), then 16..31.
+CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
+    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+}
+
+CK_AVX2 static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// The 8 six-bit scales (`which` 0) or minimums (1) of a Q4_K/Q5_K super-block's 12 packed
+/// scale bytes `s` as floats, all at once (ck_k_scale_min for j = 0…7): sub-blocks 0–3 keep
+/// the low 6 bits of bytes 0–3 (scales) and 4–7 (minimums); sub-blocks 4–7 take a nibble of
+/// bytes 8–11 and, as bits 4–5, the top 2 bits of bytes 0–3 (scales) or 4–7 (minimums).
+CK_AVX2 static inline __m256 k_scales_or_minimums(const uint8_t *s, int which) {
+    const uint32_t low = ck_load_u32(s + 4 * which), high = ck_load_u32(s + 8);
+    const uint32_t first = low & 0x3F3F3F3Fu;
+    const uint32_t second = ((high >> (4 * which)) & 0x0F0F0F0Fu) | ((low >> 2) & 0x30303030u);
+    const __m128i bytes = _mm_cvtsi64_si128((long long)((uint64_t)first | (uint64_t)second << 32));
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+}
+
+/// The integer-activation kernels of Q4_K and Q5_K take a super-block of 256 values at a
+/// time: its 8 sub-block scales d·sc_j·s_b and minimum terms dmin·m_j·Σx_b are one vector
+/// each, so a sub-block costs only its integer product, a conversion and a multiply-add.
+/// (Unpacking the scales and converting them one sub-block at a time in scalar code made
+/// these kernels 2–2.5 times slower per weight than Q4_0's.)
+///
+/// Stores the 8 scales of super-block `block` in `scales` (with `activation_scale`, the
+/// activation's 8 block scales) and returns `minimums` plus its minimum terms (with
+/// `sums`, the activation's 8 block sums).
+CK_AVX2 static inline __m256 k_super_block_scales(const uint8_t *block, const float *activation_scale, const float *sums,
+                                                  float *scales, __m256 minimums) {
+    const __m256 d = _mm256_set1_ps(f16(block)), dmin = _mm256_set1_ps(f16(block + 2));
+    _mm256_store_ps(scales, _mm256_mul_ps(_mm256_mul_ps(d, k_scales_or_minimums(block + 4, 0)), _mm256_loadu_ps(activation_scale)));
+    return _mm256_fmadd_ps(_mm256_mul_ps(dmin, k_scales_or_minimums(block + 4, 1)), _mm256_loadu_ps(sums), minimums);
+}
+
+/// The 32 unsigned values (0–15, Q5_K 0–31) of sub-block g of a Q4_K/Q5_K super-block, as
+/// bytes: `packed` holds the 32 bytes of sub-blocks g & ~1 (low nibbles) and g | 1 (high),
+/// `qh` the Q5_K super-block's 32 fifth-bit bytes.
+CK_AVX2 static inline __m256i k_sub_block(int is_q5, __m256i packed, __m256i qh, int g) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i w = g % 2 == 0 ? _mm256_and_si256(packed, low) : _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
+    if (is_q5) w = _mm256_or_si256(w, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), _mm256_set1_epi8(0x01)), 4));
+    return w;
+}
+
+/// Q6_K in the integer-activation kernels, per half super-block (128 values, 8 groups of 16
+/// with an int8 scale each): returns the 8 group scales d·sc_g·s_b (group g belongs to
+/// activation block b0 + g/2; `activation_scale` points at block b0) and adds the groups'
+/// −32 offset terms d·sc_g·s_b·Σq(g) to `offsets` (`qsum16`: the activation's integer sums
+/// of 16 values from block b0 on), to be multiplied by −32.
+CK_AVX2 static inline __m256 q6_k_group_scales(const uint8_t *block, int half, const float *activation_scale, const int32_t *qsum16,
+                                               __m256 *offsets) {
+    const __m256 d = _mm256_set1_ps(f16(block + 208));
+    const __m256 block_scales = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(activation_scale)),
+                                                         _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    const __m256 group_scales = _mm256_mul_ps(_mm256_mul_ps(d, block_scales),
+                                              _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(block + 192 + half * 8)))));
+    *offsets = _mm256_fmadd_ps(group_scales, _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)qsum16)), *offsets);
+    return group_scales;
+}
+
+/// The scales of sub-block t (0–3) of a Q6_K half: group 2t's in lanes 0–3 (an integer
+/// product's values 0–15) and group 2t + 1's in lanes 4–7 (values 16–31).
+CK_AVX2 static inline __m256 q6_k_sub_block_scales(__m256 group_scales, int t) {
+    return _mm256_permutevar8x32_ps(group_scales, _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(2 * t)));
+}
+
+/// The unsigned 6-bit values (0–63, the −32 offset left out) of the 4 sub-blocks of 32 of
+/// half `half` of a Q6_K super-block, as bytes.
+CK_AVX2 static inline void q6_k_sub_blocks(const uint8_t *block, int half, __m256i parts[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + half * 64));
+    const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + half * 64 + 32));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + half * 32));
+    parts[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    parts[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    parts[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    parts[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+#endif

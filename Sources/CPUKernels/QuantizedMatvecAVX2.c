@@ -1,0 +1,220 @@
+// The int16-activation matrix-vector products of QuantizedMatvec.c (ck_matvec_q16) for
+// x86-64 processors with AVX2, FMA and F16C but without AVX-512 VNNI (AMD Zen 2 and Zen 3,
+// Intel before Ice Lake): each block's weights are widened to int16 and multiplied with
+// the activation's int16 values by vpmaddwd, which adds pairs of products in int32. The
+// products are exact (|w| ≤ 128, |x| ≤ 32512: four products per lane stay far below
+// 2^31), so the integer sums are those of the portable kernels; only the float sums of the
+// scaled blocks are added in another order.
+
+#include "CPUKernels.h"
+#include "Kernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include "AVX2BlockHelpers.h"
+
+// MARK: Activation
+
+/// The blocks of ck_q16_quantize with AVX2: the same integers (the values times the same
+/// float inverse, rounded to nearest even as lrintf does), the float sums added in
+/// another order.
+CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < a->k / 32; b++) {
+        const float *v = x + b * 32;
+        const __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float scale = _mm_cvtss_f32(m4) / 32512.0f;
+        const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
+        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, inverse));
+        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, inverse));
+        // vpackssdw packs within 128-bit lanes; the permute puts the words back in order.
+        const __m256i q0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), _MM_SHUFFLE(3, 1, 2, 0));
+        const __m256i q1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
+        _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
+        const __m256i byte_mask = _mm256_set1_epi16(0xFF);
+        const __m256i lo = _mm256_packus_epi16(_mm256_and_si256(q0, byte_mask), _mm256_and_si256(q1, byte_mask));
+        const __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(q0, 8), _mm256_srai_epi16(q1, 8));
+        _mm256_storeu_si256((__m256i *)(a->lo + b * 32), _mm256_permute4x64_epi64(lo, _MM_SHUFFLE(3, 1, 2, 0)));
+        _mm256_storeu_si256((__m256i *)(a->hi + b * 32), _mm256_permute4x64_epi64(hi, _MM_SHUFFLE(3, 1, 2, 0)));
+        const __m256i sums = _mm256_hadd_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));  // lanes 0,1,4,5: values 0–15
+        const __m256i pairs = _mm256_hadd_epi32(sums, sums);                                         // lane 0 + 4: 0–15, 1 + 5: 16–31
+        const int32_t s0_q = _mm256_extract_epi32(pairs, 0) + _mm256_extract_epi32(pairs, 4);
+        const int32_t s1_q = _mm256_extract_epi32(pairs, 1) + _mm256_extract_epi32(pairs, 5);
+        const float s0 = hsum(_mm256_add_ps(x0, x1)), s1 = hsum(_mm256_add_ps(x2, x3));
+        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, s0_q, s1_q);
+    }
+}
+
+// MARK: Integer products
+
+/// Σ w·x over a block of 32: `low` holds the weights of values 0–15 as int16, `high` those
+/// of values 16–31; `x` the block's 32 activation values. Eight lanes of partial sums.
+CK_AVX2 static inline __m256i block_dot(__m256i low, __m256i high, const int16_t *x) {
+    return _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)x)),
+                            _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(x + 16))));
+}
+
+/// 16 bytes widened to int16.
+CK_AVX2 static inline __m256i widen(const uint8_t *p) { return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p)); }
+
+/// Bits 0–15 of `bits` as 16 words: word j is 0x10 if bit j is set, else 0 (the fifth
+/// bit of Q5_0 and Q5_1 values).
+CK_AVX2 static inline __m256i fifth_bit_words(uint32_t bits) {
+    const __m256i select =
+        _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, (short)0x8000);
+    const __m256i set = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)bits), select), select);
+    return _mm256_and_si256(set, _mm256_set1_epi16(0x10));
+}
+
+/// Σ w·x of one block of the 32-value types, with the weights as stored (Q8_0's signed
+/// bytes; the 4- and 5-bit types' unsigned values with Q4_0's −8 and Q5_0's −16 offsets
+/// subtracted, so they need no offset term).
+CK_AVX2 static inline __attribute__((always_inline)) __m256i block_products(ck_type type, const uint8_t *block, const int16_t *x) {
+    const __m256i nibble = _mm256_set1_epi16(0x0F);
+    switch (type) {
+    case CK_Q8_0:
+        return block_dot(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(block + 2))),
+                         _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(block + 18))), x);
+    case CK_Q4_0: {
+        const __m256i words = widen(block + 2), eight = _mm256_set1_epi16(8);
+        return block_dot(_mm256_sub_epi16(_mm256_and_si256(words, nibble), eight), _mm256_sub_epi16(_mm256_srli_epi16(words, 4), eight), x);
+    }
+    case CK_Q4_1: {
+        const __m256i words = widen(block + 4);
+        return block_dot(_mm256_and_si256(words, nibble), _mm256_srli_epi16(words, 4), x);
+    }
+    case CK_Q5_0: {
+        const uint32_t qh = ck_load_u32(block + 2);
+        const __m256i words = widen(block + 6), sixteen = _mm256_set1_epi16(16);
+        const __m256i low = _mm256_or_si256(_mm256_and_si256(words, nibble), fifth_bit_words(qh & 0xFFFF));
+        const __m256i high = _mm256_or_si256(_mm256_srli_epi16(words, 4), fifth_bit_words(qh >> 16));
+        return block_dot(_mm256_sub_epi16(low, sixteen), _mm256_sub_epi16(high, sixteen), x);
+    }
+    default: {  // Q5_1
+        const uint32_t qh = ck_load_u32(block + 4);
+        const __m256i words = widen(block + 8);
+        return block_dot(_mm256_or_si256(_mm256_and_si256(words, nibble), fifth_bit_words(qh & 0xFFFF)),
+                         _mm256_or_si256(_mm256_srli_epi16(words, 4), fifth_bit_words(qh >> 16)), x);
+    }
+    }
+}
+
+// MARK: Rows
+
+/// Σ_b d_b·s_b·(Σ q·x) (+ Σ_b m_b·Σx_b for Q4_1 and Q5_1) over a row of a 32-value type,
+/// four blocks at a time into four accumulators.
+CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+    const int bytes = ck_block_bytes(type);
+    const int has_minimum = ck_block32_has_minimum(type);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    float minimums = 0;
+    const int64_t blocks = a->k / 32;
+    int64_t b = 0;
+#define CK_BLOCK(acc, i)                                                                                                       \
+    do {                                                                                                                       \
+        const uint8_t *block = row + (b + i) * bytes;                                                                          \
+        const __m256 products = _mm256_cvtepi32_ps(block_products(type, block, a->q + (b + i) * 32));                          \
+        acc = _mm256_fmadd_ps(products, _mm256_set1_ps(f16(block) * a->scale[b + i]), acc);                                   \
+        if (has_minimum) minimums += f16(block + 2) * a->sum32[b + i];                                                         \
+    } while (0)
+    for (; b + 4 <= blocks; b += 4) {
+        CK_BLOCK(acc0, 0);
+        CK_BLOCK(acc1, 1);
+        CK_BLOCK(acc2, 2);
+        CK_BLOCK(acc3, 3);
+    }
+    for (; b < blocks; b++) CK_BLOCK(acc0, 0);
+#undef CK_BLOCK
+    return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3))) + minimums;
+}
+
+/// Q4_K and Q5_K: per super-block of 256, the 8 sub-block scales and minimum terms as one
+/// vector each (k_super_block_scales); the 32 packed bytes of sub-blocks 2p (low nibbles)
+/// and 2p + 1 (high nibbles) widened once for both, and Q5_K's fifth bits (bit g of byte l
+/// for value l of sub-block g) widened once per super-block.
+CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
+    const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
+    const __m256i nibble = _mm256_set1_epi16(0x0F), one = _mm256_set1_epi16(1);
+    float scales[8] __attribute__((aligned(32)));
+    for (int64_t s = 0; s < a->k / 256; s++) {
+        const uint8_t *block = row + s * bytes;
+        minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
+        const __m256i qh0 = is_q5 ? widen(block + 16) : _mm256_setzero_si256();
+        const __m256i qh1 = is_q5 ? widen(block + 32) : _mm256_setzero_si256();
+        for (int pair = 0; pair < 4; pair++) {
+            const uint8_t *qs = block + qs_offset + pair * 32;
+            const __m256i w0 = widen(qs), w1 = widen(qs + 16);  // values 0–15 and 16–31 of both sub-blocks
+            __m256i low0 = _mm256_and_si256(w0, nibble), high0 = _mm256_and_si256(w1, nibble);
+            __m256i low1 = _mm256_srli_epi16(w0, 4), high1 = _mm256_srli_epi16(w1, 4);
+            if (is_q5) {
+                const int g = 2 * pair;
+                low0 = _mm256_or_si256(low0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh0, g), one), 4));
+                high0 = _mm256_or_si256(high0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh1, g), one), 4));
+                low1 = _mm256_or_si256(low1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh0, g + 1), one), 4));
+                high1 = _mm256_or_si256(high1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh1, g + 1), one), 4));
+            }
+            const int64_t b = s * 8 + 2 * pair;
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(low0, high0, a->q + b * 32)), _mm256_broadcast_ss(scales + 2 * pair), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(low1, high1, a->q + (b + 1) * 32)),
+                                   _mm256_broadcast_ss(scales + 2 * pair + 1), acc1);
+        }
+    }
+    return hsum(_mm256_add_ps(acc0, acc1)) - hsum(minimums);
+}
+
+/// Q6_K: per half super-block, the 8 group scales (q6_k_group_scales, which also adds the
+/// groups' −32 offset terms) and the 4 sub-blocks of 32 unsigned values
+/// (q6_k_sub_blocks); values 0–15 of sub-block t belong to group 2t, values 16–31 to
+/// group 2t + 1, so their two int16 products are scaled apart.
+CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
+    float scales[8] __attribute__((aligned(32)));
+    for (int64_t s = 0; s < a->k / 256; s++) {
+        const uint8_t *block = row + s * 210;
+        for (int half = 0; half < 2; half++) {
+            const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
+            _mm256_store_ps(scales, q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets));
+            __m256i parts[4];
+            q6_k_sub_blocks(block, half, parts);
+            for (int t = 0; t < 4; t++) {
+                const int16_t *x = a->q + (b0 + t) * 32;
+                const __m256i low = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(parts[t]));
+                const __m256i high = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(parts[t], 1));
+                const __m256i p0 = _mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)x));
+                const __m256i p1 = _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(x + 16)));
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcast_ss(scales + 2 * t), acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcast_ss(scales + 2 * t + 1), acc1);
+            }
+        }
+    }
+    return hsum(_mm256_add_ps(acc0, acc1)) - 32.0f * hsum(offsets);
+}
+
+CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+    switch (type) {
+    case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a);
+    case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a);
+    case CK_Q4_1: return row_blocks32(CK_Q4_1, row, a);
+    case CK_Q5_0: return row_blocks32(CK_Q5_0, row, a);
+    case CK_Q5_1: return row_blocks32(CK_Q5_1, row, a);
+    case CK_Q4_K: return row_q45_k(0, row, a);
+    case CK_Q5_K: return row_q45_k(1, row, a);
+    case CK_Q6_K: return row_q6_k(row, a);
+    default: return 0;
+    }
+}
+
+CK_AVX2 void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
+                                float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    for (int64_t r = row_begin; r < row_end; r++) {
+        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, weight + (size_t)r * row_bytes, x + j);
+    }
+}
+
+#endif
