@@ -137,7 +137,8 @@ CK_AVX2 static inline __attribute__((always_inline)) __m256i block_products(ck_t
 // MARK: Rows
 
 /// Σ_b d_b·s_b·(Σ q·x) (+ Σ_b m_b·Σx_b for Q4_1 and Q5_1) over a row of a 32-value type,
-/// four blocks at a time into four accumulators.
+/// eight blocks at a time (their scales, and minimums, gathered once) into four
+/// accumulators; the blocks after the last group of 8 one at a time.
 CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
     const int bytes = ck_block_bytes(type);
     const int has_minimum = ck_block32_has_minimum(type);
@@ -173,6 +174,11 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
     return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3))) + hsum(minimum_terms) + minimums;
 }
 
+/// Bit g of each of the 16 words `qh` (Q5_K's fifth-bit bytes, widened) as the value 16.
+CK_AVX2 static inline __m256i k_fifth_bit(__m256i qh, int g) {
+    return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, g), _mm256_set1_epi16(1)), 4);
+}
+
 /// Q4_K and Q5_K: per super-block of 256, the 8 sub-block scales and minimum terms as one
 /// vector each (k_super_block_scales); the 32 packed bytes of sub-blocks 2p (low nibbles)
 /// and 2p + 1 (high nibbles) widened once for both, and Q5_K's fifth bits (bit g of byte l
@@ -180,7 +186,7 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
 CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
-    const __m256i nibble = _mm256_set1_epi16(0x0F), one = _mm256_set1_epi16(1);
+    const __m256i nibble = _mm256_set1_epi16(0x0F);
     float scales[8] __attribute__((aligned(32)));
     for (int64_t s = 0; s < a->k / 256; s++) {
         const uint8_t *block = row + s * bytes;
@@ -194,10 +200,10 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
             __m256i low1 = _mm256_srli_epi16(w0, 4), high1 = _mm256_srli_epi16(w1, 4);
             if (is_q5) {
                 const int g = 2 * pair;
-                low0 = _mm256_or_si256(low0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh0, g), one), 4));
-                high0 = _mm256_or_si256(high0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh1, g), one), 4));
-                low1 = _mm256_or_si256(low1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh0, g + 1), one), 4));
-                high1 = _mm256_or_si256(high1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh1, g + 1), one), 4));
+                low0 = _mm256_or_si256(low0, k_fifth_bit(qh0, g));
+                high0 = _mm256_or_si256(high0, k_fifth_bit(qh1, g));
+                low1 = _mm256_or_si256(low1, k_fifth_bit(qh0, g + 1));
+                high1 = _mm256_or_si256(high1, k_fifth_bit(qh1, g + 1));
             }
             const int64_t b = s * 8 + 2 * pair;
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(low0, high0, a->q + b * 32)), _mm256_broadcast_ss(scales + 2 * pair), acc0);
@@ -209,8 +215,9 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
 }
 
 /// Q6_K: per half super-block, the 8 group scales (q6_k_group_scales, which also adds the
-/// groups' −32 offset terms) and the 4 sub-blocks of 32 unsigned values
-/// (q6_k_sub_blocks); values 0–15 of sub-block t belong to group 2t, values 16–31 to
+/// groups' −32 offset terms) and the 4 sub-blocks of 32 unsigned values, built as words
+/// from the widened ql and qh bytes (the same values as q6_k_sub_blocks, without widening
+/// its bytes across lanes); values 0–15 of sub-block t belong to group 2t, values 16–31 to
 /// group 2t + 1, so their two int16 products are scaled apart.
 CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
@@ -220,9 +227,9 @@ CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
         for (int half = 0; half < 2; half++) {
             const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
             _mm256_store_ps(scales, q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets));
-            // Sub-block t's values l: the low nibble of ql[l] (t 0, 1; ql1 for t odd) or its
-            // high nibble (t 2, 3), bits 4–5 from bits 2t, 2t + 1 of qh[l]; values 0–15 (A) and
-            // 16–31 (B) built as words apart.
+            // Value l of sub-block t: the low nibble of byte l of ql (t 0) or of ql + 32 (t 1),
+            // the high nibble of the same bytes (t 2, 3), bits 4–5 from bits 2t, 2t + 1 of
+            // qh[l]; values 0–15 (a) and 16–31 (b) built as words apart.
             const uint8_t *ql = block + half * 64, *qh = block + 128 + half * 32;
             const __m256i l0a = widen_in_lanes(ql), l0b = widen_in_lanes(ql + 16);
             const __m256i l1a = widen_in_lanes(ql + 32), l1b = widen_in_lanes(ql + 48);
