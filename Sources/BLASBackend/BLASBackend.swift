@@ -453,8 +453,8 @@ public final class BLASBackend: Backend {
 
 extension BLASBackend {
     /// Attention. Prompts (at least ``blockAttentionRowThreshold`` queries) with an `f32`
-    /// cache and no additive mask, on a processor with AVX-512, run in blocks of 16 queries
-    /// of one head with an online softmax (`ck_block_attention`). Other prompts (at least
+    /// cache and no additive mask, on a processor with AVX2 or AVX-512, run in blocks of 16
+    /// (AVX-512) or 8 (AVX2) queries of one head with an online softmax (`ck_block_attention`). Other prompts (at least
     /// ``matrixRowThreshold`` queries) with an `f32` cache go through matrix products, one
     /// head at a time: scores = scale · Q Kᵀ with `sgemm`, the mask and softmax row by row
     /// in C, then weights · V with `sgemm`. Decoding and `f16` caches use the C kernel,
@@ -500,7 +500,7 @@ extension BLASBackend {
         }
     }
 
-    /// Prompt attention in blocks of 16 queries of one head (`ck_block_attention`), split
+    /// Prompt attention in tasks of 16 queries of one head (`ck_block_attention`), split
     /// over the backend's threads: no score matrix, no hand-over to OpenBLAS's threads.
     private func attentionByQueryBlocks(_ operation: Attention, causal: Int32, first: Int, window: Int) {
         let n = operation.queryCount, heads = operation.headCount, width = operation.headWidth

@@ -1,8 +1,10 @@
 // Attention for prompts over an f32 cache, 16 queries of one head at a time, with
 // AVX-512: the vector lanes are the 16 queries, so scores, the running maximum and sum
-// of the softmax, and the output accumulators are all plain lane-wise arithmetic.
+// of the softmax, and the output accumulators are all plain lane-wise arithmetic. With
+// AVX2 only, a task's 16 queries are two blocks of 8 (the lanes of a 256-bit register)
+// over blocks of 8 keys, the same arithmetic with 16 registers instead of 32.
 //
-// For each block of 16 keys: scoresᵀ[key] = Σ_d key[d] · Qᵀ[d] (Q transposed and scaled
+// For each block of keys: scoresᵀ[key] = Σ_d key[d] · Qᵀ[d] (Q transposed and scaled
 // once per task), the softmax is computed online (the running maximum rises, earlier
 // sums and outputs are rescaled by exp(old − new)), and Oᵀ[d] += Σ_key value[d] · p[key].
 // Every key is read once per 16 queries, no score matrix is stored, and the whole
@@ -15,7 +17,7 @@
 
 enum { QUERIES = 16, KEYS = 16 };
 
-int ck_has_block_attention(ck_isa isa) { return ck_use_avx512(isa); }
+int ck_has_block_attention(ck_isa isa) { return ck_use_avx2(isa); }
 
 int64_t ck_block_attention_tasks(int64_t n_queries, int64_t n_heads) { return n_heads * ((n_queries + QUERIES - 1) / QUERIES); }
 
@@ -110,6 +112,97 @@ CK_AVX512 static void attend_block(const float *q, int64_t n_queries, int64_t n_
     }
 }
 
+
+enum { QUERIES8 = 8, KEYS8 = 8 };
+
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+
+/// e^x for 8 floats, as exp16 but with 2^n built in the exponent bits: x is clamped to
+/// [−87, 88] so that n stays in −126…127 (e^−87 ≈ 1.6e−38 stands for anything smaller,
+/// which only ever meets sums of at least 1).
+CK_AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i power = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
+}
+
+/// attend_block for the 8 queries q0 … q0 + 7 (fewer at the end) of head h.
+CK_AVX2 static void attend_block8(const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
+                                  const float *values, int64_t n_keys, int64_t n_kv_heads, int causal, int64_t first_position,
+                                  int64_t window, float scale, float *out, int64_t h, int64_t q0, float *scratch) {
+    const int64_t count = n_queries - q0 < QUERIES8 ? n_queries - q0 : QUERIES8;
+    const int64_t g = h / (n_heads / n_kv_heads), key_stride = n_kv_heads * head_dim;
+    float *qt = scratch, *ot = scratch + QUERIES8 * head_dim;  // [d][query]
+    for (int64_t d = 0; d < head_dim; d++) {
+        for (int64_t i = 0; i < QUERIES8; i++) qt[d * QUERIES8 + i] = i < count ? q[((q0 + i) * n_heads + h) * head_dim + d] * scale : 0.0f;
+        _mm256_storeu_ps(ot + d * QUERIES8, _mm256_setzero_ps());
+    }
+    int64_t lo, hi, unused;
+    ck_visible_keys(n_keys, causal, first_position + q0, window, &lo, &unused);
+    ck_visible_keys(n_keys, causal, first_position + q0 + count - 1, window, &unused, &hi);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i positions = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(first_position + q0)), lane);
+    const __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)count), lane);
+    const __m256 minus_infinity = _mm256_set1_ps(-INFINITY);
+    __m256 maximum = minus_infinity, sum = _mm256_setzero_ps();
+    for (int64_t k0 = lo; k0 < hi; k0 += KEYS8) {
+        const int64_t kc = hi - k0 < KEYS8 ? hi - k0 : KEYS8;
+        const float *key[KEYS8], *value[KEYS8];
+        __m256 visible[KEYS8];  // all ones in the lanes of the queries that see the key
+        for (int k = 0; k < KEYS8; k++) {
+            const int64_t j = k < kc ? k0 + k : k0;  // rows past the end repeat a valid one, masked out
+            key[k] = keys + j * key_stride + g * head_dim;
+            value[k] = values + j * key_stride + g * head_dim;
+            __m256i m = k < kc ? present : _mm256_setzero_si256();
+            if (causal) {
+                const __m256i kp = _mm256_set1_epi32((int32_t)(k0 + k));
+                m = _mm256_andnot_si256(_mm256_cmpgt_epi32(kp, positions), m);
+                if (window > 0) m = _mm256_and_si256(m, _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)window), _mm256_sub_epi32(positions, kp)));
+            }
+            visible[k] = _mm256_castsi256_ps(m);
+        }
+        __m256 s[KEYS8];
+        for (int k = 0; k < KEYS8; k++) s[k] = _mm256_setzero_ps();
+        for (int64_t d = 0; d < head_dim; d++) {
+            const __m256 column = _mm256_loadu_ps(qt + d * QUERIES8);
+            for (int k = 0; k < KEYS8; k++) s[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(key[k] + d), column, s[k]);
+        }
+        __m256 new_maximum = maximum;
+        for (int k = 0; k < KEYS8; k++) new_maximum = _mm256_blendv_ps(new_maximum, _mm256_max_ps(new_maximum, s[k]), visible[k]);
+        // Lanes that have seen nothing yet keep −∞; subtract 0 there so no ∞ − ∞ appears.
+        const __m256 shift = _mm256_andnot_ps(_mm256_cmp_ps(new_maximum, minus_infinity, _CMP_EQ_OQ), new_maximum);
+        const __m256 rescale = exp8(_mm256_sub_ps(maximum, shift));
+        sum = _mm256_mul_ps(sum, rescale);
+        for (int k = 0; k < KEYS8; k++) {
+            s[k] = _mm256_and_ps(visible[k], exp8(_mm256_sub_ps(s[k], shift)));
+            sum = _mm256_add_ps(sum, s[k]);
+        }
+        maximum = new_maximum;
+        for (int64_t d = 0; d < head_dim; d++) {
+            __m256 o = _mm256_mul_ps(_mm256_loadu_ps(ot + d * QUERIES8), rescale);
+            for (int k = 0; k < KEYS8; k++) o = _mm256_fmadd_ps(_mm256_broadcast_ss(value[k] + d), s[k], o);
+            _mm256_storeu_ps(ot + d * QUERIES8, o);
+        }
+    }
+    float sums[QUERIES8];
+    _mm256_storeu_ps(sums, sum);
+    for (int64_t i = 0; i < count; i++) {
+        float *result = out + ((q0 + i) * n_heads + h) * head_dim;
+        const float inverse = sums[i] > 0 ? 1.0f / sums[i] : 0.0f;  // nothing visible: zeros, as the reference
+        for (int64_t d = 0; d < head_dim; d++) result[d] = ot[d * QUERIES8 + i] * inverse;
+    }
+}
+
 #endif
 
 void ck_block_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
@@ -118,10 +211,19 @@ void ck_block_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (!ck_has_block_attention(isa)) return;
     const int64_t blocks = (n_queries + QUERIES - 1) / QUERIES;
+    const int avx512 = ck_use_avx512(isa);
     for (int64_t task = task_begin; task < task_end; task++) {
         // Head-major: a thread's contiguous share is whole heads, early and late queries alike.
-        attend_block(q, n_queries, n_heads, head_dim, keys, values, n_keys, n_kv_heads, causal, first_position, window, scale,
-                     out, task / blocks, (task % blocks) * QUERIES, scratch);
+        const int64_t h = task / blocks, q0 = (task % blocks) * QUERIES;
+        if (avx512) {
+            attend_block(q, n_queries, n_heads, head_dim, keys, values, n_keys, n_kv_heads, causal, first_position, window,
+                         scale, out, h, q0, scratch);
+            continue;
+        }
+        for (int64_t half = q0; half < q0 + QUERIES && half < n_queries; half += QUERIES8) {
+            attend_block8(q, n_queries, n_heads, head_dim, keys, values, n_keys, n_kv_heads, causal, first_position, window,
+                          scale, out, h, half, scratch);
+        }
     }
 #else
     (void)isa; (void)q; (void)n_queries; (void)n_heads; (void)head_dim; (void)keys; (void)values; (void)n_keys;

@@ -200,8 +200,8 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch);
 
 /// Attention of prompts over an f32 cache without an additive mask, 16 queries of one
-/// head per task with AVX-512 (the queries in the vector lanes, an online softmax):
-/// available where ck_has_block_attention is true. Tasks [task_begin, task_end) of the
+/// head per task with AVX-512, or two blocks of 8 with AVX2 (the queries in the vector
+/// lanes, an online softmax): available where ck_has_block_attention is true. Tasks [task_begin, task_end) of the
 /// ck_block_attention_tasks(n_queries, n_heads) are head-major; `scratch` holds
 /// ck_block_attention_scratch_floats(head_dim) floats of this call's own. The arguments
 /// mean what they mean for ck_attention.
