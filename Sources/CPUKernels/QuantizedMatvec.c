@@ -23,7 +23,7 @@
 static size_t round_up(size_t n) { return (n + 63) & ~(size_t)63; }
 
 size_t ck_q16_activation_bytes(int64_t k) {
-    return round_up((size_t)k * 2) + 2 * round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
+    return 2 * round_up((size_t)k * 2) + 2 * round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -49,6 +49,18 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static vo
 }
 #endif
 
+/// Fills q_even_odd from q: per block of 32, values 0, 2, …, 30, then 1, 3, …, 31.
+static void store_even_odd(ck_q16_activation *a) {
+    for (int64_t b = 0; b < a->k / 32; b++) {
+        const int16_t *q = a->q + b * 32;
+        int16_t *split = a->q_even_odd + b * 32;
+        for (int i = 0; i < 16; i++) {
+            split[i] = q[2 * i];
+            split[16 + i] = q[2 * i + 1];
+        }
+    }
+}
+
 void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16_activation *a) {
     char *base = memory;
     a->q = (int16_t *)base;
@@ -57,6 +69,8 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
     base += round_up((size_t)k);
     a->hi = (int8_t *)base;
     base += round_up((size_t)k);
+    a->q_even_odd = (int16_t *)base;
+    base += round_up((size_t)k * 2);
     a->scale = (float *)base;
     base += round_up((size_t)(k / 32) * 4);
     a->sum16 = (float *)base;
@@ -70,10 +84,12 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512(isa)) {
         quantize_blocks_avx512(x, a);
+        store_even_odd(a);
         return;
     }
     if (ck_use_avx2(isa)) {
         ck_q16_quantize_blocks_avx2(x, a);
+        store_even_odd(a);
         return;
     }
 #endif
@@ -90,6 +106,7 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
         }
         ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
+    store_even_odd(a);
 }
 
 int ck_has_q16_kernel(ck_type type) {

@@ -97,11 +97,14 @@ void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, i
 /// 127 · 256). Each q is
 /// also stored split into two bytes, q = hi * 256 + lo (lo unsigned, hi signed), so
 /// that the 8-bit dot-product instructions compute exact int16 products. Sums for the
-/// offset and minimum terms of the block types are kept too.
+/// offset and minimum terms of the block types are kept too, and q once more in the
+/// order of the AVX2 K-quant kernels, which split the weight bytes of a block into the
+/// words of its even- and odd-indexed values by a mask and a shift instead of a shuffle.
 typedef struct {
     int16_t *q;      // k values
     uint8_t *lo;     // k low bytes of q
     int8_t *hi;      // k high bytes of q
+    int16_t *q_even_odd; // k values: each block's q at even indices (0, 2, …, 30), then at odd ones
     float *scale;    // k / 32 scales
     float *sum16;    // k / 16 sums of the original values
     int32_t *qsum16; // k / 16 sums of q
@@ -110,7 +113,8 @@ typedef struct {
     int64_t k;
 } ck_q16_activation;
 
-/// Bytes needed for the activation buffers of k values (q, scale and sum16 together).
+/// Bytes needed for the activation buffers of k values (q, its bytes, its reordered copy
+/// and the per-block fields together).
 size_t ck_q16_activation_bytes(int64_t k);
 /// Lays out the buffers of `activation` in `memory` (ck_q16_activation_bytes(k) bytes,
 /// 64-byte aligned) and quantizes x into them (with AVX-512 where `isa` allows it; the
