@@ -49,6 +49,23 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static vo
 }
 #endif
 
+/// The blocks of ck_q16_quantize in portable C.
+static void quantize_blocks_portable(const float *x, ck_q16_activation *a) {
+    for (int64_t b = 0; b < a->k / 32; b++) {
+        const float *v = x + b * 32;
+        const float scale = ck_q16_quantize_block(v, a->q + b * 32);
+        int32_t q0 = 0, q1 = 0;
+        float s0 = 0, s1 = 0;
+        for (int i = 0; i < 32; i++) {
+            const int16_t q = a->q[b * 32 + i];
+            a->lo[b * 32 + i] = (uint8_t)(q & 0xFF);
+            a->hi[b * 32 + i] = (int8_t)(q >> 8);
+            if (i < 16) { q0 += q; s0 += v[i]; } else { q1 += q; s1 += v[i]; }
+        }
+        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
+    }
+}
+
 /// Fills q_even_odd from q: per block of 32, values 0, 2, …, 30, then 1, 3, …, 31.
 static void store_even_odd(ck_q16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
@@ -82,30 +99,11 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
     a->sum32 = (float *)base;
     a->k = k;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512(isa)) {
-        quantize_blocks_avx512(x, a);
-        store_even_odd(a);
-        return;
-    }
-    if (ck_use_avx2(isa)) {
-        ck_q16_quantize_blocks_avx2(x, a);
-        store_even_odd(a);
-        return;
-    }
+    if (ck_use_avx512(isa)) quantize_blocks_avx512(x, a);
+    else if (ck_use_avx2(isa)) ck_q16_quantize_blocks_avx2(x, a);
+    else
 #endif
-    for (int64_t b = 0; b < k / 32; b++) {
-        const float *v = x + b * 32;
-        const float scale = ck_q16_quantize_block(v, a->q + b * 32);
-        int32_t q0 = 0, q1 = 0;
-        float s0 = 0, s1 = 0;
-        for (int i = 0; i < 32; i++) {
-            const int16_t q = a->q[b * 32 + i];
-            a->lo[b * 32 + i] = (uint8_t)(q & 0xFF);
-            a->hi[b * 32 + i] = (int8_t)(q >> 8);
-            if (i < 16) { q0 += q; s0 += v[i]; } else { q1 += q; s1 += v[i]; }
-        }
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
-    }
+        quantize_blocks_portable(x, a);
     store_even_odd(a);
 }
 
