@@ -59,6 +59,9 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
 
 /// Σ w·x over a block of 32: `low` holds the weights of values 0–15 as int16, `high` those
 /// of values 16–31; `x` the block's 32 activation values. Eight lanes of partial sums.
+/// The K-quant kernels pass the words of the even-indexed values (0, 2, …, 30) as `low`,
+/// the odd-indexed ones as `high` and the activation in q_even_odd order, whose halves
+/// hold the same values; lanes 0–3 then sum values 0–15, lanes 4–7 values 16–31.
 CK_AVX2 static inline __m256i block_dot(__m256i low, __m256i high, const int16_t *x) {
     return _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)x)),
                             _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(x + 16))));
@@ -174,28 +177,20 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
     return hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3))) + hsum(minimum_terms) + minimums;
 }
 
-/// Σ w·x over a block of 32 values given as the words of its even-indexed values (`even`:
-/// 0, 2, …, 14 in the low 128-bit lane, 16, …, 30 in the high one) and of its odd-indexed
-/// ones (`odd`), against the block's activation in q_even_odd order `x`. Lanes 0–3 of the
-/// result sum values 0–15, lanes 4–7 values 16–31.
-CK_AVX2 static inline __m256i words_dot(__m256i even, __m256i odd, const int16_t *x) {
-    return _mm256_add_epi32(_mm256_madd_epi16(even, _mm256_loadu_si256((const __m256i *)x)),
-                            _mm256_madd_epi16(odd, _mm256_loadu_si256((const __m256i *)(x + 16))));
-}
-
-/// words_dot of a block of 32 unsigned byte values `v` (value j in byte j): the bytes
-/// split into the words of the even-indexed values by a mask and of the odd-indexed ones
-/// by a shift, with no shuffle and no widening across lanes (against widen_in_lanes, on
+/// Σ w·x over a block of 32 unsigned byte values `v` (value j in byte j) against the
+/// block's activation in q_even_odd order `x`: the bytes split into the words of the
+/// even-indexed values by a mask and of the odd-indexed ones by a shift, for block_dot,
+/// with no shuffle and no widening across lanes (against widen_in_lanes, on
 /// Zen 4 with `instruction-set=avx2`: Q6_K 2.06 → 1.49 ns per 32 weights, Q5_K 1.76 → 1.52).
 CK_AVX2 static inline __m256i bytes_dot(__m256i v, const int16_t *x) {
-    return words_dot(_mm256_and_si256(v, _mm256_set1_epi16(0x00FF)), _mm256_srli_epi16(v, 8), x);
+    return block_dot(_mm256_and_si256(v, _mm256_set1_epi16(0x00FF)), _mm256_srli_epi16(v, 8), x);
 }
 
 /// Q4_K and Q5_K: per super-block of 256, the 8 sub-block scales and minimum terms as one
 /// vector each (k_super_block_scales). Q5_K's sub-blocks are built as bytes (k_sub_block:
 /// the low or high nibbles of 32 packed bytes and the fifth bit, bit g of byte l for value
 /// l of sub-block g) for bytes_dot; Q4_K's 32 packed bytes of two sub-blocks are split
-/// into the four nibbles of each word, the even and odd values of both, for words_dot.
+/// into the four nibbles of each word, the even and odd values of both, for block_dot.
 CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
@@ -216,8 +211,8 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
                 // The four nibbles of each word are values 2i and 2i + 1 of sub-blocks g
                 // (bits 0–3, 8–11) and g + 1 (bits 4–7, 12–15): masks and shifts of words.
                 const __m256i nibble = _mm256_set1_epi16(0x0F);
-                p0 = words_dot(_mm256_and_si256(packed, nibble), _mm256_and_si256(_mm256_srli_epi16(packed, 8), nibble), x);
-                p1 = words_dot(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble), _mm256_srli_epi16(packed, 12), x + 32);
+                p0 = block_dot(_mm256_and_si256(packed, nibble), _mm256_and_si256(_mm256_srli_epi16(packed, 8), nibble), x);
+                p1 = block_dot(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble), _mm256_srli_epi16(packed, 12), x + 32);
             }
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcast_ss(scales + g), acc0);
             acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcast_ss(scales + g + 1), acc1);
