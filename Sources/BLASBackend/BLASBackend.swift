@@ -13,10 +13,10 @@ import TensorCore
 ///   ``activationPrecision``).
 /// - `f32` weights, `n` from ``matrixRowThreshold``: `cblas_sgemm` on the weight as it lies.
 /// - quantized weights with an integer matrix-product kernel (`Q8_0`, `Q4_0`, `Q4_1`,
-///   `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`, `Q6_K` on a processor with AVX-512 VNNI), `n` from
-///   ``integerMatrixRowThreshold``: the input rows are rounded to int16 per block of 32 as
-///   for decoding, weight panels are repacked into each thread's scratch, and the product
-///   is computed in int16 integer tiles (``QuantizedPrefill/int16``).
+///   `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`, `Q6_K` on a processor with AVX-512 VNNI or AVX2), `n`
+///   from ``integerMatrixRowThreshold``: the input rows are rounded to int16 per block of
+///   32 as for decoding, weight panels are repacked into each thread's scratch, and the
+///   product is computed in int16 integer tiles (``QuantizedPrefill/int16``).
 /// - other types, `n` from ``panelRowThreshold`` (prompt processing): panels of weight
 ///   rows are dequantized to `f32` into a scratch buffer of about ``panelByteCount``
 ///   bytes, and each panel is multiplied with `cblas_sgemm`.
@@ -24,7 +24,9 @@ import TensorCore
 /// The thresholds are where the paths cross on a 2-core AVX-512 machine (TinyLlama shapes):
 /// the fused dots reach about 100 GFLOP/s whatever `n`, `sgemm` about 190 GFLOP/s once `n`
 /// is large, the integer tiles about 1.3 times `sgemm` (one 512-bit `vpdpwssd` is 32
-/// multiply-adds), and dequantizing a panel costs the same however few rows use it.
+/// multiply-adds; the AVX2 tiles, `vpmaddwd` and `vpaddd` on 256 bits, about `sgemm`'s
+/// speed on Zen 4 without the dequantization), and dequantizing a panel costs the same
+/// however few rows use it.
 ///
 /// For quantized weights (`Q8_0`, `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q4_K`, `Q5_K`,
 /// `Q6_K`) the decode path rounds each input row to int16 per block of 32 values
@@ -75,8 +77,18 @@ public final class BLASBackend: Backend {
     /// blocks of 16 queries (AVX-512), before the matrix-product path.
     public let blockAttentionRowThreshold: Int
     /// Input rows from which quantized weights go through the integer matrix products
-    /// (``QuantizedPrefill/int16``) instead of fused dots, where those are available.
+    /// (``QuantizedPrefill/int16``) instead of fused dots, where those are available
+    /// (by default ``defaultIntegerMatrixRowThreshold(for:)``).
     public let integerMatrixRowThreshold: Int
+
+    /// Where the integer matrix products overtake the fused dots, by the tiles the
+    /// instruction set runs: 6 rows with AVX-512 VNNI; 16 with the AVX2 tiles, whose
+    /// weight packing costs more against 256-bit products (Q4_0 2048 × 2048 with
+    /// `instruction-set=avx2` on Zen 4, 1 thread: at 6 rows 1.35–1.43 ms against 0.87–1.20
+    /// for the fused dots, at 12 rows even, at 24 rows 3.0–3.2 against 3.5–4.8).
+    public static func defaultIntegerMatrixRowThreshold(for instructionSet: InstructionSet) -> Int {
+        ck_q16_gemm_uses_vnni(instructionSet.kernelValue) != 0 ? 6 : 16
+    }
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
     /// How quantized, `f16` and `bf16` weights meet the activations when decoding. With
@@ -101,7 +113,8 @@ public final class BLASBackend: Backend {
     /// How prompts meet quantized weights (from ``panelRowThreshold`` input rows).
     public enum QuantizedPrefill: String, Sendable, CaseIterable {
         /// Integer matrix products in the precision of the `int16` decode kernels, where the
-        /// processor has AVX-512 VNNI and the type a kernel (the default); elsewhere `panels`.
+        /// processor has AVX-512 VNNI or AVX2 and the type a kernel (the default); elsewhere
+        /// `panels`.
         case int16
         /// Weights dequantized to `f32` panels, multiplied with `cblas_sgemm`.
         case panels
@@ -201,7 +214,6 @@ public final class BLASBackend: Backend {
         matrixRowThreshold = try Self.integerOption("gemm-min-rows", in: configuration, default: 16)
         panelRowThreshold = try Self.integerOption("panel-min-rows", in: configuration, default: 32)
         blockAttentionRowThreshold = try Self.integerOption("block-attention-min-rows", in: configuration, default: 8)
-        integerMatrixRowThreshold = try Self.integerOption("integer-gemm-min-rows", in: configuration, default: 6)
         panelByteCount = try Self.integerOption("panel-bytes", in: configuration, default: 16 << 20)
         let precision = configuration.options["activations"] ?? ActivationPrecision.int16.rawValue
         guard let parsed = ActivationPrecision(rawValue: precision) else {
@@ -230,6 +242,8 @@ public final class BLASBackend: Backend {
         } else {
             instructionSet = detected
         }
+        integerMatrixRowThreshold = try Self.integerOption(
+            "integer-gemm-min-rows", in: configuration, default: Self.defaultIntegerMatrixRowThreshold(for: instructionSet))
         switch configuration.options["openblas-core"] ?? "auto" {
         case "auto": ck_openblas_replace_fallback_core()
         case "keep": break

@@ -31,6 +31,7 @@ enum {
     GROUP_BYTES = GROUP_Q_BYTES + 2 * GROUP_BLOCKS * 4,  // with a scale and an extra float per block
     TILE_W = 4,             // weight rows per tile
     TILE_X = 3,             // activation rows per tile
+    TILE_AVX2_W = 3,        // weight rows per tile without AVX-512 VNNI (tile_avx2)
 };
 
 static int64_t group_count(int64_t k) { return (k / BLOCK + GROUP_BLOCKS - 1) / GROUP_BLOCKS; }
@@ -106,6 +107,29 @@ CK_VNNI512 static void pack_weight_row_avx512(ck_type type, const uint8_t *src, 
         scales[b] = _cvtsh_ss(ck_load_u16(block));
     }
 }
+
+/// pack_weight_row for Q8_0 and Q4_0 with AVX2 (without AVX-512): the block's 32 values
+/// as signed bytes, widened to int16 in two halves, stored at the block's lane.
+CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64_t blocks, int32_t *values, float *scales) {
+    const int bytes = ck_block_bytes(type);
+    int32_t words[16] __attribute__((aligned(32)));
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *block = src + b * bytes;
+        __m256i q;
+        if (type == CK_Q8_0) {
+            q = _mm256_loadu_si256((const __m256i *)(block + 2));
+        } else {
+            const __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
+            const __m256i nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+            q = _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+        }
+        _mm256_store_si256((__m256i *)words, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(q)));
+        _mm256_store_si256((__m256i *)(words + 8), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(q, 1)));
+        int32_t *lane = values + (b / GROUP_BLOCKS) * 256 + (b % GROUP_BLOCKS);
+        for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = words[t];
+        scales[b] = _cvtsh_ss(ck_load_u16(block));
+    }
+}
 #endif
 
 void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
@@ -140,8 +164,10 @@ void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t pa
 }
 
 
+int ck_q16_gemm_uses_vnni(ck_isa isa) { return ck_use_avx512_vnni(isa); }
+
 int ck_has_q16_gemm(ck_isa isa, ck_type type) {
-    if (!ck_use_avx512_vnni(isa)) return 0;
+    if (!ck_use_avx512_vnni(isa) && !ck_use_avx2(isa)) return 0;
     switch (type) {
     case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
     default: return 0;
@@ -151,14 +177,18 @@ int ck_has_q16_gemm(ck_isa isa, ck_type type) {
 /// Packs blocks [first, first + blocks) of one weight row (`src` points at the row) as a
 /// row of `groups` groups: every block as 32 small integers q with a scale d and a
 /// minimum factor m, so that the block's values are d·q + m. `first` is a multiple of 16.
-static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
+static void pack_weight_row(ck_isa isa, ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
     clear_row_padding(row, groups, blocks);
     int32_t *values = packed_values(row);
     float *scales = packed_scales(row, groups), *minima = packed_extras(row, groups);
     int32_t q[32];
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (type == CK_Q8_0 || type == CK_Q4_0) {  // only called where ck_has_q16_gemm: AVX-512 VNNI
+    if ((type == CK_Q8_0 || type == CK_Q4_0) && ck_use_avx512(isa)) {
         pack_weight_row_avx512(type, src + first * ck_block_bytes(type), blocks, values, scales);
+        return;
+    }
+    if ((type == CK_Q8_0 || type == CK_Q4_0) && ck_use_avx2(isa)) {
+        pack_weight_row_avx2(type, src + first * ck_block_bytes(type), blocks, values, scales);
         return;
     }
 #endif
@@ -291,6 +321,59 @@ CK_VNNI512 static void tile(packed_rows w, packed_rows x, int64_t groups, int ha
         for (int j = 0; j < TILE_X; j++) out[r][j] = _mm512_reduce_add_ps(acc[r][j]);
 }
 
+/// The tile for processors with AVX2 but not AVX-512 VNNI: 3 weight rows × 3 activation
+/// rows (16 vector registers hold 9 integer sums, the 3 weight vectors and an activation
+/// vector), each group taken as two halves of 8 blocks in 256-bit lanes, vpmaddwd and
+/// vpaddd for each pair of values of 8 blocks. The same packed rows, the same exact integer
+/// sums converted after as many steps; the float sums wait in memory between halves.
+CK_AVX2 static void tile_avx2(packed_rows w, packed_rows x, int64_t groups, int has_minimum, int wide_weights,
+                              float out[TILE_W][TILE_X]) {
+    enum { W = TILE_AVX2_W };
+    __m256 acc[W][TILE_X];
+    for (int r = 0; r < W; r++)
+        for (int j = 0; j < TILE_X; j++) acc[r][j] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < groups; g++) {
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *wg = w.values + g * GROUP_Q_BYTES + half * 32, *xg = x.values + g * GROUP_Q_BYTES + half * 32;
+            const int64_t lanes = g * GROUP_BLOCKS + half * 8;  // the half's first block in the scale arrays
+            __m256i dots[W][TILE_X];
+            for (int r = 0; r < W; r++)
+                for (int j = 0; j < TILE_X; j++) dots[r][j] = _mm256_setzero_si256();
+            for (int t0 = 0; t0 < 16; t0 += 8) {
+                for (int t = t0; t < t0 + 8; t++) {
+                    __m256i wv[W];
+                    for (int r = 0; r < W; r++) wv[r] = _mm256_loadu_si256((const __m256i *)(wg + r * w.stride + t * 64));
+                    for (int j = 0; j < TILE_X; j++) {
+                        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xg + j * x.stride + t * 64));
+                        for (int r = 0; r < W; r++) dots[r][j] = _mm256_add_epi32(dots[r][j], _mm256_madd_epi16(wv[r], xv));
+                    }
+                }
+                if (t0 == 8 || wide_weights) {
+                    for (int j = 0; j < TILE_X; j++) {
+                        const __m256 xs = _mm256_loadu_ps((const float *)((const uint8_t *)(x.scales + lanes) + j * x.stride));
+                        for (int r = 0; r < W; r++) {
+                            const __m256 ws = _mm256_loadu_ps((const float *)((const uint8_t *)(w.scales + lanes) + r * w.stride));
+                            acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[r][j]), _mm256_mul_ps(ws, xs), acc[r][j]);
+                            dots[r][j] = _mm256_setzero_si256();
+                        }
+                    }
+                }
+            }
+            if (has_minimum) {
+                for (int j = 0; j < TILE_X; j++) {
+                    const __m256 sums = _mm256_loadu_ps((const float *)((const uint8_t *)(x.extras + lanes) + j * x.stride));
+                    for (int r = 0; r < W; r++) {
+                        const __m256 minima = _mm256_loadu_ps((const float *)((const uint8_t *)(w.extras + lanes) + r * w.stride));
+                        acc[r][j] = _mm256_fmadd_ps(minima, sums, acc[r][j]);
+                    }
+                }
+            }
+        }
+    }
+    for (int r = 0; r < W; r++)
+        for (int j = 0; j < TILE_X; j++) out[r][j] = ck_hsum256(acc[r][j]);
+}
+
 #endif
 
 void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
@@ -302,26 +385,30 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1 || type == CK_Q4_K || type == CK_Q5_K;
     const uint8_t *w = weight, *x = packed_x;
     uint8_t *panel = scratch;
-    for (int64_t first = row_begin; first < row_end; first += PANEL_ROWS) {
-        const int64_t rows = row_end - first < PANEL_ROWS ? row_end - first : PANEL_ROWS;
-        const int64_t padded = (rows + TILE_W - 1) / TILE_W * TILE_W;
+    const int vnni = ck_q16_gemm_uses_vnni(isa), tile_w = vnni ? TILE_W : TILE_AVX2_W;
+    const int64_t panel_rows = PANEL_ROWS / tile_w * tile_w;  // padded to whole tiles within PANEL_ROWS
+    for (int64_t first = row_begin; first < row_end; first += panel_rows) {
+        const int64_t rows = row_end - first < panel_rows ? row_end - first : panel_rows;
+        const int64_t padded = (rows + tile_w - 1) / tile_w * tile_w;
         for (int64_t g0 = 0; g0 < groups; g0 += chunk) {
             const int64_t chunk_groups = groups - g0 < chunk ? groups - g0 : chunk;
             const int64_t first_block = g0 * GROUP_BLOCKS;
             const int64_t chunk_blocks = blocks - first_block < chunk_groups * GROUP_BLOCKS ? blocks - first_block : chunk_groups * GROUP_BLOCKS;
             const size_t w_stride = (size_t)chunk_groups * GROUP_BYTES;
             for (int64_t r = 0; r < padded; r++) {
-                if (r < rows) pack_weight_row(type, w + (size_t)(first + r) * row_bytes, first_block, chunk_blocks, chunk_groups, panel + r * w_stride);
+                if (r < rows) pack_weight_row(isa, type, w + (size_t)(first + r) * row_bytes, first_block, chunk_blocks, chunk_groups, panel + r * w_stride);
                 else memset(panel + r * w_stride, 0, w_stride);
             }
             for (int64_t j0 = 0; j0 < x_count; j0 += TILE_X) {
                 const packed_rows xs = rows_at(x + j0 * x_stride, x_stride, groups, g0);
-                for (int64_t r0 = 0; r0 < padded; r0 += TILE_W) {
+                for (int64_t r0 = 0; r0 < padded; r0 += tile_w) {
                     float out[TILE_W][TILE_X];
-                    tile(rows_at(panel + r0 * w_stride, w_stride, chunk_groups, 0), xs, chunk_groups, has_minimum, type == CK_Q6_K, out);
+                    const packed_rows ws = rows_at(panel + r0 * w_stride, w_stride, chunk_groups, 0);
+                    if (vnni) tile(ws, xs, chunk_groups, has_minimum, type == CK_Q6_K, out);
+                    else tile_avx2(ws, xs, chunk_groups, has_minimum, type == CK_Q6_K, out);
                     for (int j = 0; j < TILE_X && j0 + j < x_count; j++) {
                         float *target = y + (j0 + j) * y_stride + first + r0;
-                        for (int r = 0; r < TILE_W && r0 + r < rows; r++) target[r] = g0 == 0 ? out[r][j] : target[r] + out[r][j];
+                        for (int r = 0; r < tile_w && r0 + r < rows; r++) target[r] = g0 == 0 ? out[r][j] : target[r] + out[r][j];
                     }
                 }
             }

@@ -18,13 +18,21 @@ struct BLASBackendOptionsTests {
         #expect(backend.matrixRowThreshold == 16)
         #expect(backend.panelRowThreshold == 32)
         #expect(backend.panelByteCount == 16 << 20)
-        #expect(backend.integerMatrixRowThreshold == 6)
+        #expect(backend.integerMatrixRowThreshold == BLASBackend.defaultIntegerMatrixRowThreshold(for: backend.instructionSet))
         #expect(backend.quantizedPrefill == .int16)
         #expect(backend.blockAttentionRowThreshold == 8)
         #expect(backend.halfActivations == BLASBackend.halfActivationsAreFaster)
         #expect(backend.prefetchesFloatWeights == BLASBackend.floatWeightPrefetchIsFaster)
         #expect(backend.prefetchesQuantizedWeights == BLASBackend.quantizedWeightPrefetchIsFaster)
         #expect(backend.takesBlockPairs == BLASBackend.blockPairsAreFaster)
+    }
+
+    @Test func integerMatrixRowThresholdFollowsTheTiles() throws {
+        // The AVX2 tiles (and the portable fallback, which has none) take over from 16 rows.
+        #expect(try make(["instruction-set": "avx2"]).integerMatrixRowThreshold == 16)
+        #expect(try make(["instruction-set": "portable"]).integerMatrixRowThreshold == 16)
+        #expect(try make(["instruction-set": "avx2", "integer-gemm-min-rows": "9"]).integerMatrixRowThreshold == 9)
+        #expect([6, 16].contains(BLASBackend.defaultIntegerMatrixRowThreshold(for: .avx512)))
     }
 
     @Test func instructionSetIsCappedByTheProcessor() throws {

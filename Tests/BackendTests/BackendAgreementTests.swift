@@ -190,8 +190,10 @@ struct BackendAgreementTests {
     /// The largest integer products the packed kernels meet: Q6_K blocks whose every value
     /// is −32 × scale −128 (the packed integer 4096) against activations that all round to
     /// the int16 maximum. Sums of 16 such steps overflow int32; the kernels must not.
-    @Test func extremeQ6KProductsDoNotOverflow() throws {
-        let n = 9, k = 1024, m = 8
+    /// 9 rows take the AVX-512 VNNI integer tiles, 17 the AVX2 ones (from 16 rows).
+    @Test(arguments: [9, 17])
+    func extremeQ6KProductsDoNotOverflow(n: Int) throws {
+        let k = 1024, m = 8
         let weight = try Tensor(zeros: [m, k], elementType: .q6_K)
         let bytes = weight.mutableRawPointer
         for block in 0..<weight.byteCount / 210 {
@@ -202,7 +204,7 @@ struct BackendAgreementTests {
             bytes.storeBytes(of: HalfPrecision.f16Bits(from: 0.001), toByteOffset: base + 208, as: UInt16.self)
         }
         let input = try Tensor(shape: [n, k], values: (0..<(n * k)).map { Float(1 + $0 / k) })
-        try expectMatmulAgreement("extreme Q6_K", input: input, weight: weight)
+        try expectMatmulAgreement("extreme Q6_K n=\(n)", input: input, weight: weight)
     }
 
     @Test(arguments: ElementType.allCases)

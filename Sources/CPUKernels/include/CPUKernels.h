@@ -184,10 +184,13 @@ void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes
 
 /// Prompt processing for quantized weights in int16 integer arithmetic (the precision of
 /// ck_matvec_q16): activation rows and weight rows are packed so that one 512-bit
-/// vpdpwssd advances 16 blocks, and the product is computed in 4 × 3 tiles. Available
-/// where ck_has_q16_gemm is true (AVX-512 VNNI and the 32-value block types Q8_0, Q4_0,
-/// Q4_1, Q5_0, Q5_1, and Q4_K, Q5_K, Q6_K).
+/// vpdpwssd advances 16 blocks, and the product is computed in 4 × 3 tiles; without
+/// AVX-512 VNNI, 256-bit vpmaddwd and vpaddd advance 8 blocks, in 3 × 3 tiles. Available
+/// where ck_has_q16_gemm is true (AVX-512 VNNI or AVX2, and the 32-value block types Q8_0,
+/// Q4_0, Q4_1, Q5_0, Q5_1, and Q4_K, Q5_K, Q6_K).
 int ck_has_q16_gemm(ck_isa isa, ck_type type);
+/// Whether ck_gemm_q16 runs its AVX-512 VNNI tiles (else, where it runs, the AVX2 ones).
+int ck_q16_gemm_uses_vnni(ck_isa isa);
 /// Bytes of one packed row of k values (k a multiple of 32).
 size_t ck_q16_packed_row_bytes(int64_t k);
 /// The activation rows the packed buffer must hold for `rows` rows (a multiple of the tile width).
