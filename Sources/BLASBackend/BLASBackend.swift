@@ -410,7 +410,7 @@ public final class BLASBackend: Backend {
             let input = operation.input.floatPointer
             parallelRows.run(rowCount: paddedRows, workPerRow: k * 4) { begin, end in
                 ck_q16_pack_activations(
-                    input + begin * k, Int64(k), Int64(max(0, min(end, n) - begin)), Int64(end - begin), memory + begin * rowBytes)
+                    isa, input + begin * k, Int64(k), Int64(max(0, min(end, n) - begin)), Int64(end - begin), memory + begin * rowBytes)
             }
             let packed = UnsafeRawPointer(memory)
             parallelRows.runChunks(rowCount: m, workPerRow: k * n) { chunk, begin, end in

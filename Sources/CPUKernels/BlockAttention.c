@@ -115,7 +115,6 @@ CK_AVX512 static void attend_block(const float *q, int64_t n_queries, int64_t n_
 
 enum { QUERIES8 = 8, KEYS8 = 8 };
 
-#define CK_AVX2 __attribute__((target("avx2,fma")))
 
 /// e^x for 8 floats, as exp16 but with 2^n built in the exponent bits: x is clamped to
 /// [−87, 88] so that n stays in −126…127 (e^−87 ≈ 1.6e−38 stands for anything smaller,

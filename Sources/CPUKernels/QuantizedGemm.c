@@ -123,22 +123,57 @@ CK_AVX2 static inline void store_block_bytes(int32_t *values, int64_t b, __m256i
     store_block_words(values, b, _mm256_cvtepu8_epi16(_mm256_castsi256_si128(bytes)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(bytes, 1)));
 }
 
+/// ck_q16_pack_activations for one row, with AVX2 (without AVX-512): the same int16 values
+/// as the scalar code (the values times the same float inverse, rounded to nearest even as
+/// lrintf), the sums added in another order.
+CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
+        const __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
+        const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
+                                       _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float scale = _mm_cvtss_f32(m4) / 32512.0f;
+        const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
+        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, inverse));
+        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, inverse));
+        // vpackssdw packs within 128-bit lanes; the permute puts the words back in order.
+        store_block_words(values, b, _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), _MM_SHUFFLE(3, 1, 2, 0)),
+                          _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), _MM_SHUFFLE(3, 1, 2, 0)));
+        scales[b] = scale;
+        sums[b] = ck_hsum256(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)));
+    }
+}
+
 /// Whether pack_weight_row_avx2 packs this type.
 static int packs_with_avx2(ck_type type) {
     switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
+    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
     default: return 0;
     }
 }
 
-/// pack_weight_row with AVX2 (Q8_0, Q4_0, Q4_1 and the K-quants; the arguments as there):
+/// The fifth bits of a Q5_0 or Q5_1 block (bit j of the 32 bits at `qh` for value j) as
+/// 0x10 in byte j: the bits in every lane, each byte given the byte of its bit (vpshufb
+/// within lanes) and tested against its own bit.
+CK_AVX2 static inline __m256i fifth_bit_bytes(const uint8_t *qh) {
+    const __m256i all = _mm256_set1_epi32((int)ck_load_u32(qh));
+    const __m256i order = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(all, order), bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+/// pack_weight_row with AVX2 (the 32-value types and the K-quants; the arguments as there):
 /// each block's values built in a vector, as the AVX2 decode kernels build them, widened
 /// to int16 and stored at the block's lane; the same integers, scales and minimum factors
 /// as the portable unpacking. On Zen 4 the portable unpacking of a Q4_K_M model took about
 /// a fifth of its prompts' integer products (`perf`, TinyLlama pp512).
 CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int32_t *values, float *scales,
                                          float *minima) {
-    if (type == CK_Q8_0 || type == CK_Q4_0 || type == CK_Q4_1) {
+    if (type == CK_Q8_0 || type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1) {
         const int bytes = ck_block_bytes(type);
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *block = src + (first + b) * bytes;
@@ -150,8 +185,16 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
                 const __m256i q = nibbles(block + 2);
                 store_block_words(values, b, _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)), eight),
                                   _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)), eight));
-            } else {
+            } else if (type == CK_Q4_1) {
                 store_block_bytes(values, b, nibbles(block + 4));
+                minima[b] = f16(block + 2);
+            } else if (type == CK_Q5_0) {
+                const __m256i sixteen = _mm256_set1_epi16(16);
+                const __m256i q = _mm256_or_si256(nibbles(block + 6), fifth_bit_bytes(block + 2));
+                store_block_words(values, b, _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)), sixteen),
+                                  _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)), sixteen));
+            } else {  // Q5_1
+                store_block_bytes(values, b, _mm256_or_si256(nibbles(block + 8), fifth_bit_bytes(block + 4)));
                 minima[b] = f16(block + 2);
             }
             scales[b] = f16(block);
@@ -195,7 +238,7 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
 }
 #endif
 
-void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
+void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
     const int64_t groups = group_count(k), blocks = k / BLOCK;
     const size_t row_bytes = ck_q16_packed_row_bytes(k);
     for (int64_t j = 0; j < padded_rows; j++) {
@@ -205,8 +248,12 @@ void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t pa
         int32_t *values = packed_values(row);
         float *scales = packed_scales(row, groups), *sums = packed_extras(row, groups);
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-        if (ck_use_avx512(CK_ISA_AVX512)) {
+        if (ck_use_avx512(isa)) {
             pack_activation_row_avx512(x + j * k, blocks, values, scales, sums);
+            continue;
+        }
+        if (ck_use_avx2(isa)) {
+            pack_activation_row_avx2(x + j * k, blocks, values, scales, sums);
             continue;
         }
 #endif

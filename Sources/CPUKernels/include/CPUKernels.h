@@ -196,8 +196,9 @@ size_t ck_q16_packed_row_bytes(int64_t k);
 /// The activation rows the packed buffer must hold for `rows` rows (a multiple of the tile width).
 int64_t ck_q16_gemm_padded_rows(int64_t rows);
 /// Quantizes `rows` rows of k floats at x to int16 per block of 32 and packs them into
-/// `packed` (padded_rows × ck_q16_packed_row_bytes(k) bytes; rows past `rows` are zero).
-void ck_q16_pack_activations(const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed);
+/// `packed` (padded_rows × ck_q16_packed_row_bytes(k) bytes; rows past `rows` are zero),
+/// with the best of AVX-512, AVX2 and portable C that `isa` allows (the same integers).
+void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed);
 /// Scratch bytes one ck_gemm_q16 call needs for its panel of packed weight rows.
 size_t ck_q16_gemm_scratch_bytes(int64_t k);
 /// y[j * y_stride + r] = dot(weight row r, activation row j) for r in [row_begin, row_end)
