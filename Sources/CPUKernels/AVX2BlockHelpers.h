@@ -19,6 +19,29 @@ CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
 }
 
+/// ck_q16_quantize_block with AVX2: loads the block's 32 values at `v` into `x` and rounds
+/// them into `q` as int32 (the values times the same float inverse, rounded to nearest even
+/// as lrintf does); returns the scale, max |v| / 32512.
+CK_AVX2 static inline float q16_round_block_avx2(const float *v, __m256 x[4], __m256i q[4]) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int i = 0; i < 4; i++) x[i] = _mm256_loadu_ps(v + 8 * i);
+    const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x[0]), _mm256_andnot_ps(sign, x[1])),
+                                   _mm256_max_ps(_mm256_andnot_ps(sign, x[2]), _mm256_andnot_ps(sign, x[3])));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float scale = _mm_cvtss_f32(m4) / 32512.0f;
+    const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
+    for (int i = 0; i < 4; i++) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(x[i], inverse));
+    return scale;
+}
+
+/// Two vectors of 8 int32 as 16 int16 in order (saturating, as vpackssdw; the permute
+/// undoes its interleaving of 128-bit lanes).
+CK_AVX2 static inline __m256i pack_words_in_order(__m256i a, __m256i b) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), _MM_SHUFFLE(3, 1, 2, 0));
+}
+
 CK_AVX2 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

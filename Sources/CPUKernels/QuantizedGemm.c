@@ -127,23 +127,12 @@ CK_AVX2 static inline void store_block_bytes(int32_t *values, int64_t b, __m256i
 /// as the scalar code (the values times the same float inverse, rounded to nearest even as
 /// lrintf), the sums added in another order.
 CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
-        const __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
-        const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
-                                       _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const float scale = _mm_cvtss_f32(m4) / 32512.0f;
-        const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
-        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, inverse));
-        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, inverse));
-        // vpackssdw packs within 128-bit lanes; the permute puts the words back in order.
-        store_block_words(values, b, _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), _MM_SHUFFLE(3, 1, 2, 0)),
-                          _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), _MM_SHUFFLE(3, 1, 2, 0)));
-        scales[b] = scale;
-        sums[b] = ck_hsum256(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)));
+        __m256 x[4];
+        __m256i q[4];
+        scales[b] = q16_round_block_avx2(v, x, q);
+        store_block_words(values, b, pack_words_in_order(q[0], q[1]), pack_words_in_order(q[2], q[3]));
+        sums[b] = ck_hsum256(_mm256_add_ps(_mm256_add_ps(x[0], x[1]), _mm256_add_ps(x[2], x[3])));
     }
 }
 

@@ -25,22 +25,13 @@
 /// float inverse, rounded to nearest even as lrintf does), the float sums added in
 /// another order.
 CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < a->k / 32; b++) {
-        const float *v = x + b * 32;
-        const __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const float scale = _mm_cvtss_f32(m4) / 32512.0f;
-        const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
-        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, inverse));
-        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, inverse));
-        // vpackssdw packs within 128-bit lanes; the permute puts the words back in order.
-        const __m256i q0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), _MM_SHUFFLE(3, 1, 2, 0));
-        const __m256i q1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(i2, i3), _MM_SHUFFLE(3, 1, 2, 0));
+        __m256 v[4];
+        __m256i i[4];
+        const float scale = q16_round_block_avx2(x + b * 32, v, i);
+        const __m256 x0 = v[0], x1 = v[1], x2 = v[2], x3 = v[3];
+        const __m256i i0 = i[0], i1 = i[1], i2 = i[2], i3 = i[3];
+        const __m256i q0 = pack_words_in_order(i0, i1), q1 = pack_words_in_order(i2, i3);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
         const __m256i byte_mask = _mm256_set1_epi16(0xFF);
