@@ -89,6 +89,7 @@ public final class BLASBackend: Backend {
     public static func defaultIntegerMatrixRowThreshold(for instructionSet: InstructionSet) -> Int {
         ck_q16_gemm_uses_vnni(instructionSet.kernelValue) != 0 ? 6 : 16
     }
+
     /// The size of the `f32` scratch panel a quantized weight is dequantized into.
     public let panelByteCount: Int
     /// How quantized, `f16` and `bf16` weights meet the activations when decoding. With

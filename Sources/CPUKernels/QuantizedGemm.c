@@ -10,7 +10,8 @@
 // of a group each lane holds one block's whole integer dot product: one conversion
 // and one multiply-add with the 16 products of scales finish 16 blocks. A 4 × 3 tile
 // (4 weight rows, 3 activation rows) keeps 12 integer and 12 float accumulators in
-// registers and loads 7 vectors per 12 products.
+// registers and loads 7 vectors per 12 products. Without AVX-512 VNNI, AVX2 takes each
+// group as two halves of 8 blocks (vpmaddwd and vpaddd on 256 bits) in 3 × 3 tiles.
 //
 // Weights are packed a panel at a time (up to 64 rows × as many groups as fit in 512 KiB)
 // into the caller's scratch memory (each thread its own), so the file is read where it
