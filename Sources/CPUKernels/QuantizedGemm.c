@@ -91,24 +91,6 @@ CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks
     }
 }
 
-/// pack_weight_row for Q8_0 and Q4_0 with AVX-512.
-CK_VNNI512 static void pack_weight_row_avx512(ck_type type, const uint8_t *src, int64_t blocks, int32_t *values, float *scales) {
-    const int bytes = ck_block_bytes(type);
-    for (int64_t b = 0; b < blocks; b++) {
-        const uint8_t *block = src + b * bytes;
-        __m256i q;
-        if (type == CK_Q8_0) {
-            q = _mm256_loadu_si256((const __m256i *)(block + 2));
-        } else {
-            const __m128i packed = _mm_loadu_si128((const __m128i *)(block + 2));
-            const __m256i nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
-            q = _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
-        }
-        store_block_vector(values, b, _mm512_cvtepi8_epi16(q));
-        scales[b] = _cvtsh_ss(ck_load_u16(block));
-    }
-}
-
 /// Stores a block's 32 int16 values, values 0–15 in `low` and 16–31 in `high`, at its lane
 /// of its group (as store_block).
 CK_AVX2 static inline void store_block_words(int32_t *values, int64_t b, __m256i low, __m256i high) {
@@ -119,9 +101,19 @@ CK_AVX2 static inline void store_block_words(int32_t *values, int64_t b, __m256i
     for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = words[t];
 }
 
-/// store_block_words for 32 unsigned byte values (value j in byte j).
-CK_AVX2 static inline void store_block_bytes(int32_t *values, int64_t b, __m256i bytes) {
-    store_block_words(values, b, _mm256_cvtepu8_epi16(_mm256_castsi256_si128(bytes)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(bytes, 1)));
+/// 32 unsigned byte values (value j in byte j) less `offset`, as int16: values 0–15 in
+/// `low`, 16–31 in `high`.
+CK_AVX2 static inline void bytes_as_words(__m256i bytes, int offset, __m256i *low, __m256i *high) {
+    const __m256i by = _mm256_set1_epi16((short)offset);
+    *low = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(bytes)), by);
+    *high = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(bytes, 1)), by);
+}
+
+/// store_block_words for 32 unsigned byte values less `offset` (bytes_as_words).
+CK_AVX2 static inline void store_block_bytes(int32_t *values, int64_t b, __m256i bytes, int offset) {
+    __m256i low, high;
+    bytes_as_words(bytes, offset, &low, &high);
+    store_block_words(values, b, low, high);
 }
 
 /// ck_q16_pack_activations for one row, with AVX2 (without AVX-512): the same int16 values
@@ -137,14 +129,6 @@ CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int
     }
 }
 
-/// Whether pack_weight_row_avx2 packs this type.
-static int packs_with_avx2(ck_type type) {
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
-    default: return 0;
-    }
-}
-
 /// The fifth bits of a Q5_0 or Q5_1 block (bit j of the 32 bits at `qh` for value j) as
 /// 0x10 in byte j: the bits in every lane, each byte given the byte of its bit (vpshufb
 /// within lanes) and tested against its own bit.
@@ -156,11 +140,12 @@ CK_AVX2 static inline __m256i fifth_bit_bytes(const uint8_t *qh) {
     return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-/// pack_weight_row with AVX2 (the 32-value types and the K-quants; the arguments as there):
-/// each block's values built in a vector, as the AVX2 decode kernels build them, widened
-/// to int16 and stored at the block's lane; the same integers, scales and minimum factors
-/// as the portable unpacking. On Zen 4 the portable unpacking of a Q4_K_M model took about
-/// a fifth of its prompts' integer products (`perf`, TinyLlama pp512).
+/// pack_weight_row with AVX2, for the types ck_has_q16_gemm lists: each block's values
+/// built in a vector, as the AVX2 decode kernels build them, widened to int16 and stored at
+/// the block's lane; the integers, scales and minimum factors of the portable unpacking
+/// (ck_unpack_block32, ck_unpack_k_sub_block, ck_unpack_q6_k_sub_block). On Zen 4 that
+/// unpacking, which packed the K-quants before, took about a fifth of their prompts'
+/// integer products (`perf`, TinyLlama pp512).
 CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int32_t *values, float *scales,
                                          float *minima) {
     if (type == CK_Q8_0 || type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1) {
@@ -171,20 +156,14 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
                 const __m128i low = _mm_loadu_si128((const __m128i *)(block + 2)), high = _mm_loadu_si128((const __m128i *)(block + 18));
                 store_block_words(values, b, _mm256_cvtepi8_epi16(low), _mm256_cvtepi8_epi16(high));
             } else if (type == CK_Q4_0) {
-                const __m256i eight = _mm256_set1_epi16(8);
-                const __m256i q = nibbles(block + 2);
-                store_block_words(values, b, _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)), eight),
-                                  _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)), eight));
+                store_block_bytes(values, b, nibbles(block + 2), 8);
             } else if (type == CK_Q4_1) {
-                store_block_bytes(values, b, nibbles(block + 4));
+                store_block_bytes(values, b, nibbles(block + 4), 0);
                 minima[b] = f16(block + 2);
             } else if (type == CK_Q5_0) {
-                const __m256i sixteen = _mm256_set1_epi16(16);
-                const __m256i q = _mm256_or_si256(nibbles(block + 6), fifth_bit_bytes(block + 2));
-                store_block_words(values, b, _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)), sixteen),
-                                  _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)), sixteen));
+                store_block_bytes(values, b, _mm256_or_si256(nibbles(block + 6), fifth_bit_bytes(block + 2)), 16);
             } else {  // Q5_1
-                store_block_bytes(values, b, _mm256_or_si256(nibbles(block + 8), fifth_bit_bytes(block + 4)));
+                store_block_bytes(values, b, _mm256_or_si256(nibbles(block + 8), fifth_bit_bytes(block + 4)), 0);
                 minima[b] = f16(block + 2);
             }
             scales[b] = f16(block);
@@ -202,9 +181,8 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
                 q6_k_sub_blocks(block, half, parts);
                 for (int t = 0; t < 4; t++) {
                     const int g = half * 4 + t;  // sub-block g of the super-block: groups 2g and 2g + 1 of 16
-                    const __m256i offset = _mm256_set1_epi16(32);
-                    const __m256i low = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(parts[t])), offset);
-                    const __m256i high = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(parts[t], 1)), offset);
+                    __m256i low, high;
+                    bytes_as_words(parts[t], 32, &low, &high);
                     store_block_words(values, s * 8 + g, _mm256_mullo_epi16(low, _mm256_set1_epi16((int8_t)block[192 + 2 * g])),
                                       _mm256_mullo_epi16(high, _mm256_set1_epi16((int8_t)block[192 + 2 * g + 1])));
                     scales[s * 8 + g] = d;
@@ -221,10 +199,20 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
         const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
-            store_block_bytes(values, s * 8 + 2 * pair, k_sub_block(is_q5, packed, qh, 2 * pair));
-            store_block_bytes(values, s * 8 + 2 * pair + 1, k_sub_block(is_q5, packed, qh, 2 * pair + 1));
+            store_block_bytes(values, s * 8 + 2 * pair, k_sub_block(is_q5, packed, qh, 2 * pair), 0);
+            store_block_bytes(values, s * 8 + 2 * pair + 1, k_sub_block(is_q5, packed, qh, 2 * pair + 1), 0);
         }
     }
+}
+
+/// Packs blocks [first, first + blocks) of one weight row (`src` points at the row) as a
+/// row of `groups` groups: every block as 32 small integers q with a scale d and a
+/// minimum factor m, so that the block's values are d·q + m. `first` is a multiple of 16.
+/// Only ck_gemm_q16 calls it, where ck_has_q16_gemm holds: AVX2 at least, and a type
+/// pack_weight_row_avx2 packs.
+static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
+    clear_row_padding(row, groups, blocks);
+    pack_weight_row_avx2(type, src, first, blocks, packed_values(row), packed_scales(row, groups), packed_extras(row, groups));
 }
 #endif
 
@@ -271,76 +259,6 @@ int ck_has_q16_gemm(ck_isa isa, ck_type type) {
     switch (type) {
     case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
     default: return 0;
-    }
-}
-
-/// Packs blocks [first, first + blocks) of one weight row (`src` points at the row) as a
-/// row of `groups` groups: every block as 32 small integers q with a scale d and a
-/// minimum factor m, so that the block's values are d·q + m. `first` is a multiple of 16.
-static void pack_weight_row(ck_isa isa, ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
-    clear_row_padding(row, groups, blocks);
-    int32_t *values = packed_values(row);
-    float *scales = packed_scales(row, groups), *minima = packed_extras(row, groups);
-    int32_t q[32];
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if ((type == CK_Q8_0 || type == CK_Q4_0) && ck_use_avx512(isa)) {
-        pack_weight_row_avx512(type, src + first * ck_block_bytes(type), blocks, values, scales);
-        return;
-    }
-    if (packs_with_avx2(type) && ck_use_avx2(isa)) {
-        pack_weight_row_avx2(type, src, first, blocks, values, scales, minima);
-        return;
-    }
-#endif
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
-        const int bytes = ck_block_bytes(type);
-        const int has_minimum = ck_block32_has_minimum(type);
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = src + (first + b) * bytes;
-            ck_unpack_block32(type, block, q);
-            store_block(values, b, q);
-            scales[b] = ck_load_f16(block);
-            minima[b] = has_minimum ? ck_load_f16(block + 2) : 0.0f;
-        }
-        return;
-    }
-    case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176;
-        for (int64_t s = 0; s < blocks / 8; s++) {
-            const uint8_t *block = src + (first / 8 + s) * bytes;
-            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
-            for (int g = 0; g < 8; g++) {
-                int scale, minimum;
-                ck_k_scale_min(g, block + 4, &scale, &minimum);
-                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
-                const int64_t b = s * 8 + g;
-                store_block(values, b, q);
-                scales[b] = d * (float)scale;
-                minima[b] = -dmin * (float)minimum;
-            }
-        }
-        return;
-    }
-    case CK_Q6_K: {
-        // Each half of a block has its own int8 scale: q × scale (|q × scale| ≤ 4096) is
-        // the packed integer and the super-block's d the block scale.
-        for (int64_t s = 0; s < blocks / 8; s++) {
-            const uint8_t *block = src + (first / 8 + s) * 210;
-            const float d = ck_load_f16(block + 208);
-            for (int g = 0; g < 8; g++) {
-                ck_unpack_q6_k_sub_block(block, g, q);
-                for (int l = 0; l < 32; l++) q[l] *= (int8_t)block[192 + (g * 32 + l) / 16];
-                const int64_t b = s * 8 + g;
-                store_block(values, b, q);
-                scales[b] = d;
-                minima[b] = 0.0f;
-            }
-        }
-        return;
-    }
-    default:
-        return;
     }
 }
 
@@ -496,7 +414,7 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
             const int64_t chunk_blocks = blocks - first_block < chunk_groups * GROUP_BLOCKS ? blocks - first_block : chunk_groups * GROUP_BLOCKS;
             const size_t w_stride = (size_t)chunk_groups * GROUP_BYTES;
             for (int64_t r = 0; r < padded; r++) {
-                if (r < rows) pack_weight_row(isa, type, w + (size_t)(first + r) * row_bytes, first_block, chunk_blocks, chunk_groups, panel + r * w_stride);
+                if (r < rows) pack_weight_row(type, w + (size_t)(first + r) * row_bytes, first_block, chunk_blocks, chunk_groups, panel + r * w_stride);
                 else memset(panel + r * w_stride, 0, w_stride);
             }
             for (int64_t j0 = 0; j0 < x_count; j0 += TILE_X) {

@@ -29,9 +29,7 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
         __m256 v[4];
         __m256i i[4];
         const float scale = q16_round_block_avx2(x + b * 32, v, i);
-        const __m256 x0 = v[0], x1 = v[1], x2 = v[2], x3 = v[3];
-        const __m256i i0 = i[0], i1 = i[1], i2 = i[2], i3 = i[3];
-        const __m256i q0 = pack_words_in_order(i0, i1), q1 = pack_words_in_order(i2, i3);
+        const __m256i q0 = pack_words_in_order(i[0], i[1]), q1 = pack_words_in_order(i[2], i[3]);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
         const __m256i byte_mask = _mm256_set1_epi16(0xFF);
@@ -39,11 +37,11 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
         const __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(q0, 8), _mm256_srai_epi16(q1, 8));
         _mm256_storeu_si256((__m256i *)(a->lo + b * 32), _mm256_permute4x64_epi64(lo, _MM_SHUFFLE(3, 1, 2, 0)));
         _mm256_storeu_si256((__m256i *)(a->hi + b * 32), _mm256_permute4x64_epi64(hi, _MM_SHUFFLE(3, 1, 2, 0)));
-        const __m256i sums = _mm256_hadd_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));  // lanes 0,1,4,5: values 0–15
+        const __m256i sums = _mm256_hadd_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));  // lanes 0,1,4,5: values 0–15
         const __m256i pairs = _mm256_hadd_epi32(sums, sums);                                         // lane 0 + 4: 0–15, 1 + 5: 16–31
         const int32_t s0_q = _mm256_extract_epi32(pairs, 0) + _mm256_extract_epi32(pairs, 4);
         const int32_t s1_q = _mm256_extract_epi32(pairs, 1) + _mm256_extract_epi32(pairs, 5);
-        const float s0 = hsum(_mm256_add_ps(x0, x1)), s1 = hsum(_mm256_add_ps(x2, x3));
+        const float s0 = hsum(_mm256_add_ps(v[0], v[1])), s1 = hsum(_mm256_add_ps(v[2], v[3]));
         ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, s0_q, s1_q);
     }
 }
