@@ -14,9 +14,12 @@
 CK_AVX2 static inline float f16(const uint8_t *p) { return _cvtsh_ss(ck_load_u16(p)); }
 
 /// The 32 nibbles of 16 bytes as bytes: values 0..15 (low nibbles), then 16..31.
+/// The 16 bytes are loaded into both halves (vbroadcasti128, a load without a shuffle) and
+/// only the upper half shifted (vpsrlvd): one shuffle fewer than shifting a copy and
+/// inserting it.
 CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
-    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 /// ck_q16_quantize_block with AVX2: loads the block's 32 values at `v` into `x` and rounds
