@@ -22,10 +22,11 @@ CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
-/// ck_q16_quantize_block with AVX2: loads the block's 32 values at `v` into `x` and rounds
+/// The rounding of an activation block (ck_q16_quantize_block with `limit` 32512, the int8
+/// quantizer's with 127) with AVX2: loads the block's 32 values at `v` into `x` and rounds
 /// them into `q` as int32 (the values times the same float inverse, rounded to nearest even
-/// as lrintf does); returns the scale, max |v| / 32512.
-CK_AVX2 static inline float q16_round_block_avx2(const float *v, __m256 x[4], __m256i q[4]) {
+/// as lrintf does); returns the scale, max |v| / `limit`.
+CK_AVX2 static inline float round_block_avx2(const float *v, float limit, __m256 x[4], __m256i q[4]) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int i = 0; i < 4; i++) x[i] = _mm256_loadu_ps(v + 8 * i);
     const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x[0]), _mm256_andnot_ps(sign, x[1])),
@@ -33,7 +34,7 @@ CK_AVX2 static inline float q16_round_block_avx2(const float *v, __m256 x[4], __
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float scale = _mm_cvtss_f32(m4) / 32512.0f;
+    const float scale = _mm_cvtss_f32(m4) / limit;
     const __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0.0f);
     for (int i = 0; i < 4; i++) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(x[i], inverse));
     return scale;
@@ -50,6 +51,42 @@ CK_AVX2 static inline float hsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/// The integer sums of values 0–15 (`q0`) and 16–31 (`q1`) of a block rounded by
+/// round_block_avx2, and the float sums of the same values (`s0`, `s1`), for
+/// ck_store_block_sums.
+CK_AVX2 static inline void block_sums_avx2(const __m256 x[4], const __m256i q[4], float *s0, float *s1, int32_t *q0, int32_t *q1) {
+    const __m256i sums = _mm256_hadd_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));  // lanes 0,1,4,5: values 0–15
+    const __m256i pairs = _mm256_hadd_epi32(sums, sums);                                         // lane 0 + 4: 0–15, 1 + 5: 16–31
+    *q0 = _mm256_extract_epi32(pairs, 0) + _mm256_extract_epi32(pairs, 4);
+    *q1 = _mm256_extract_epi32(pairs, 1) + _mm256_extract_epi32(pairs, 5);
+    *s0 = hsum(_mm256_add_ps(x[0], x[1]));
+    *s1 = hsum(_mm256_add_ps(x[2], x[3]));
+}
+
+/// The f16 at byte `offset` of 8 consecutive blocks `stride` bytes apart, widened to
+/// floats: the halves gathered in two general registers, so that only one vector
+/// insert runs on the shuffle units (not eight).
+CK_AVX2 static inline __attribute__((always_inline)) __m256 gather_halves(const uint8_t *first, int stride, int offset) {
+    const uint8_t *p = first + offset;
+    const uint64_t low = (uint64_t)ck_load_u16(p) | (uint64_t)ck_load_u16(p + stride) << 16 | (uint64_t)ck_load_u16(p + 2 * stride) << 32 |
+                         (uint64_t)ck_load_u16(p + 3 * stride) << 48;
+    p += 4 * stride;
+    const uint64_t high = (uint64_t)ck_load_u16(p) | (uint64_t)ck_load_u16(p + stride) << 16 | (uint64_t)ck_load_u16(p + 2 * stride) << 32 |
+                          (uint64_t)ck_load_u16(p + 3 * stride) << 48;
+    return _mm256_cvtph_ps(_mm_set_epi64x((long long)high, (long long)low));
+}
+
+/// The fifth bits of a Q5_0 or Q5_1 block (bit j of the 32 bits at `qh` for value j) as
+/// 0x10 in byte j: the bits in every lane, each byte given the byte of its bit (vpshufb
+/// within lanes) and tested against its own bit.
+CK_AVX2 static inline __m256i fifth_bit_bytes(const uint8_t *qh) {
+    const __m256i all = _mm256_set1_epi32((int)ck_load_u32(qh));
+    const __m256i order = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(all, order), bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
 /// The 8 six-bit scales (`which` 0) or minimums (1) of a Q4_K/Q5_K super-block's 12 packed

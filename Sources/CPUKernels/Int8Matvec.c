@@ -1,7 +1,8 @@
 // Matrix-vector products of block-quantized weights with an activation vector
 // quantized to int8 per block of 32, llama.cpp's arrangement: the small integers of
-// a weight block meet the activation bytes in vpdpbusd (u8 × s8 → s32), one block
-// per 256-bit register. Rounding the activations to 8 bits changes a dot product by
+// a weight block meet the activation bytes in one u8 × s8 product, one block per 256-bit
+// register (Int8Rows.h): vpdpbusd with AVX-512 VNNI here, vpmaddubsw + vpmaddwd with AVX2
+// (Int8MatvecAVX2.c), portable C elsewhere. Rounding the activations to 8 bits changes a dot product by
 // about 2e-3 of its size (NMSE about 1e-5), the price of twice the speed of the
 // int16 kernels; see Documentation/Performance.md.
 
@@ -54,6 +55,10 @@ void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_a
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512(isa)) {
         quantize_blocks_avx512(x, a);
+        return;
+    }
+    if (ck_use_avx2(isa)) {
+        ck_q8_quantize_blocks_avx2(x, a);
         return;
     }
 #endif
@@ -132,141 +137,29 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
     }
 }
 
-// MARK: AVX-512 VL + VNNI kernels (256-bit registers)
+// MARK: AVX-512 VL + VNNI kernels (256-bit registers): Int8Rows.h with vpdpbusd
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 
-CK_VNNI static inline __m256i load_x(const int8_t *x) { return _mm256_loadu_si256((const __m256i *)x); }
-
 /// Σ u8 × s8 over 32 bytes, as 8 int32 partial sums.
-CK_VNNI static inline __m256i dot_u8_s8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+CK_VNNI static inline __m256i dot_u8_s8_vnni(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
 
-/// The integer dot product of one block of a 32-value type with its activation block.
-CK_VNNI static inline __attribute__((always_inline)) __m256i block_products(ck_type type, const uint8_t *block, const int8_t *xq) {
-    const __m256i x = load_x(xq);
-    switch (type) {
-    case CK_Q8_0: {
-        const __m256i w = _mm256_loadu_si256((const __m256i *)(block + 2));
-        return dot_u8_s8(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
-    }
-    case CK_Q4_0: return dot_u8_s8(nibbles(block + 2), x);
-    case CK_Q4_1: return dot_u8_s8(nibbles(block + 4), x);
-    case CK_Q5_0: {
-        const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 2)), _mm256_set1_epi8(0x10));
-        return dot_u8_s8(_mm256_or_si256(nibbles(block + 6), fifth), x);
-    }
-    default: {  // Q5_1
-        const __m256i fifth = _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(block + 4)), _mm256_set1_epi8(0x10));
-        return dot_u8_s8(_mm256_or_si256(nibbles(block + 8), fifth), x);
-    }
-    }
+/// A Q5_0/Q5_1 block's fifth bits as 0x10 in byte j, from a mask register.
+CK_VNNI static inline __m256i fifth_bits_vnni(const uint8_t *qh) {
+    return _mm256_and_si256(_mm256_movm_epi8((__mmask32)ck_load_u32(qh)), _mm256_set1_epi8(0x10));
 }
 
-/// Rows of the 32-value types, eight blocks at a time: the eight block scales are
-/// converted and multiplied with the activation scales in one vector, and the offset
-/// and minimum terms of the eight blocks are one more multiply-add.
-///
-/// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q (Q4_0: −8, Q5_0: −16) + Σ_b m_b·Σx_b (Q4_1, Q5_1).
-CK_VNNI static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q8_activation *a,
-                                                                       int prefetch) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
-    __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
-    int64_t b = 0;
-    float scales[8] __attribute__((aligned(32)));
-    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, 1);
-        const __m256 d = gather_f16(first, bytes, 0);
-        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first, a->q + b * 32)), _mm256_broadcast_ss(scales + 0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + bytes, a->q + b * 32 + 32)), _mm256_broadcast_ss(scales + 1), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 2 * bytes, a->q + b * 32 + 64)), _mm256_broadcast_ss(scales + 2), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 3 * bytes, a->q + b * 32 + 96)), _mm256_broadcast_ss(scales + 3), acc3);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 4 * bytes, a->q + b * 32 + 128)), _mm256_broadcast_ss(scales + 4), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 5 * bytes, a->q + b * 32 + 160)), _mm256_broadcast_ss(scales + 5), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 6 * bytes, a->q + b * 32 + 192)), _mm256_broadcast_ss(scales + 6), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + 7 * bytes, a->q + b * 32 + 224)), _mm256_broadcast_ss(scales + 7), acc3);
-    }
-    float extra = 0;
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
-        const float d = f16(block);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, block, a->q + b * 32)), _mm256_set1_ps(d * a->scale[b]), acc0);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
-    }
-    const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
-}
-
-/// Q4_K and Q5_K (see k_super_block_scales).
-CK_VNNI static float row_q45_k(int is_q5, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    __m256 minimums = _mm256_setzero_ps();
-    const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
-    float scales[8] __attribute__((aligned(32)));
-    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (int64_t s = 0; s < a->k / 256; s++) {
-        const uint8_t *block = row + s * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, block + bytes, 1);
-        minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
-        const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
-        for (int pair = 0; pair < 4; pair++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
-            for (int half = 0; half < 2; half++) {
-                const int g = 2 * pair + half;
-                const __m256i products = dot_u8_s8(k_sub_block(is_q5, packed, qh, g), load_x(a->q + (s * 8 + g) * 32));
-                acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(scales + g), acc[half]);
-            }
-        }
-    }
-    return hsum(_mm256_add_ps(acc[0], acc[1])) - hsum(minimums);
-}
-
-/// Q6_K (see q6_k_group_scales).
-CK_VNNI static float row_q6_k(const uint8_t *row, const ck_q8_activation *a, int prefetch) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    __m256 offsets = _mm256_setzero_ps();
-    uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (int64_t s = 0; s < a->k / 256; s++) {
-        const uint8_t *block = row + s * 210;
-        if (prefetch) ck_prefetch_weights(&prefetched, block + 210, 1);
-        for (int half = 0; half < 2; half++) {
-            const int64_t b0 = s * 8 + half * 4;  // the half's first activation block of 32
-            const __m256 group_scales = q6_k_group_scales(block, half, a->scale + b0, a->qsum16 + 2 * b0, &offsets);
-            __m256i parts[4];
-            q6_k_sub_blocks(block, half, parts);
-            for (int t = 0; t < 4; t++) {
-                const __m256i products = dot_u8_s8(parts[t], load_x(a->q + (b0 + t) * 32));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), q6_k_sub_block_scales(group_scales, t), acc[t]);
-            }
-        }
-    }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
-}
-
-/// `prefetch`: prefetch every row into all cache levels (ck_quantized_weight_prefetch_is_faster).
-/// Unlike the int16 kernels, these never prefetch long rows non-temporally: with half the
-/// activation bytes that gained nothing on Zen 4 (rows of 11008, see Kernels.h).
-CK_VNNI static float row_vnni(ck_type type, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
-    switch (type) {
-    case CK_Q4_K: return row_q45_k(0, row, a, prefetch);
-    case CK_Q5_K: return row_q45_k(1, row, a, prefetch);
-    case CK_Q6_K: return row_q6_k(row, a, prefetch);
-    case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a, prefetch);
-    case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a, prefetch);
-    case CK_Q4_1: return row_blocks32(CK_Q4_1, row, a, prefetch);
-    case CK_Q5_0: return row_blocks32(CK_Q5_0, row, a, prefetch);
-    default: return row_blocks32(CK_Q5_1, row, a, prefetch);
-    }
-}
+#define CK_INT8_TARGET CK_VNNI
+#define CK_INT8_NAME(name) name##_vnni
+#define int8_dot dot_u8_s8_vnni
+#define int8_gather_f16 gather_f16
+#define int8_fifth_bits fifth_bits_vnni
+#include "Int8Rows.h"
+#undef CK_INT8_TARGET
+#undef CK_INT8_NAME
+#undef int8_dot
+#undef int8_gather_f16
+#undef int8_fifth_bits
 
 #endif
 
@@ -278,6 +171,10 @@ void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes
         for (int64_t r = row_begin; r < row_end; r++) {
             for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, x + j, prefetch);
         }
+        return;
+    }
+    if (ck_use_avx2(isa)) {
+        ck_matvec_q8_avx2(type, w, row_bytes, x, x_count, y, y_stride, row_begin, row_end, prefetch);
         return;
     }
 #endif

@@ -89,6 +89,14 @@ void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a);
 /// ck_matvec_q16 on processors with AVX2 but without AVX-512 VNNI (QuantizedMatvecAVX2.c).
 void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
                         float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
+
+/// The blocks of ck_q8_quantize with AVX2, without AVX-512 (Int8MatvecAVX2.c): the same
+/// integers as the portable code.
+void ck_q8_quantize_blocks_avx2(const float *x, ck_q8_activation *a);
+
+/// ck_matvec_q8 on processors with AVX2 but without AVX-512 VNNI (Int8MatvecAVX2.c).
+void ck_matvec_q8_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q8_activation *x, int64_t x_count,
+                       float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 #endif
 
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its

@@ -123,21 +123,10 @@ CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int
     for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
         __m256 x[4];
         __m256i q[4];
-        scales[b] = q16_round_block_avx2(v, x, q);
+        scales[b] = round_block_avx2(v, 32512.0f, x, q);
         store_block_words(values, b, pack_words_in_order(q[0], q[1]), pack_words_in_order(q[2], q[3]));
         sums[b] = ck_hsum256(_mm256_add_ps(_mm256_add_ps(x[0], x[1]), _mm256_add_ps(x[2], x[3])));
     }
-}
-
-/// The fifth bits of a Q5_0 or Q5_1 block (bit j of the 32 bits at `qh` for value j) as
-/// 0x10 in byte j: the bits in every lane, each byte given the byte of its bit (vpshufb
-/// within lanes) and tested against its own bit.
-CK_AVX2 static inline __m256i fifth_bit_bytes(const uint8_t *qh) {
-    const __m256i all = _mm256_set1_epi32((int)ck_load_u32(qh));
-    const __m256i order = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
-    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(all, order), bit), bit);
-    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
 /// pack_weight_row with AVX2, for the types ck_has_q16_gemm lists: each block's values

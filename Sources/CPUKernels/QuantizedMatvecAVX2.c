@@ -28,7 +28,7 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
         __m256 v[4];
         __m256i i[4];
-        const float scale = q16_round_block_avx2(x + b * 32, v, i);
+        const float scale = round_block_avx2(x + b * 32, 32512.0f, v, i);
         const __m256i q0 = pack_words_in_order(i[0], i[1]), q1 = pack_words_in_order(i[2], i[3]);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
@@ -37,11 +37,9 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
         const __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(q0, 8), _mm256_srai_epi16(q1, 8));
         _mm256_storeu_si256((__m256i *)(a->lo + b * 32), _mm256_permute4x64_epi64(lo, _MM_SHUFFLE(3, 1, 2, 0)));
         _mm256_storeu_si256((__m256i *)(a->hi + b * 32), _mm256_permute4x64_epi64(hi, _MM_SHUFFLE(3, 1, 2, 0)));
-        const __m256i sums = _mm256_hadd_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));  // lanes 0,1,4,5: values 0–15
-        const __m256i pairs = _mm256_hadd_epi32(sums, sums);                                         // lane 0 + 4: 0–15, 1 + 5: 16–31
-        const int32_t s0_q = _mm256_extract_epi32(pairs, 0) + _mm256_extract_epi32(pairs, 4);
-        const int32_t s1_q = _mm256_extract_epi32(pairs, 1) + _mm256_extract_epi32(pairs, 5);
-        const float s0 = hsum(_mm256_add_ps(v[0], v[1])), s1 = hsum(_mm256_add_ps(v[2], v[3]));
+        float s0, s1;
+        int32_t s0_q, s1_q;
+        block_sums_avx2(v, i, &s0, &s1, &s0_q, &s1_q);
         ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, s0_q, s1_q);
     }
 }
@@ -77,19 +75,6 @@ CK_AVX2 static inline void nibbles_even_odd(const uint8_t *qs, __m256i *even, __
     const __m256i nibble = _mm256_setr_epi16(0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0);
     *even = _mm256_and_si256(both, nibble);
     *odd = _mm256_and_si256(_mm256_srli_epi16(both, 8), nibble);
-}
-
-/// The f16 at byte `offset` of 8 consecutive blocks `stride` bytes apart, widened to
-/// floats: the halves gathered in two general registers, so that only one vector
-/// insert runs on the shuffle units (not eight).
-CK_AVX2 static inline __attribute__((always_inline)) __m256 gather_halves(const uint8_t *first, int stride, int offset) {
-    const uint8_t *p = first + offset;
-    const uint64_t low = (uint64_t)ck_load_u16(p) | (uint64_t)ck_load_u16(p + stride) << 16 | (uint64_t)ck_load_u16(p + 2 * stride) << 32 |
-                         (uint64_t)ck_load_u16(p + 3 * stride) << 48;
-    p += 4 * stride;
-    const uint64_t high = (uint64_t)ck_load_u16(p) | (uint64_t)ck_load_u16(p + stride) << 16 | (uint64_t)ck_load_u16(p + 2 * stride) << 32 |
-                          (uint64_t)ck_load_u16(p + 3 * stride) << 48;
-    return _mm256_cvtph_ps(_mm_set_epi64x((long long)high, (long long)low));
 }
 
 /// Adds the fifth bits of a Q5_0 or Q5_1 block (the 32 bits at `qh`, bit j for value j) to

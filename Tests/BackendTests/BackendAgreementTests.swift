@@ -207,6 +207,26 @@ struct BackendAgreementTests {
         try expectMatmulAgreement("extreme Q6_K n=\(n)", input: input, weight: weight)
     }
 
+    /// The largest products the int8 decode kernels meet: Q8_0 weights of −128 (a file can
+    /// hold them; the quantizer writes −127 … 127) against activations that round to ±127.
+    /// The AVX2 kernels add pairs of such products in int16 (vpmaddubsw: 2 · 128 · 127 =
+    /// 32512, just below its saturation at 32767); a sign or saturation mistake moves every
+    /// output by about a third.
+    @Test(arguments: [Float(1), -1])
+    func extremeInt8ProductsDoNotSaturate(sign: Float) throws {
+        let k = 512, m = 4
+        let weight = try Tensor(zeros: [m, k], elementType: .q8_0)
+        let bytes = weight.mutableRawPointer
+        for block in 0..<weight.byteCount / 34 {
+            bytes.storeBytes(of: HalfPrecision.f16Bits(from: 0.01), toByteOffset: block * 34, as: UInt16.self)
+            for i in 0..<32 { bytes.storeBytes(of: UInt8(0x80), toByteOffset: block * 34 + 2 + i, as: UInt8.self) }
+        }
+        // Every block rounds exactly (to ±127 and ±64), so the outputs must match the reference
+        // to float precision.
+        let input = try Tensor(shape: [1, k], values: (0..<k).map { i in sign * (i % 8 == 7 ? 64 / 127 : 1) })
+        try expectMatmulAgreement("extreme Q8_0 int8 sign=\(sign)", input: input, weight: weight)
+    }
+
     @Test(arguments: ElementType.allCases)
     func embeddingLookup(tableType: ElementType) async throws {
         await propertyCheck(count: 20, input: Gen.int(in: 1...300), Gen.int(in: 1...1024), Gen.int(in: 1...12), seeds) {

@@ -12,7 +12,7 @@ import TestSupport
 /// and off, `prefetch` and `no-prefetch` the weight prefetch, `pairs` and `no-pairs` the
 /// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1), `avx2` and
 /// `portable` cap the instruction set (the AVX2 code an x86 without AVX-512 VNNI runs,
-/// its int16 kernels among them, and the plain C code a Mac or an older x86 runs).
+/// its int16 and int8 kernels among them, and the plain C code a Mac or an older x86 runs).
 enum TestBackends {
     /// The BLAS variants: name → backend options.
     static let blasVariants: [(name: String, options: [String: String])] = [
@@ -29,6 +29,7 @@ enum TestBackends {
         ("blas-no-pairs", ["block-pairs": "off"]),
         ("blas-avx2", ["instruction-set": "avx2"]),
         ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
+        ("blas-avx2-int8", ["activations": "int8", "instruction-set": "avx2"]),
         ("blas-portable", ["instruction-set": "portable"]),
         ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),
         ("blas-portable-float", ["activations": "float", "instruction-set": "portable"]),
