@@ -164,8 +164,8 @@ public final class BLASBackend: Backend {
     /// Zen 4 generation: TinyLlama Q4_0 tg64 34.6 → 37.3 t/s, Q8_0 24.7 → 25.4, medians of 15
     /// alternating runs; Zen 5 level), false elsewhere. See Documentation/Performance.md.
     public static var quantizedWeightPrefetchIsFaster: Bool { ck_quantized_weight_prefetch_is_faster() != 0 }
-    /// Whether the AVX-512 VNNI int16 decode kernels of `Q8_0`, `Q4_0` and `Q4_1` weights
-    /// take two blocks of 32 per 512-bit register (otherwise one per 256-bit register; the
+    /// Whether the AVX-512 VNNI int16 decode kernels of `Q8_0`, `Q4_0`, `Q4_1` and `Q4_K`
+    /// weights take two blocks of 32 per 512-bit register (otherwise one per 256-bit register; the
     /// same integer sums, the scaled sums added in another order). The `block-pairs` option
     /// sets it (`on` or `off`); by default (`auto`) it is ``blockPairsAreFaster``.
     public let takesBlockPairs: Bool

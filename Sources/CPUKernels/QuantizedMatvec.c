@@ -394,12 +394,14 @@ CK_VNNI static inline __m512i dot_unsigned_pair(__m512i q, const ck_q16_activati
     return _mm512_dpbusd_epi32(_mm512_slli_epi32(high, 8), lo, q);
 }
 
-/// Q5_K (see k_super_block_scales), two sub-blocks per 512-bit register as
-/// row_block_pairs16 does for Q4_0. (Q4_K took this kernel too until row_q4_k_words16.)
-CK_VNNI static float row_q5_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
+/// Q4_K and Q5_K (see k_super_block_scales), two sub-blocks per 512-bit register as
+/// row_block_pairs16 does for Q4_0. Q5_K always takes this kernel; Q4_K where two blocks
+/// per register are faster (ck_block_pairs_are_faster; on Zen 5 this kernel was measured
+/// faster than one sub-block per register), row_q4_k_words16 elsewhere (on Zen 4 faster).
+CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
-    const int bytes = 176, qs_offset = 48;
+    const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
     // The scales of sub-blocks 2p and 2p + 1 spread to lanes 0–7 and 8–15.
     const __m512i pair0 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -412,11 +414,11 @@ CK_VNNI static float row_q5_k_16(const uint8_t *row, const ck_q16_activation *a,
         if (prefetch) ck_prefetch_weights(&prefetched, block + bytes, every_row);
         minimums = k_super_block_scales(block, a->scale + s * 8, a->sum32 + s * 8, scales, minimums);
         const __m512 sub_block_scales = _mm512_castps256_ps512(_mm256_load_ps(scales));
-        const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 16));
+        const __m256i qh = is_q5 ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
         for (int pair = 0; pair < 4; pair++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + qs_offset + pair * 32));
-            const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(k_sub_block(1, packed, qh, 2 * pair)),
-                                                 k_sub_block(1, packed, qh, 2 * pair + 1), 1);
+            const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(k_sub_block(is_q5, packed, qh, 2 * pair)),
+                                                 k_sub_block(is_q5, packed, qh, 2 * pair + 1), 1);
             const __m512i products = dot_unsigned_pair(q, a, s * 8 + 2 * pair);
             acc[pair % 2] =
                 _mm512_fmadd_ps(_mm512_cvtepi32_ps(products), _mm512_permutexvar_ps(pair_index[pair], sub_block_scales), acc[pair % 2]);
@@ -431,7 +433,7 @@ CK_VNNI static float row_q5_k_16(const uint8_t *row, const ck_q16_activation *a,
 /// masks and shifts, no shuffle, against the activation in q_even_odd order; one vpmaddwd
 /// and one vpdpwssd per sub-block. On Zen 4 (1 thread, TinyLlama's blk.0.attn_k, 256 ×
 /// 2048 from L2, 9 alternating runs) it read 15.3 GB/s of weights where the byte-split
-/// kernel (two sub-blocks per 512-bit vpdpbusd, as row_q5_k_16) read 10.0; TinyLlama
+/// kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16) read 10.0; TinyLlama
 /// Q4_K_M tg64 (2 threads, 6 alternating rounds) went from a median of 32.6 to 35.5 t/s.
 CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
@@ -460,7 +462,7 @@ CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activatio
 }
 
 /// Q6_K (see q6_k_group_scales), two sub-blocks of 32 per 512-bit register as
-/// row_q5_k_16.
+/// row_q45_k_16.
 CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
@@ -492,7 +494,7 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a,
 
 /// `every_row`: prefetch every row into all cache levels (ck_quantized_weight_prefetch_is_faster),
 /// else only long rows, non-temporally (see ck_prefetch_weights). `pairs`: two blocks per
-/// 512-bit register for Q8_0, Q4_0 and Q4_1 (ck_block_pairs_are_faster).
+/// 512-bit register for Q8_0, Q4_0, Q4_1 and Q4_K (ck_block_pairs_are_faster).
 CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row, int pairs) {
     switch (type) {
     case CK_Q8_0: return pairs ? row_block_pairs16(CK_Q8_0, row, a, every_row) : row_blocks32_16(CK_Q8_0, row, a, every_row);
@@ -500,8 +502,8 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_a
     case CK_Q4_1: return pairs ? row_block_pairs16(CK_Q4_1, row, a, every_row) : row_blocks32_16(CK_Q4_1, row, a, every_row);
     case CK_Q5_0: return row_blocks32_16(CK_Q5_0, row, a, every_row);
     case CK_Q5_1: return row_blocks32_16(CK_Q5_1, row, a, every_row);
-    case CK_Q4_K: return row_q4_k_words16(row, a, every_row);
-    case CK_Q5_K: return row_q5_k_16(row, a, every_row);
+    case CK_Q4_K: return pairs ? row_q45_k_16(0, row, a, every_row) : row_q4_k_words16(row, a, every_row);
+    case CK_Q5_K: return row_q45_k_16(1, row, a, every_row);
     case CK_Q6_K: return row_q6_k_16(row, a, every_row);
     default: return 0;
     }

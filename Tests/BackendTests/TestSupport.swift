@@ -10,7 +10,7 @@ import TestSupport
 /// the C code has runs here, whatever this processor would pick: `int8` and `float` are
 /// the other activation precisions, `half` and `no-half` turn the `f16` activations on
 /// and off, `prefetch` and `no-prefetch` the weight prefetch, `pairs` and `no-pairs` the
-/// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1), `avx2` and
+/// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1, Q4_K), `avx2` and
 /// `portable` cap the instruction set (the AVX2 code an x86 without AVX-512 VNNI runs,
 /// its int16 and int8 kernels among them, and the plain C code a Mac or an older x86 runs).
 enum TestBackends {

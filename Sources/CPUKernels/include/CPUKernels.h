@@ -63,8 +63,8 @@ int ck_float_weight_prefetch_is_faster(void);
 /// x86-64 processors with AVX-512 (measured on an Intel Xeon and AMD EPYCs of the Zen 4
 /// and Zen 5 generations).
 int ck_quantized_weight_prefetch_is_faster(void);
-/// Whether the AVX-512 VNNI int16 kernels of ck_matvec_q16 for Q8_0, Q4_0 and Q4_1 are
-/// faster with two blocks per 512-bit register than with one per 256-bit register on this
+/// Whether the AVX-512 VNNI int16 kernels of ck_matvec_q16 for Q8_0, Q4_0, Q4_1 and Q4_K
+/// are faster with two blocks per 512-bit register than with one per 256-bit register on this
 /// processor: true with AVX-512 except on AMD's before family 0x1A (slower on Zen 4, whose
 /// 512-bit operations take two 256-bit halves; faster on Zen 5).
 int ck_block_pairs_are_faster(void);
@@ -129,7 +129,7 @@ int ck_has_q16_kernel(ck_type type);
 /// With `prefetch` the AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into
 /// all cache levels (the same results; faster where ck_quantized_weight_prefetch_is_faster),
 /// otherwise only rows of 4096 values and more, with the non-temporal hint. With
-/// `block_pairs` those of Q8_0, Q4_0 and Q4_1 take two blocks per 512-bit register (faster
+/// `block_pairs` those of Q8_0, Q4_0, Q4_1 and Q4_K take two blocks per 512-bit register (faster
 /// where ck_block_pairs_are_faster), otherwise one per 256-bit register: the same integer
 /// sums, their scaled sums added in another order.
 void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
