@@ -127,6 +127,20 @@ CK_AVX2 static inline __m256i k_sub_block(int is_q5, __m256i packed, __m256i qh,
     return w;
 }
 
+/// The values of sub-blocks g and g + 1 of a Q4_K super-block as words, from `packed`, the
+/// 32 bytes that hold both: the four nibbles of each word are values 2i and 2i + 1 of
+/// sub-block g (bits 0–3, 8–11) and of g + 1 (bits 4–7, 12–15), taken apart by masks and
+/// shifts of words, no shuffle. `words` receives sub-block g's even-indexed values (0, 2,
+/// …, 30), its odd-indexed ones, then the same for g + 1: the order of an activation in
+/// q_even_odd order.
+CK_AVX2 static inline void q4_k_pair_words(__m256i packed, __m256i words[4]) {
+    const __m256i nibble = _mm256_set1_epi16(0x0F);
+    words[0] = _mm256_and_si256(packed, nibble);
+    words[1] = _mm256_and_si256(_mm256_srli_epi16(packed, 8), nibble);
+    words[2] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+    words[3] = _mm256_srli_epi16(packed, 12);
+}
+
 /// Q6_K in the integer-activation kernels, per half super-block (128 values, 8 groups of 16
 /// with an int8 scale each): returns the 8 group scales d·sc_g·s_b (group g belongs to
 /// activation block b0 + g/2; `activation_scale` points at block b0) and adds the groups'

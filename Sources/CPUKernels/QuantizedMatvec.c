@@ -427,18 +427,15 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - hsum(minimums);
 }
 
-/// Q4_K with the weights as words, as the AVX2 kernel takes them (QuantizedMatvecAVX2.c's
-/// row_q45_k): the four nibbles of each word of two sub-blocks' 32 packed bytes are values
-/// 2i and 2i + 1 of sub-blocks g (bits 0–3, 8–11) and g + 1 (bits 4–7, 12–15), taken by
-/// masks and shifts, no shuffle, against the activation in q_even_odd order; one vpmaddwd
-/// and one vpdpwssd per sub-block. On Zen 4 (1 thread, TinyLlama's blk.0.attn_k, 256 ×
+/// Q4_K with the weights as words (q4_k_pair_words), as the AVX2 kernel takes them
+/// (QuantizedMatvecAVX2.c's row_q45_k), against the activation in q_even_odd order; one
+/// vpmaddwd and one vpdpwssd per sub-block. On Zen 4 (1 thread, TinyLlama's blk.0.attn_k, 256 ×
 /// 2048 from L2, 9 alternating runs) it read 15.3 GB/s of weights where the byte-split
 /// kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16) read 10.0; TinyLlama
 /// Q4_K_M tg64 (2 threads, 6 alternating rounds) went from a median of 32.6 to 35.5 t/s.
 CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     float scales[8] __attribute__((aligned(32)));
-    const __m256i nibble = _mm256_set1_epi16(0x0F);
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
     for (int64_t s = 0; s < a->k / 256; s++) {
@@ -449,11 +446,10 @@ CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activatio
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(block + 16 + pair * 32));
             const int g = 2 * pair;
             const int16_t *x = a->q_even_odd + (s * 8 + g) * 32;
-            const __m256i p0 = dpwssd_fused(_mm256_madd_epi16(_mm256_and_si256(packed, nibble), _mm256_loadu_si256((const __m256i *)x)),
-                                            _mm256_and_si256(_mm256_srli_epi16(packed, 8), nibble), x + 16);
-            const __m256i p1 = dpwssd_fused(_mm256_madd_epi16(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
-                                                              _mm256_loadu_si256((const __m256i *)(x + 32))),
-                                            _mm256_srli_epi16(packed, 12), x + 48);
+            __m256i words[4];
+            q4_k_pair_words(packed, words);
+            const __m256i p0 = dpwssd_fused(_mm256_madd_epi16(words[0], _mm256_loadu_si256((const __m256i *)x)), words[1], x + 16);
+            const __m256i p1 = dpwssd_fused(_mm256_madd_epi16(words[2], _mm256_loadu_si256((const __m256i *)(x + 32))), words[3], x + 48);
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcast_ss(scales + g), acc0);
             acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcast_ss(scales + g + 1), acc1);
         }

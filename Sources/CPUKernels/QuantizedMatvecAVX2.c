@@ -197,11 +197,10 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
                 p0 = bytes_dot(k_sub_block(1, packed, qh, g), x);
                 p1 = bytes_dot(k_sub_block(1, packed, qh, g + 1), x + 32);
             } else {
-                // The four nibbles of each word are values 2i and 2i + 1 of sub-blocks g
-                // (bits 0–3, 8–11) and g + 1 (bits 4–7, 12–15): masks and shifts of words.
-                const __m256i nibble = _mm256_set1_epi16(0x0F);
-                p0 = block_dot(_mm256_and_si256(packed, nibble), _mm256_and_si256(_mm256_srli_epi16(packed, 8), nibble), x);
-                p1 = block_dot(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble), _mm256_srli_epi16(packed, 12), x + 32);
+                __m256i words[4];
+                q4_k_pair_words(packed, words);
+                p0 = block_dot(words[0], words[1], x);
+                p1 = block_dot(words[2], words[3], x + 32);
             }
             acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcast_ss(scales + g), acc0);
             acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcast_ss(scales + g + 1), acc1);
