@@ -82,6 +82,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         return embedding + layerCount * (attention + feedForward + 2 * embeddingLength) + embeddingLength
     }
 
+    /// The largest size any one dimension of a model may have (2^31 − 1, as in GGUF's
+    /// `llama.cpp`, which keeps sizes in 32-bit fields).
+    public static let maximumDimension = Int(Int32.max)
+
     /// Checks that the numbers fit together; the error says which do not.
     public func validate() throws {
         func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -93,6 +97,15 @@ public struct ModelConfiguration: Sendable, Equatable {
             ("feed-forward length", feedForwardLength), ("context length", contextLength),
         ] {
             try check(value > 0, "\(name) must be positive, not \(value)")
+            try check(value <= Self.maximumDimension, "\(name) \(value) exceeds \(Self.maximumDimension)")
+        }
+        // Weight shapes multiply these; bounding each product keeps every shape and
+        // element count far from overflowing `Int`.
+        for (name, a, b) in [
+            ("heads × head dimension", headCount, headDimension), ("KV heads × head dimension", kvHeadCount, headDimension),
+        ] {
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            try check(!overflow && product <= Self.maximumDimension, "\(name) (\(a) × \(b)) exceeds \(Self.maximumDimension)")
         }
         try check(headCount % kvHeadCount == 0, "the \(kvHeadCount) KV heads must divide the \(headCount) heads")
         try check(ropeDimensions > 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headDimension,

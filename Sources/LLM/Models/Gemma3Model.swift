@@ -48,7 +48,8 @@ public final class Gemma3Model: TransformerModel {
         else {
             throw ModelError.unsupportedModel(file: file.path, reason: "is missing gemma3 hyperparameters or token_embd.weight")
         }
-        let head = m.keyLength ?? width / heads
+        // A head count of 0 is reported by `validate()`; it must not divide first.
+        let head = m.keyLength ?? (heads > 0 ? width / heads : 0)
         var scale: Float = 1
         if m.ropeScalingType == "linear", let factor = m.ropeScalingFactor { scale = Float(factor) }
         return ModelConfiguration(
@@ -58,7 +59,7 @@ public final class Gemma3Model: TransformerModel {
             ropeScale: scale, ropeDimensions: m.ropeDimensionCount ?? head, ropeLayout: .halfSplit,
             contextLength: context, tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil,
             slidingWindow: m.slidingWindow ?? 512, slidingWindowPattern: 6, localRopeBase: 10_000,
-            attentionScale: 1 / Float(head).squareRoot())
+            attentionScale: head > 0 ? 1 / Float(head).squareRoot() : nil)
     }
 
     public convenience init(gguf file: GGUFFile, backend: any Backend) throws {
@@ -75,7 +76,7 @@ public final class Gemma3Model: TransformerModel {
         embedding = TokenEmbedding(table: table)
         embeddingScale = Float(d).squareRoot()
         let pattern = c.slidingWindowPattern ?? 1
-        blocks = try (0..<c.layerCount).map { i in
+        blocks = try loader.layers(c.layerCount, probe: { "blk.\($0).attn_norm.weight" }) { i in
             let p = "blk.\(i)."
             let isSliding = (i + 1) % pattern != 0
             let rope = RotaryEmbedding.Parameters(

@@ -36,7 +36,7 @@ public final class LlamaModel: TransformerModel {
         embedding = TokenEmbedding(table: embeddingTable)
         let rope = RotaryEmbedding.Parameters(
             base: c.ropeBase, layout: c.ropeLayout, dimensions: c.ropeDimensions, positionScale: c.ropeScale)
-        blocks = try (0..<c.layerCount).map { i in
+        blocks = try loader.layers(c.layerCount, probe: { names.layer($0).attentionNorm }) { i in
             let n = names.layer(i)
             let attention = SelfAttention(
                 query: Linear(weight: try loader.load(n.query, shape: [c.headCount * hd, d])),

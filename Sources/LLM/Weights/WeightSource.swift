@@ -31,6 +31,22 @@ struct WeightLoader {
     let source: any WeightSource
     let backend: any Backend
 
+    /// Builds `count` layers with `body`, one after another. The layer count comes from
+    /// the file's metadata, so before anything is built the source must hold the last
+    /// layer's `probe` tensor: a count the weights do not back (2^31 blocks in a small
+    /// file) is an error naming the missing tensor, not an allocation sized by it.
+    func layers<Layer>(_ count: Int, probe: (Int) -> String, _ body: (Int) throws -> Layer) throws -> [Layer] {
+        guard count > 0 else { return [] }
+        let last = probe(count - 1)
+        guard source.contains(last) else {
+            throw ModelError.invalidWeight(
+                name: last, file: source.path, problem: "is missing, but the configuration says the model has \(count) layers")
+        }
+        var layers: [Layer] = []
+        for index in 0..<count { layers.append(try body(index)) }
+        return layers
+    }
+
     /// A matrix or vector that must have `shape`.
     func load(_ name: String, shape: TensorShape) throws -> Tensor {
         guard source.contains(name) else {
