@@ -43,7 +43,7 @@ struct VocabularyMetadata {
 
     /// Applies `tokenizer_config.json`, `config.json` and `generation_config.json`:
     /// special tokens by name or id, `add_bos_token`/`add_eos_token`, `chat_template`.
-    mutating func apply(folder: URL) {
+    mutating func apply(folder: URL) throws {
         func json(_ name: String) -> [String: Any] {
             guard let data = try? Data(contentsOf: folder.appendingPathComponent(name)) else { return [:] }
             return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
@@ -57,11 +57,23 @@ struct VocabularyMetadata {
         eos = id(ofToken: tokenizerConfig["eos_token"]) ?? eos
         unknown = id(ofToken: tokenizerConfig["unk_token"]) ?? unknown
         padding = id(ofToken: tokenizerConfig["pad_token"]) ?? padding
-        for config in [json("config.json"), json("generation_config.json")] {
-            if let value = config["bos_token_id"] as? Int { bos = value }
-            if let value = config["eos_token_id"] as? Int { eos = value }
-            if let values = config["eos_token_id"] as? [Int], let first = values.first { eos = first }
-            if let value = config["pad_token_id"] as? Int { padding = value }
+        for name in ["config.json", "generation_config.json"] {
+            let config = json(name)
+            func tokenID(_ key: String) throws -> Int? {
+                let value = (config[key] as? Int) ?? (config[key] as? [Int])?.first
+                guard let value else { return nil }
+                // As llama.cpp's converter: a negative id is an error, except a padding id
+                // of −1, which some checkpoints write for "none".
+                if value < 0, key == "pad_token_id" { return nil }
+                guard value >= 0 else {
+                    throw ConversionError.invalidInput(
+                        file: folder.appendingPathComponent(name).path, problem: "\(key) is \(value); token ids are not negative")
+                }
+                return value
+            }
+            bos = try tokenID("bos_token_id") ?? bos
+            eos = try tokenID("eos_token_id") ?? eos
+            padding = try tokenID("pad_token_id") ?? padding
         }
         addBOS = tokenizerConfig["add_bos_token"] as? Bool ?? addBOS
         addEOS = tokenizerConfig["add_eos_token"] as? Bool ?? addEOS
@@ -74,17 +86,19 @@ struct VocabularyMetadata {
         while pieces.count < size { pieces.append(.init(text: "[PAD\(pieces.count)]", score: 0, type: .unused)) }
     }
 
-    /// The metadata entries, in llama.cpp's order.
+    /// The metadata entries, in llama.cpp's order. A special id beyond the vocabulary is
+    /// left out, as llama.cpp's converter skips it.
     func write(to writer: inout GGUFWriter) {
+        func valid(_ id: Int?) -> UInt32? { id.flatMap { pieces.indices.contains($0) ? UInt32($0) : nil } }
         writer.set("tokenizer.ggml.model", .string("llama"))
         writer.set("tokenizer.ggml.pre", .string("default"))
         writer.set("tokenizer.ggml.tokens", .array(.string(pieces.map(\.text))))
         writer.set("tokenizer.ggml.scores", .array(.float32(pieces.map(\.score))))
         writer.set("tokenizer.ggml.token_type", .array(.int32(pieces.map { Int32($0.type.rawValue) })))
-        if let bos { writer.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos))) }
-        if let eos { writer.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos))) }
-        if let unknown { writer.set("tokenizer.ggml.unknown_token_id", .uint32(UInt32(unknown))) }
-        if let padding { writer.set("tokenizer.ggml.padding_token_id", .uint32(UInt32(padding))) }
+        if let bos = valid(bos) { writer.set("tokenizer.ggml.bos_token_id", .uint32(bos)) }
+        if let eos = valid(eos) { writer.set("tokenizer.ggml.eos_token_id", .uint32(eos)) }
+        if let unknown = valid(unknown) { writer.set("tokenizer.ggml.unknown_token_id", .uint32(unknown)) }
+        if let padding = valid(padding) { writer.set("tokenizer.ggml.padding_token_id", .uint32(padding)) }
         writer.set("tokenizer.ggml.add_bos_token", .bool(addBOS))
         writer.set("tokenizer.ggml.add_eos_token", .bool(addEOS))
         if let chatTemplate { writer.set("tokenizer.chat_template", .string(chatTemplate)) }

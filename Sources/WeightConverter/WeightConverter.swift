@@ -28,10 +28,12 @@ public enum WeightConverter {
             throw ConversionError.unsupported("\(folder.path): architecture \(architecture) is not supported (Llama-family models are)")
         }
         let checkpoint = try SafetensorsCheckpoint(directory: folder)
+        // `HuggingFaceConfig.load` has checked that these are positive and bounded.
         let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
         let headDimension = config.headDim ?? config.hiddenSize / heads
+        let tensors = try huggingFaceTensors(config: config, headDimension: headDimension, checkpoint: checkpoint, folder: folder)
         var vocabulary = try loadVocabulary(folder: folder)
-        vocabulary.apply(folder: folder)
+        try vocabulary.apply(folder: folder)
         vocabulary.pad(to: config.vocabSize)
 
         var writer = GGUFWriter()
@@ -64,29 +66,9 @@ public enum WeightConverter {
         writer.set("general.quantization_version", .uint32(2))
         vocabulary.write(to: &writer)
 
-        var tensors: [(gguf: String, source: String, permuteHeads: Int?)] = [("token_embd.weight", "model.embed_tokens.weight", nil)]
-        for i in 0..<config.numHiddenLayers {
-            let p = "model.layers.\(i)."
-            tensors += [
-                ("blk.\(i).attn_norm.weight", p + "input_layernorm.weight", nil),
-                ("blk.\(i).attn_q.weight", p + "self_attn.q_proj.weight", heads),
-                ("blk.\(i).attn_k.weight", p + "self_attn.k_proj.weight", kvHeads),
-                ("blk.\(i).attn_v.weight", p + "self_attn.v_proj.weight", nil),
-                ("blk.\(i).attn_output.weight", p + "self_attn.o_proj.weight", nil),
-                ("blk.\(i).ffn_norm.weight", p + "post_attention_layernorm.weight", nil),
-                ("blk.\(i).ffn_gate.weight", p + "mlp.gate_proj.weight", nil),
-                ("blk.\(i).ffn_up.weight", p + "mlp.up_proj.weight", nil),
-                ("blk.\(i).ffn_down.weight", p + "mlp.down_proj.weight", nil),
-            ]
-        }
-        tensors.append(("output_norm.weight", "model.norm.weight", nil))
-        if hasOutput { tensors.append(("output.weight", "lm_head.weight", nil)) }
-        for (name, source, permuteHeads) in tensors {
-            guard let info = checkpoint.tensorInfo(named: source) else {
-                throw ConversionError.invalidInput(file: folder.path, problem: "tensor \(source) is missing")
-            }
-            let type = policy.type(forTensor: name, shape: info.shape)
-            writer.addTensor(name: name, shape: info.shape, type: type) {
+        for (name, source, permuteHeads, shape) in tensors where name != "output.weight" || hasOutput {
+            let type = policy.type(forTensor: name, shape: shape)
+            writer.addTensor(name: name, shape: shape, type: type) {
                 let stored = try checkpoint.tensor(named: source)
                 defer { stored.releaseResidentPages() }
                 var tensor = try Tensor(converting: stored, to: .f32)
@@ -188,6 +170,54 @@ public enum WeightConverter {
     }
 
     // MARK: Helpers
+
+    /// The tensors of a Hugging Face Llama checkpoint in llama.cpp's order, as (GGUF
+    /// name, checkpoint name, heads whose Q/K rows to interleave, shape), each checked
+    /// against `config.json` before anything is converted, so that a configuration the
+    /// weights do not match (a layer count, a vocabulary or a head count) is an error
+    /// naming the tensor, not a broken file or an allocation sized by the wrong number.
+    /// `output.weight` is listed when the checkpoint has `lm_head.weight`.
+    static func huggingFaceTensors(
+        config: HuggingFaceConfig, headDimension: Int, checkpoint: SafetensorsCheckpoint, folder: URL
+    ) throws -> [(gguf: String, source: String, permuteHeads: Int?, shape: [Int])] {
+        let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
+        let (d, ff, vocabulary) = (config.hiddenSize, config.intermediateSize, config.vocabSize)
+        let lastLayer = "model.layers.\(config.numHiddenLayers - 1).input_layernorm.weight"
+        guard checkpoint.tensorInfo(named: lastLayer) != nil else {
+            throw ConversionError.invalidInput(
+                file: folder.path,
+                problem: "config.json says num_hidden_layers = \(config.numHiddenLayers), but tensor \(lastLayer) is missing")
+        }
+        var tensors: [(gguf: String, source: String, permuteHeads: Int?, shape: [Int])] = [
+            ("token_embd.weight", "model.embed_tokens.weight", nil, [vocabulary, d]),
+        ]
+        for i in 0..<config.numHiddenLayers {
+            let p = "model.layers.\(i)."
+            tensors += [
+                ("blk.\(i).attn_norm.weight", p + "input_layernorm.weight", nil, [d]),
+                ("blk.\(i).attn_q.weight", p + "self_attn.q_proj.weight", heads, [heads * headDimension, d]),
+                ("blk.\(i).attn_k.weight", p + "self_attn.k_proj.weight", kvHeads, [kvHeads * headDimension, d]),
+                ("blk.\(i).attn_v.weight", p + "self_attn.v_proj.weight", nil, [kvHeads * headDimension, d]),
+                ("blk.\(i).attn_output.weight", p + "self_attn.o_proj.weight", nil, [d, heads * headDimension]),
+                ("blk.\(i).ffn_norm.weight", p + "post_attention_layernorm.weight", nil, [d]),
+                ("blk.\(i).ffn_gate.weight", p + "mlp.gate_proj.weight", nil, [ff, d]),
+                ("blk.\(i).ffn_up.weight", p + "mlp.up_proj.weight", nil, [ff, d]),
+                ("blk.\(i).ffn_down.weight", p + "mlp.down_proj.weight", nil, [d, ff]),
+            ]
+        }
+        tensors.append(("output_norm.weight", "model.norm.weight", nil, [d]))
+        if checkpoint.tensorInfo(named: "lm_head.weight") != nil { tensors.append(("output.weight", "lm_head.weight", nil, [vocabulary, d])) }
+        for (_, source, _, shape) in tensors {
+            guard let info = checkpoint.tensorInfo(named: source) else {
+                throw ConversionError.invalidInput(file: folder.path, problem: "tensor \(source) is missing")
+            }
+            guard info.shape == shape else {
+                throw ConversionError.invalidInput(
+                    file: folder.path, problem: "tensor \(source) has shape \(info.shape), but config.json implies \(shape)")
+            }
+        }
+        return tensors
+    }
 
     static func loadVocabulary(folder: URL) throws -> VocabularyMetadata {
         let model = folder.appendingPathComponent("tokenizer.model")

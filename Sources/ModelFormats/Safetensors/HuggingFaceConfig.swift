@@ -110,7 +110,8 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         } else {
             eosTokenIDs = try c.decodeIfPresent([Int].self, forKey: .eosTokenID) ?? []
         }
-        padTokenID = try? c.decodeIfPresent(Int.self, forKey: .padTokenID)
+        // Some checkpoints write −1 to mean "no padding token".
+        padTokenID = (try? c.decodeIfPresent(Int.self, forKey: .padTokenID)).flatMap { $0 >= 0 ? $0 : nil }
         torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
     }
@@ -122,8 +123,9 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         do { data = try Data(contentsOf: url) } catch {
             throw ModelFormatError(.io, file: url.path, field: "file", problem: "cannot read: \(error.localizedDescription)")
         }
+        let config: HuggingFaceConfig
         do {
-            return try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
+            config = try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw ModelFormatError(.invalidValue, file: url.path, field: key.stringValue, problem: "is missing")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -135,6 +137,58 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
                 .invalidValue, file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "is null")
         } catch {
             throw ModelFormatError(.invalidValue, file: url.path, field: "file", problem: "is not valid JSON: \(error)")
+        }
+        try config.validate(file: url.path)
+        return config
+    }
+
+    /// The largest size a dimension may have: GGUF and llama.cpp keep sizes in 32-bit
+    /// fields.
+    public static let maximumDimension = Int(Int32.max)
+
+    /// Checks every size and number the converter and the model builder use: sizes are
+    /// positive and at most ``maximumDimension``, the KV heads divide the heads, a head
+    /// is at least one value wide, and the floating-point settings are finite and in
+    /// range. The error names `file` and the key. ``load(from:)`` calls it.
+    public func validate(file: String) throws {
+        func fail(_ key: String, _ problem: String) -> ModelFormatError {
+            ModelFormatError(.invalidValue, file: file, field: key, problem: problem)
+        }
+        var sizes = [
+            ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize), ("num_hidden_layers", numHiddenLayers),
+            ("num_attention_heads", numAttentionHeads), ("vocab_size", vocabSize),
+            ("max_position_embeddings", maxPositionEmbeddings),
+        ]
+        if let numKeyValueHeads { sizes.append(("num_key_value_heads", numKeyValueHeads)) }
+        if let headDim { sizes.append(("head_dim", headDim)) }
+        for (key, value) in sizes {
+            guard value > 0 else { throw fail(key, "must be positive, not \(value)") }
+            guard value <= Self.maximumDimension else { throw fail(key, "is \(value), more than \(Self.maximumDimension)") }
+        }
+        let kvHeads = numKeyValueHeads ?? numAttentionHeads
+        guard numAttentionHeads % kvHeads == 0 else {
+            throw fail("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
+        }
+        if headDim == nil, hiddenSize / numAttentionHeads == 0 {
+            throw fail("num_attention_heads", "\(numAttentionHeads) heads leave less than one value per head of hidden_size \(hiddenSize)")
+        }
+        let head = headDim ?? hiddenSize / numAttentionHeads
+        guard numAttentionHeads.multipliedReportingOverflow(by: head).partialValue <= Self.maximumDimension,
+              !numAttentionHeads.multipliedReportingOverflow(by: head).overflow
+        else {
+            throw fail("num_attention_heads", "\(numAttentionHeads) heads of \(head) values exceed \(Self.maximumDimension)")
+        }
+        guard rmsNormEps.isFinite, rmsNormEps >= 0, rmsNormEps < 1 else {
+            throw fail("rms_norm_eps", "is \(rmsNormEps), expected a number in [0, 1)")
+        }
+        if let ropeTheta, !(ropeTheta.isFinite && ropeTheta > 1) {
+            throw fail("rope_theta", "is \(ropeTheta), expected a finite number above 1")
+        }
+        if let factor = ropeScaling?.factor, !(factor.isFinite && factor > 0) {
+            throw fail("rope_scaling.factor", "is \(factor), expected a finite positive number")
+        }
+        for (key, id) in [("bos_token_id", bosTokenID)] + eosTokenIDs.map({ ("eos_token_id", $0) }) {
+            if let id, id < 0 { throw fail(key, "is \(id); token ids are not negative") }
         }
     }
 }
