@@ -21,6 +21,14 @@ public protocol Tokenizer: Sendable {
 
     /// The ids of `text`.
     func encode(_ text: String, options: EncodingOptions) -> [Int]
+    /// The ids of the concatenated `segments`, where special-token text is recognised
+    /// only inside segments that allow it (``TextSegment/parsesSpecialTokens``) and
+    /// never across a segment boundary; ``EncodingOptions/parseSpecialTokens`` is not
+    /// used. Text is otherwise encoded as one text, so adjacent segments merge as they
+    /// would in ``encode(_:options:)``. Chat prompts use it: the template's markup
+    /// allows special tokens, message text does not, so a message that spells
+    /// `<end_of_turn>` cannot end its turn.
+    func encode(_ segments: [TextSegment], options: EncodingOptions) -> [Int]
     /// The text of `ids`, as the reference library decodes the whole sequence.
     /// Throws for an id outside the vocabulary.
     func decode(_ ids: [Int]) throws -> String
@@ -40,6 +48,55 @@ extension Tokenizer {
     /// text treated as plain text.
     public func encode(_ text: String) -> [Int] {
         encode(text, options: EncodingOptions())
+    }
+}
+
+extension Tokenizer {
+    /// Encodes each segment on its own (special tokens parsed only in the segments that
+    /// allow it) and concatenates the ids; BOS and EOS come from `options`. The
+    /// tokenizers of this library override it with an encoding of the whole text.
+    public func encode(_ segments: [TextSegment], options: EncodingOptions) -> [Int] {
+        var ids: [Int] = []
+        if options.addBOS ?? addsBOSByDefault, let bos = specialTokens.bos { ids.append(bos) }
+        for segment in segments where !segment.text.isEmpty {
+            ids += encode(segment.text, options: EncodingOptions(addBOS: false, addEOS: false, parseSpecialTokens: segment.parsesSpecialTokens))
+        }
+        if options.addEOS ?? addsEOSByDefault, let eos = specialTokens.eos { ids.append(eos) }
+        return ids
+    }
+}
+
+/// A piece of text to encode, and whether special-token text in it becomes special
+/// tokens (see ``Tokenizer/encode(_:options:)-(\[TextSegment\],_)``).
+public struct TextSegment: Sendable, Equatable {
+    public var text: String
+    /// Whether special tokens written in this text (`<|im_end|>`) are recognised: true
+    /// for the markup a chat template writes, false for text from a user or a file.
+    public var parsesSpecialTokens: Bool
+
+    public init(_ text: String, parsesSpecialTokens: Bool) {
+        self.text = text
+        self.parsesSpecialTokens = parsesSpecialTokens
+    }
+
+    /// The concatenated text and the ranges of it where special tokens may be
+    /// recognised, measured by `count` (UTF-8 bytes or Unicode scalars).
+    static func join(_ segments: [TextSegment], count: (String) -> Int) -> (text: String, allowed: [Range<Int>]) {
+        var text = ""
+        var allowed: [Range<Int>] = []
+        var offset = 0
+        for segment in segments {
+            let length = count(segment.text)
+            if segment.parsesSpecialTokens, length > 0 { allowed.append(offset..<offset + length) }
+            text += segment.text
+            offset += length
+        }
+        return (text, allowed)
+    }
+
+    /// Whether `range` lies inside one of `ranges`.
+    static func ranges(_ ranges: [Range<Int>], contain range: Range<Int>) -> Bool {
+        ranges.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }
     }
 }
 

@@ -66,74 +66,105 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     /// The prompt for `messages`. With `addGenerationPrompt`, it ends where the
     /// assistant's reply begins.
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) -> String {
+        segments(messages, addGenerationPrompt: addGenerationPrompt).map(\.text).joined()
+    }
+
+    /// The prompt for `messages` as the template's markup (which may spell special
+    /// tokens) and the messages' text (which never becomes special tokens), in order;
+    /// their concatenation is ``render(_:addGenerationPrompt:)``.
+    public func segments(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) -> [TextSegment] {
         var system: String? = nil
         var turns = messages
         if let first = turns.first, first.role == .system {
             system = first.content
             turns.removeFirst()
         }
-        var text = ""
+        var out: [TextSegment] = []
+        func markup(_ text: String) { out.append(TextSegment(text, parsesSpecialTokens: true)) }
+        func content(_ text: String) { out.append(TextSegment(text, parsesSpecialTokens: false)) }
+        func trimmed(_ parts: [TextSegment]) { out += TextSegment.trimmingWhitespace(parts) }
+        let text = { (message: String) in TextSegment(message, parsesSpecialTokens: false) }
+        let tag = { (markup: String) in TextSegment(markup, parsesSpecialTokens: true) }
         switch self {
         case .llama2:
             var pendingSystem = system
             for message in turns {
                 switch message.role {
                 case .user:
-                    var content = message.content
+                    var parts = [text(message.content)]
                     if let prefix = pendingSystem {
-                        content = "<<SYS>>\n\(prefix)\n<</SYS>>\n\n" + content
+                        parts = [tag("<<SYS>>\n"), text(prefix), tag("\n<</SYS>>\n\n")] + parts
                         pendingSystem = nil
                     }
-                    text += "<s>[INST] \(content.trimmingWhitespace()) [/INST]"
+                    markup("<s>[INST] ")
+                    trimmed(parts)
+                    markup(" [/INST]")
                 case .assistant:
-                    text += " \(message.content.trimmingWhitespace()) </s>"
+                    markup(" ")
+                    trimmed([text(message.content)])
+                    markup(" </s>")
                 case .system:
-                    text += "<s>[INST] <<SYS>>\n\(message.content)\n<</SYS>>\n\n [/INST]"
+                    markup("<s>[INST] <<SYS>>\n")
+                    content(message.content)
+                    markup("\n<</SYS>>\n\n [/INST]")
                 }
             }
         case .chatml:
-            if let system { text += "<|im_start|>system\n\(system)<|im_end|>\n" }
-            for message in turns { text += "<|im_start|>\(message.role.rawValue)\n\(message.content)<|im_end|>\n" }
-            if addGenerationPrompt { text += "<|im_start|>assistant\n" }
+            if let system {
+                markup("<|im_start|>system\n")
+                content(system)
+                markup("<|im_end|>\n")
+            }
+            for message in turns {
+                markup("<|im_start|>\(message.role.rawValue)\n")
+                content(message.content)
+                markup("<|im_end|>\n")
+            }
+            if addGenerationPrompt { markup("<|im_start|>assistant\n") }
         case .mistral:
-            text += "<s>"
+            markup("<s>")
             var pendingSystem = system
             for message in turns {
                 switch message.role {
                 case .user, .system:
-                    var content = message.content
+                    markup("[INST] ")
                     if let prefix = pendingSystem {
-                        content = prefix + "\n\n" + content
+                        content(prefix)
+                        markup("\n\n")
                         pendingSystem = nil
                     }
-                    text += "[INST] \(content) [/INST]"
+                    content(message.content)
+                    markup(" [/INST]")
                 case .assistant:
-                    text += "\(message.content)</s>"
+                    content(message.content)
+                    markup("</s>")
                 }
             }
         case .gemma:
-            text += "<bos>"
+            markup("<bos>")
             var pendingSystem = system
             for message in turns {
                 let role = message.role == .assistant ? "model" : "user"
-                var content = message.content
+                var parts = [text(message.content)]
                 if let prefix = pendingSystem, message.role == .user {
-                    content = prefix + "\n\n" + content
+                    parts = [text(prefix), tag("\n\n")] + parts
                     pendingSystem = nil
                 }
-                text += "<start_of_turn>\(role)\n\(content.trimmingWhitespace())<end_of_turn>\n"
+                markup("<start_of_turn>\(role)\n")
+                trimmed(parts)
+                markup("<end_of_turn>\n")
             }
-            if addGenerationPrompt { text += "<start_of_turn>model\n" }
+            if addGenerationPrompt { markup("<start_of_turn>model\n") }
         }
-        return text
+        return out.filter { !$0.text.isEmpty }
     }
 
-    /// The ids of the prompt for `messages`: rendered, then encoded with special
-    /// tokens recognised and no BOS added (the template writes it).
+    /// The ids of the prompt for `messages`: the template's markup with special tokens
+    /// recognised, the messages' text as plain text (a message that spells
+    /// `<end_of_turn>` cannot end its turn), and no BOS added (the template writes it).
     public func encode(_ messages: [ChatMessage], with tokenizer: any Tokenizer, addGenerationPrompt: Bool = true) -> [Int] {
         var ids = tokenizer.encode(
-            render(messages, addGenerationPrompt: addGenerationPrompt),
-            options: EncodingOptions(addBOS: false, addEOS: false, parseSpecialTokens: true))
+            segments(messages, addGenerationPrompt: addGenerationPrompt), options: EncodingOptions(addBOS: false, addEOS: false))
         // A template that writes no BOS text (ChatML) still needs the model's BOS.
         if rendersBOS == false, tokenizer.addsBOSByDefault, let bos = tokenizer.specialTokens.bos, ids.first != bos {
             ids.insert(bos, at: 0)
@@ -145,12 +176,28 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     var rendersBOS: Bool { self != .chatml }
 }
 
-extension String {
-    /// The string without leading and trailing whitespace (the templates' `| trim`).
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
-        return String(scalars)
+extension TextSegment {
+    /// `parts` without leading whitespace at the start of the first and trailing
+    /// whitespace at the end of the last, across segment boundaries: the `| trim` of
+    /// the templates applied to their concatenation.
+    static func trimmingWhitespace(_ parts: [TextSegment]) -> [TextSegment] {
+        var parts = parts
+        var index = 0
+        while index < parts.count {
+            var scalars = Substring(parts[index].text).unicodeScalars[...]
+            while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
+            parts[index].text = String(scalars)
+            if !scalars.isEmpty { break }
+            index += 1
+        }
+        index = parts.count - 1
+        while index >= 0 {
+            var scalars = Substring(parts[index].text).unicodeScalars[...]
+            while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+            parts[index].text = String(scalars)
+            if !scalars.isEmpty { break }
+            index -= 1
+        }
+        return parts
     }
 }

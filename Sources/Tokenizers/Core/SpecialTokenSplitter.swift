@@ -6,8 +6,10 @@ enum SpecialTokenSplitter {
         case token(Int)
     }
 
-    /// `specials` must be sorted longest first.
-    static func split(_ text: String, specials: [(text: String, id: Int)]) -> [Fragment] {
+    /// `specials` must be sorted longest first. With `allowedRanges`, a special token is
+    /// recognised only where its bytes lie inside one of those byte ranges of `text`
+    /// (the parts a chat template wrote); elsewhere its text stays text.
+    static func split(_ text: String, specials: [(text: String, id: Int)], allowedRanges: [Range<Int>]? = nil) -> [Fragment] {
         guard !specials.isEmpty else { return [.text(text)] }
         let firstBytes = Set(specials.compactMap { $0.text.utf8.first })
         let bytes = Array(text.utf8)
@@ -17,7 +19,10 @@ enum SpecialTokenSplitter {
         var i = 0
         while i < bytes.count {
             if firstBytes.contains(bytes[i]),
-               let (token, id) = encoded.first(where: { SentencePieceTokenizer.hasPrefix(bytes, at: i, $0.0) }) {
+               let (token, id) = encoded.first(where: { token, _ in
+                   SentencePieceTokenizer.hasPrefix(bytes, at: i, token)
+                       && (allowedRanges.map { TextSegment.ranges($0, contain: i..<i + token.count) } ?? true)
+               }) {
                 if textStart < i { fragments.append(.text(String(decoding: bytes[textStart..<i], as: UTF8.self))) }
                 fragments.append(.token(id))
                 i += token.count

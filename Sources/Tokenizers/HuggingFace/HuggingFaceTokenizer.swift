@@ -57,8 +57,9 @@ public final class HuggingFaceTokenizer: Tokenizer {
         spec = try TokenizerJSON(object: json, file: source)
         self.source = source
         var entries = spec.vocabulary
-        for token in spec.addedTokens where !entries.contains(where: { $0.id == token.id }) { entries.append((token.content, token.id)) }
-        let size = (entries.map(\.id).max() ?? -1) + 1
+        let vocabularyIDs = Set(entries.map(\.id))
+        for token in spec.addedTokens where !vocabularyIDs.contains(token.id) { entries.append((token.content, token.id)) }
+        let size = try Self.vocabularySize(ids: entries.map(\.id), file: source)
         var idToToken = [String](repeating: "", count: size)
         for (token, id) in entries { idToToken[id] = token }
         for token in spec.addedTokens { idToToken[token.id] = token.content }
@@ -109,14 +110,49 @@ public final class HuggingFaceTokenizer: Tokenizer {
         chatTemplate = config["chat_template"]?.string
     }
 
+    /// The most ids a file may leave unused below its largest id. `tokenizers` allows
+    /// gaps (an id no token has decodes to nothing); the table of tokens by id is sized
+    /// by the largest id, so without a bound one entry with id 2^31 would allocate
+    /// gigabytes.
+    static let maximumUnusedIDs = 1 << 16
+
+    /// The size of the id space of a file whose tokens have `ids`: one more than the
+    /// largest, which must be a valid index that leaves at most ``maximumUnusedIDs`` gaps.
+    static func vocabularySize(ids: [Int], file: String) throws -> Int {
+        guard let largest = ids.max() else { return 0 }
+        if let negative = ids.first(where: { $0 < 0 }) {
+            throw TokenizerError(.invalidFile, file: file, "token id \(negative) is negative")
+        }
+        let distinct = Set(ids).count
+        guard largest < Int(Int32.max), largest - distinct < maximumUnusedIDs else {
+            throw TokenizerError(
+                .invalidFile, file: file,
+                "token id \(largest) is too large: the file defines \(distinct) ids, so ids must stay below \(distinct + maximumUnusedIDs)")
+        }
+        return largest + 1
+    }
+
     // MARK: Encoding
 
     public func encode(_ text: String, options: EncodingOptions) -> [Int] {
+        encode([TextSegment(text, parsesSpecialTokens: options.parseSpecialTokens ?? true)], options: options)
+    }
+
+    public func encode(_ segments: [TextSegment], options: EncodingOptions) -> [Int] {
+        let (text, allowed) = TextSegment.join(segments) { $0.unicodeScalars.count }
         var ids: [Int] = []
         if options.addBOS ?? addsBOSByDefault, let bos = specialTokens.bos { ids.append(bos) }
-        let matchSpecial = options.parseSpecialTokens ?? true
-        let candidates = addedTokens.filter { matchSpecial || !$0.special }
-        for fragment in splitOnAddedTokens(Array(text.unicodeScalars), candidates) {
+        // Non-special added tokens match anywhere, as in `tokenizers`; special ones only
+        // inside the segments that allow them.
+        // A non-special added token that the markup uses (`<|im_end|>` in some Yi files)
+        // and that a plain segment spells would let that text forge markup: it is
+        // matched only where special tokens are.
+        let guarded = Set(addedTokens.filter { token in
+            !token.special && segments.contains { $0.parsesSpecialTokens && $0.text.contains(token.content) }
+                && segments.contains { !$0.parsesSpecialTokens && $0.text.contains(token.content) }
+        }.map(\.id))
+        let candidates = addedTokens.filter { !allowed.isEmpty || !$0.special }
+        for fragment in splitOnAddedTokens(Array(text.unicodeScalars), candidates, specialRanges: allowed, guarded: guarded) {
             switch fragment {
             case let .token(id): ids.append(id)
             case let .text(segment, startsInput): ids += encodeSegment(segment, startsInput: startsInput)
@@ -134,7 +170,12 @@ public final class HuggingFaceTokenizer: Tokenizer {
     /// Splits the text around added tokens, longest match first, honouring their
     /// `lstrip`/`rstrip` (whitespace next to the token is absorbed by it) and
     /// `single_word` (the token must not touch word characters) flags.
-    func splitOnAddedTokens(_ scalars: [Unicode.Scalar], _ tokens: [TokenizerJSON.AddedToken]) -> [Fragment] {
+    /// A special token, or one of `guarded`, matches only inside one of `specialRanges`
+    /// (scalar offsets).
+    func splitOnAddedTokens(
+        _ scalars: [Unicode.Scalar], _ tokens: [TokenizerJSON.AddedToken], specialRanges: [Range<Int>],
+        guarded: Set<Int> = []
+    ) -> [Fragment] {
         guard !scalars.isEmpty else { return [] }
         guard !tokens.isEmpty else { return [.text(scalars, startsInput: true)] }
         let encoded = tokens.map { (Array($0.content.unicodeScalars), $0) }
@@ -150,6 +191,8 @@ public final class HuggingFaceTokenizer: Tokenizer {
             for (content, token) in encoded where !content.isEmpty && scalars.count - i >= content.count {
                 if scalars[i] == content[0], Array(scalars[i..<i + content.count]) == content {
                     if token.singleWord && (isWordCharacter(i - 1) || isWordCharacter(i + content.count)) { continue }
+                    if token.special || guarded.contains(token.id),
+                       !TextSegment.ranges(specialRanges, contain: i..<i + content.count) { continue }
                     matched = (content.count, token)
                     break
                 }

@@ -90,10 +90,11 @@ struct TokenizerJSON {
         preTokenizer = try Self.metaspace(object["pre_tokenizer"], fail: fail)
         decoder = try Self.decoderSteps(object["decoder"], fail: fail)
 
-        addedTokens = try (object["added_tokens"]?.array ?? []).map { entry in
+        addedTokens = try (object["added_tokens"]?.array ?? []).enumerated().map { index, entry in
             guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
-                throw invalid("an entry of added_tokens has no id or content")
+                throw invalid("added_tokens[\(index)] has no integer id or no content")
             }
+            guard id >= 0 else { throw invalid("added_tokens[\(index)] ('\(content)') has the negative id \(id)") }
             return AddedToken(
                 id: id, content: content, special: entry["special"]?.bool ?? false,
                 lstrip: entry["lstrip"]?.bool ?? false, rstrip: entry["rstrip"]?.bool ?? false,

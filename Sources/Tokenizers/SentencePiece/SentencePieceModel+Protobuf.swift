@@ -33,7 +33,8 @@ extension SentencePieceModel {
                     case (2, .fixed32): score = Float(bitPattern: try piece.readFixed32())
                     case (3, .varint):
                         let raw = try piece.readVarint()
-                        guard let value = PieceType(rawValue: Int(raw)) else {
+                        // A varint is a UInt64; `Int(exactly:)` keeps one of 2^63 or more from trapping.
+                        guard let value = Int(exactly: raw).flatMap(PieceType.init(rawValue:)) else {
                             throw piece.error("piece \(pieces.count) has unknown type \(raw)")
                         }
                         kind = value

@@ -99,12 +99,35 @@ public final class SentencePieceTokenizer: Tokenizer {
     // MARK: Encoding
 
     public func encode(_ text: String, options: EncodingOptions) -> [Int] {
+        encode([TextSegment(text, parsesSpecialTokens: options.parseSpecialTokens ?? false)], options: options)
+    }
+
+    public func encode(_ segments: [TextSegment], options: EncodingOptions) -> [Int] {
+        let (text, allowed) = TextSegment.join(segments) { $0.utf8.count }
         var ids: [Int] = []
         if options.addBOS ?? model.addBOS, let bos = model.specialTokens.bos { ids.append(bos) }
-        if options.parseSpecialTokens ?? false {
+        let guarded = piecesToGuard(segments)
+        if !guarded.isEmpty {
+            // A user-defined piece is matched in any text (SentencePiece copies it whole);
+            // one that the markup uses (Yi's `<|im_end|>`) and that a plain segment also
+            // spells would let that text forge markup. Then each segment is encoded on its
+            // own, the plain ones with those pieces neither matched nor merged into.
+            for segment in segments {
+                if segment.parsesSpecialTokens {
+                    for fragment in SpecialTokenSplitter.split(segment.text, specials: specialPieces) {
+                        switch fragment {
+                        case let .text(part): ids += encodePlain(part)
+                        case let .token(id): ids.append(id)
+                        }
+                    }
+                } else {
+                    ids += encodePlain(segment.text, disabled: guarded)
+                }
+            }
+        } else if !allowed.isEmpty {
             // llama.cpp's parse_special: special pieces in the text become their ids, and
             // the text after each one is encoded as if it started a new text.
-            for fragment in SpecialTokenSplitter.split(text, specials: specialPieces) {
+            for fragment in SpecialTokenSplitter.split(text, specials: specialPieces, allowedRanges: allowed) {
                 switch fragment {
                 case let .text(segment): ids += encodePlain(segment)
                 case let .token(id): ids.append(id)
@@ -117,21 +140,36 @@ public final class SentencePieceTokenizer: Tokenizer {
         return ids
     }
 
-    /// The ids of `text` alone: no BOS/EOS, special-token text as text.
-    func encodePlain(_ text: String) -> [Int] {
-        let normalized = normalize(text)
+    /// The user-defined pieces that a segment allowing special tokens spells and a
+    /// plain segment spells too (control pieces are never matched in plain text).
+    private func piecesToGuard(_ segments: [TextSegment]) -> Set<Int> {
+        guard hasUserDefined, segments.contains(where: { !$0.parsesSpecialTokens }) else { return [] }
+        var guarded: Set<Int> = []
+        for (text, id) in specialPieces where model.pieces[id].type == .userDefined {
+            if segments.contains(where: { $0.parsesSpecialTokens && $0.text.contains(text) }),
+               segments.contains(where: { !$0.parsesSpecialTokens && $0.text.contains(text) }) {
+                guarded.insert(id)
+            }
+        }
+        return guarded
+    }
+
+    /// The ids of `text` alone: no BOS/EOS, special-token text as text. The pieces
+    /// `disabled` are neither matched as user-defined pieces nor merged into.
+    func encodePlain(_ text: String, disabled: Set<Int> = []) -> [Int] {
+        let normalized = normalize(text, disabled: disabled)
         guard !normalized.isEmpty else { return [] }
         let mergeablePieces = self.mergeablePieces, scores = self.scores, pieceTypes = self.pieceTypes
         return normalized.withUnsafeBufferPointer { buffer in
             var merger = BytePairMerger()
-            let initial = initialSymbols(buffer)
+            let initial = initialSymbols(buffer, disabled: disabled)
             var reverseMerges: [Int32: (BytePairMerger.Symbol, BytePairMerger.Symbol)] = [:]
             func merge(_ segment: ArraySlice<BytePairMerger.Symbol>) {
             merger.reset(segment)
             merger.run(
                 candidate: { left, right in
                     let key = UnsafeBufferPointer(rebasing: buffer[Int(left.start)..<Int(right.start + right.length)])
-                    guard let id = mergeablePieces.lookup(key) else { return nil }
+                    guard let id = mergeablePieces.lookup(key), disabled.isEmpty || !disabled.contains(id) else { return nil }
                     return (scores[id], Int32(id))
                 },
                 merged: { left, right, id in
@@ -183,7 +221,7 @@ public final class SentencePieceTokenizer: Tokenizer {
     }
 
     /// SentencePiece's `Normalizer::Normalize` with the identity rule.
-    func normalize(_ text: String) -> [UInt8] {
+    func normalize(_ text: String, disabled: Set<Int> = []) -> [UInt8] {
         let spec = model.normalizer
         var input = Substring(text).utf8[...]
         if spec.removeExtraWhitespaces {
@@ -199,7 +237,9 @@ public final class SentencePieceTokenizer: Tokenizer {
         var i = 0
         while i < bytes.count {
             // User-defined pieces are copied unchanged.
-            if hasUserDefined, let match = userDefined[Int(bytes[i])].first(where: { Self.hasPrefix(bytes, at: i, $0) }) {
+            if hasUserDefined, let match = userDefined[Int(bytes[i])].first(where: {
+                Self.hasPrefix(bytes, at: i, $0) && (disabled.isEmpty || !isDisabled($0, disabled))
+            }) {
                 output += match
                 i += match.count
                 previousWasSpace = false
@@ -235,7 +275,11 @@ public final class SentencePieceTokenizer: Tokenizer {
     }
 
     /// One symbol per character, or per user-defined piece (frozen).
-    private func initialSymbols(_ buffer: UnsafeBufferPointer<UInt8>) -> [BytePairMerger.Symbol] {
+    private func isDisabled(_ piece: [UInt8], _ disabled: Set<Int>) -> Bool {
+        allPieces.lookup(piece).map(disabled.contains) ?? false
+    }
+
+    private func initialSymbols(_ buffer: UnsafeBufferPointer<UInt8>, disabled: Set<Int>) -> [BytePairMerger.Symbol] {
         var symbols: [BytePairMerger.Symbol] = []
         symbols.reserveCapacity(buffer.count)
         var i = 0
@@ -244,7 +288,7 @@ public final class SentencePieceTokenizer: Tokenizer {
             var frozen = false
             if hasUserDefined {
                 for piece in userDefined[Int(buffer[i])] where buffer.count - i >= piece.count {
-                    if (0..<piece.count).allSatisfy({ buffer[i + $0] == piece[$0] }) {
+                    if (0..<piece.count).allSatisfy({ buffer[i + $0] == piece[$0] }), disabled.isEmpty || !isDisabled(piece, disabled) {
                         length = piece.count
                         frozen = true
                         break
