@@ -24,3 +24,22 @@ run: build-release model
 # times faster than in a debug build, which more than pays for the longer compile.
 test: system-packages model
 	swift test -c release -Xswiftc -enable-testing
+
+# Fuzzing (Fuzz/, Documentation/Reliability.md): libFuzzer targets for every reader of
+# untrusted files, built with AddressSanitizer in a package and scratch folder of their
+# own. `make fuzz` runs each target for FUZZ_SECONDS; `make fuzz-smoke` is CI's short pass.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_TARGETS ?=
+
+.PHONY: fuzz-build fuzz fuzz-smoke
+
+fuzz-build: system-packages
+	swift build --package-path Fuzz --scratch-path Fuzz/.build-fuzz -c release \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+
+fuzz: fuzz-build
+	Fuzz/Scripts/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	Fuzz/Scripts/run-fuzzers.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
