@@ -22,6 +22,9 @@ public struct Conversion: Sendable {
     }
 
     public func computeReference() {
+        // A tensor without rows may still state a huge row length (a [0, 2^31 − 1]
+        // tensor in a file); the scratch row is sized by it, so allocate none.
+        guard input.rowCount > 0 else { return }
         let n = input.rowLength
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(n, 1)) { row in
             for r in 0..<input.rowCount {
