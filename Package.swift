@@ -51,9 +51,14 @@ let package = Package(
 
         // MARK: Model files, tokenizers, models
 
+        // The async-signal-safe removal of temporary files on SIGINT, SIGTERM, a crash.
+        .target(
+            name: "CTemporaryFiles",
+            path: "Sources/CTemporaryFiles"
+        ),
         .target(
             name: "ModelFormats",
-            dependencies: ["TensorCore"],
+            dependencies: ["TensorCore", "CTemporaryFiles"],
             path: "Sources/ModelFormats"
         ),
 

@@ -5,12 +5,20 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CTemporaryFiles
 import Foundation
 
 /// Writes a file that appears whole or not at all: bytes go to a hidden temporary
 /// file in the same folder, which is renamed over the target only by ``commit()``.
 /// If the writer is dropped without committing (an error, a cancelled conversion),
 /// the temporary file is removed and the target is untouched.
+///
+/// The temporary file is named `.NAME.partial-PID-RANDOM`. It is also removed when
+/// the process is ended by SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXFSZ or a crash
+/// signal, or exits while the writer is alive: its path is kept in a process-wide
+/// table that async-signal-safe handlers delete (see `TemporaryFiles.h`). A process
+/// killed outright (SIGKILL, power loss) leaves its file behind; the next writer of
+/// the same NAME in that folder removes such files once their process is gone.
 ///
 /// An existing target is never replaced unless `overwrite` is true. Write errors are
 /// reported with the system's reason, so a full disk says "No space left on device".
@@ -22,6 +30,8 @@ public final class AtomicFileWriter {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    /// The temporary file's slot in the signal handlers' table (-1: not in it).
+    private var cleanupSlot: Int32
     /// Bytes written so far (including buffered ones).
     public private(set) var bytesWritten = 0
     private static let bufferCapacity = 1 << 20
@@ -34,19 +44,49 @@ public final class AtomicFileWriter {
                 .alreadyExists, file: path, field: "output", problem: "already exists; pass overwrite (--force) to replace it")
         }
         let folder = destination.deletingLastPathComponent()
-        let name = ".\(destination.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let name = "\(Self.temporaryPrefix(for: destination.lastPathComponent))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         temporaryURL = folder.appendingPathComponent(name)
-        descriptor = open(temporaryURL.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        // Registered before the file exists, so no signal can come between its creation
+        // and its registration.
+        cleanupSlot = tf_register(temporaryURL.path)
+        descriptor = open(temporaryURL.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            tf_unregister(cleanupSlot)
             throw ModelFormatError(
-                .io, file: path, field: "output", problem: "cannot create a temporary file in \(folder.path): \(String(cString: strerror(errno)))")
+                .io, file: path, field: "output", problem: "cannot create a temporary file in \(folder.path): \(reason)")
         }
         buffer.reserveCapacity(Self.bufferCapacity)
+        Self.removeStaleTemporaryFiles(of: destination)
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
         if !committed { unlink(temporaryURL.path) }
+        tf_unregister(cleanupSlot)
+    }
+
+    /// The start of the temporary file names of writers of `name`: `.NAME.partial-`.
+    static func temporaryPrefix(for name: String) -> String { ".\(name).partial-" }
+
+    /// Deletes the temporary files of earlier writers of `destination` whose process no
+    /// longer exists (`.NAME.partial-PID-RANDOM` beside it, with `kill(PID, 0)` failing
+    /// with ESRCH). Files of live processes, and of other names, are left alone.
+    /// Returns the paths it deleted.
+    @discardableResult
+    public static func removeStaleTemporaryFiles(of destination: URL) -> [String] {
+        let folder = destination.deletingLastPathComponent()
+        let prefix = temporaryPrefix(for: destination.lastPathComponent)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, UInt32(parts[1]) != nil, pid != getpid() else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = folder.appendingPathComponent(name).path
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
     }
 
     /// Appends bytes.
@@ -110,6 +150,9 @@ public final class AtomicFileWriter {
                 .io, file: destination.path, field: "output", problem: "cannot rename the finished file into place: \(String(cString: strerror(errno)))")
         }
         committed = true
+        // After the rename: a signal in between deletes a path that no longer exists.
+        tf_unregister(cleanupSlot)
+        cleanupSlot = -1
     }
 }
 
