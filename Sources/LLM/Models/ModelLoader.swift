@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import ModelFormats
 import TensorCore
@@ -12,22 +17,66 @@ public enum ModelLoader {
     }
 
     /// Detects the kind of `url`: a folder with `config.json` (Hugging Face), a file
-    /// starting with `GGUF`, or a llama2.c checkpoint.
+    /// starting with `GGUF`, or a llama2.c checkpoint (the `ak42` magic, or a legacy
+    /// header whose sizes match the file's length).
+    ///
+    /// Only folders and regular files are opened (a FIFO would block the read). A file
+    /// of none of the kinds is an ``ModelError/unsupportedModel(file:reason:)`` that
+    /// says what each kind expected and what the file holds instead.
     public static func format(of url: URL) throws -> Format {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-            throw ModelError.unsupportedModel(file: url.path, reason: "does not exist")
+        let path = url.path
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ModelError.unsupportedModel(file: path, reason: errno == ENOENT ? "does not exist" : String(cString: strerror(errno)))
         }
-        if isFolder.boolValue {
+        if (status.st_mode & S_IFMT) == S_IFDIR {
             guard FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else {
-                throw ModelError.unsupportedModel(file: url.path, reason: "is a folder without config.json")
+                throw ModelError.unsupportedModel(file: path, reason: "is a folder without config.json")
             }
             return .huggingFace
         }
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        let magic = try handle.read(upToCount: 4) ?? Data()
-        return magic == Data("GGUF".utf8) ? .gguf : .llama2c
+        do {
+            try FileBytes.requireRegularFile(atPath: path)
+        } catch let error as ModelFormatError {
+            throw ModelError.unsupportedModel(file: path, reason: error.problem)
+        }
+        let bytes: FileBytes
+        do { bytes = try FileBytes(mapping: url) } catch let error as ModelFormatError {
+            throw ModelError.unsupportedModel(file: path, reason: error.problem)
+        }
+        let head = Array(bytes.slice(0..<min(bytes.count, 9)))
+        if head.starts(with: Array("GGUF".utf8)) { return .gguf }
+        if head.count >= 4, UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24 == Llama2cCheckpoint.magic {
+            return .llama2c
+        }
+        // A legacy llama2.c checkpoint has no magic: it is one if its header describes
+        // exactly this file (opening it only maps the file and views the weights).
+        let llama2cProblem: String
+        do {
+            _ = try Llama2cCheckpoint(bytes: bytes)
+            return .llama2c
+        } catch let error as ModelFormatError {
+            llama2cProblem = "\(error.field): \(error.problem)"
+        }
+        if bytes.count == 0 {
+            throw ModelError.unsupportedModel(file: path, reason: "is empty, not a model file")
+        }
+        var reasons = ["not GGUF: it starts with \(describe(head.prefix(4))), not \"GGUF\""]
+        if head.count == 9, head[8] == UInt8(ascii: "{") {
+            reasons.append("it looks like a safetensors file: pass the folder that holds it with config.json")
+        } else {
+            reasons.append("not a Hugging Face model: that is a folder with config.json")
+        }
+        reasons.append("not a llama2.c checkpoint: \(llama2cProblem)")
+        throw ModelError.unsupportedModel(
+            file: path, reason: "is not a model file this library reads (GGUF, a Hugging Face folder, llama2.c): " + reasons.joined(separator: "; "))
+    }
+
+    /// Bytes as hex and, where they are printable ASCII, as text: `6e 6f 74 65 ("note")`.
+    private static func describe(_ bytes: ArraySlice<UInt8>) -> String {
+        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+        guard !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return hex.isEmpty ? "nothing" : hex }
+        return "\(hex) (\"\(String(decoding: bytes, as: UTF8.self))\")"
     }
 
     /// Loads the model at `url` (a GGUF file, a Hugging Face folder, or a llama2.c

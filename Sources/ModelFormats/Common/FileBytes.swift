@@ -28,7 +28,11 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
     public init(mapping url: URL) throws {
         let path = url.path
         self.path = path
-        let descriptor = open(path, O_RDONLY)
+        // The type is checked before opening: opening a FIFO for reading waits for a
+        // writer, and a device may never end. O_NONBLOCK covers a file replaced by a
+        // FIFO in between, and the type is checked again on the open descriptor.
+        try Self.requireRegularFile(atPath: path)
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw ModelFormatError(.io, file: path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -38,7 +42,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
             throw ModelFormatError(.io, file: path, field: "file", problem: "cannot read its size: \(String(cString: strerror(errno)))")
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw ModelFormatError(.io, file: path, field: "file", problem: "is not a regular file")
+            throw ModelFormatError(.io, file: path, field: "file", problem: "is \(Self.kindName(mode: status.st_mode)), not a regular file")
         }
         let size = Int(status.st_size)
         count = size
@@ -69,6 +73,33 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         baseAddress = UnsafeRawPointer(mapped)
         release = { munmap(mapped, size) }
         isMapped = true
+    }
+
+    /// Throws unless `path` is a regular file (or a symbolic link to one), without
+    /// opening it. The error names the file and what it is instead: a folder, a FIFO
+    /// (named pipe), a character or block device, a socket, or missing.
+    public static func requireRegularFile(atPath path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ModelFormatError(.io, file: path, field: "file", problem: "is \(kindName(mode: status.st_mode)), not a regular file")
+        }
+    }
+
+    /// What a `st_mode` describes, for errors: "a folder", "a FIFO (named pipe)", ….
+    static func kindName(mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a folder"
+        case S_IFIFO: "a FIFO (named pipe)"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "a file of unknown type"
+        }
     }
 
     /// Drops the whole pages of the mapping inside the range from resident memory
