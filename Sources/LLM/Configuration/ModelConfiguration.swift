@@ -138,6 +138,16 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case contextTooLong(requested: Int, trained: Int)
     /// A token id outside the vocabulary.
     case invalidToken(Int, vocabularySize: Int)
+    /// A generation setting out of range: `name` is the ``GenerateParameters``
+    /// property (for example `frequencyPenalty`), `value` its value as text.
+    case invalidParameter(name: String, value: String, reason: String)
+    /// Generation was asked for without any prompt token and with an empty cache.
+    case emptyPrompt
+    /// The model computed NaN or infinite logits (non-finite weights, or activations
+    /// that overflowed). `position` is the context position of the token whose forward
+    /// pass produced them, `generatedTokens` how many tokens had been generated then,
+    /// `count` how many of the logits were not finite.
+    case nonFiniteLogits(position: Int, generatedTokens: Int, count: Int)
 
     public var description: String {
         switch self {
@@ -153,6 +163,14 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             "a context of \(requested) tokens exceeds the \(trained) the model was trained for (set RoPE scaling to go beyond it)"
         case let .invalidToken(id, size):
             "token id \(id) is outside the vocabulary of \(size)"
+        case let .invalidParameter(name, value, reason):
+            "invalid generation parameter \(name) = \(value): \(reason)"
+        case .emptyPrompt:
+            "the prompt is empty: give at least one token (text, or ids)"
+        case let .nonFiniteLogits(position, generated, count):
+            "the model computed \(count) non-finite logit\(count == 1 ? "" : "s") (NaN or infinity) at position \(position)"
+                + (generated == 0 ? " (the prompt's last token)" : " (after \(generated) generated token\(generated == 1 ? "" : "s"))")
+                + "; its weights hold NaN or infinite values, or its activations overflowed"
         }
     }
 }

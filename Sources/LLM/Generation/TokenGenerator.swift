@@ -17,7 +17,7 @@ struct TokenGenerator {
     ) throws -> GenerationInfo {
         try parameters.validate()
         guard !newTokens.isEmpty || state.position > 0 else {
-            throw ModelError.invalidConfiguration("the prompt is empty")
+            throw ModelError.emptyPrompt
         }
         guard state.position + newTokens.count <= state.cache.capacity else {
             throw ModelError.promptTooLong(tokens: state.position + newTokens.count, context: state.cache.capacity)
@@ -25,6 +25,7 @@ struct TokenGenerator {
         let clock = ContinuousClock()
         let start = clock.now
         var logits = try model.process(newTokens, state: state)
+        try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
         let promptTime = start.duration(to: clock.now)
         var sampler = Sampler(parameters: parameters)
         var history = prompt
@@ -102,6 +103,7 @@ struct TokenGenerator {
             step[0] = next  // the token and the logits reuse their arrays from token to token
             try model.forward(step, state: state, allLogits: nil)
             state.lastLogits.copyFloats(into: &logits)
+            try checkFinite(logits, position: state.position - 1, generatedTokens: generated.count)
         }
         if let decoder, reason != .stopString {
             pendingText += decoder.finish()
@@ -112,4 +114,30 @@ struct TokenGenerator {
             promptTime: promptTime, generationTime: generationStart.duration(to: clock.now),
             timeToFirstToken: firstTokenTime, stopReason: reason)
     }
+
+    /// Throws ``ModelError/nonFiniteLogits(position:generatedTokens:count:)`` if any logit
+    /// is NaN or infinite: sampling them would pick an arbitrary token (greedy
+    /// decoding keeps returning the same one) and the text would be garbage without a
+    /// word of warning. The check reads the exponent bits of 16 logits at a time, a
+    /// small cost next to the forward pass that computed them.
+    func checkFinite(_ logits: [Float], position: Int, generatedTokens: Int) throws {
+        let count = logits.withUnsafeBufferPointer { countNonFinite($0) }
+        if count > 0 { throw ModelError.nonFiniteLogits(position: position, generatedTokens: generatedTokens, count: count) }
+    }
+}
+
+/// How many of `values` are NaN or infinite (all exponent bits set).
+func countNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int {
+    let exponent: UInt32 = 0x7F80_0000
+    var largest = SIMD16<UInt32>(repeating: 0)
+    let raw = UnsafeRawBufferPointer(values)
+    let vectors = values.count / 16
+    for i in 0..<vectors {
+        let bits = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<UInt32>.self)
+        largest = pointwiseMax(largest, bits & exponent)
+    }
+    var tail: UInt32 = 0
+    for i in (vectors * 16)..<values.count { tail = max(tail, values[i].bitPattern & exponent) }
+    guard largest.max() == exponent || tail == exponent else { return 0 }
+    return values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
 }

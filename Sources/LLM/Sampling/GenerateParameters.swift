@@ -45,19 +45,26 @@ public struct GenerateParameters: Sendable, Equatable {
         return parameters
     }
 
-    /// Checks the values; the error names the one out of range.
+    /// Checks the values; the error is a ``ModelError/invalidParameter(name:value:reason:)``
+    /// that names the property, its value and the range it must lie in. NaN and
+    /// infinities are rejected everywhere: they would turn every logit into NaN.
     public func validate() throws {
-        func check(_ condition: Bool, _ message: String) throws {
-            if !condition { throw ModelError.invalidConfiguration(message) }
+        func check(_ condition: Bool, _ name: String, _ value: some CustomStringConvertible, _ reason: String) throws {
+            if !condition { throw ModelError.invalidParameter(name: name, value: value.description, reason: reason) }
         }
-        try check(maxTokens >= 0, "max tokens must not be negative")
-        try check(temperature >= 0 && temperature.isFinite, "temperature must be 0 or more")
-        try check(topK >= 0, "top-k must not be negative")
-        try check(topP > 0 && topP <= 1, "top-p must be in (0, 1]")
-        try check(minP >= 0 && minP <= 1, "min-p must be in [0, 1]")
-        try check(repetitionPenalty > 0, "the repetition penalty must be positive")
-        try check(penaltyWindow >= 0, "the penalty window must not be negative")
-        try check(prefillStepSize > 0, "the prefill step must be positive")
-        try check(cacheType == .f32 || cacheType == .f16, "the cache type must be f32 or f16")
+        try check(maxTokens >= 0, "maxTokens", maxTokens, "must not be negative")
+        try check(temperature >= 0 && temperature.isFinite, "temperature", temperature, "must be a finite number, 0 or more")
+        try check(topK >= 0, "topK", topK, "must not be negative")
+        try check(topP > 0 && topP <= 1, "topP", topP, "must be in (0, 1]")
+        try check(minP >= 0 && minP <= 1, "minP", minP, "must be in [0, 1]")
+        try check(repetitionPenalty > 0 && repetitionPenalty.isFinite, "repetitionPenalty", repetitionPenalty, "must be a finite number above 0")
+        // Negative frequency and presence penalties are allowed, as in llama.cpp: they
+        // favour repeating.
+        try check(frequencyPenalty.isFinite, "frequencyPenalty", frequencyPenalty, "must be a finite number")
+        try check(presencePenalty.isFinite, "presencePenalty", presencePenalty, "must be a finite number")
+        try check(penaltyWindow >= 0, "penaltyWindow", penaltyWindow, "must not be negative")
+        try check(prefillStepSize > 0, "prefillStepSize", prefillStepSize, "must be positive")
+        try check(cacheType == .f32 || cacheType == .f16, "cacheType", "\(cacheType)", "must be f32 or f16")
+        if let context { try check(context > 0, "context", context, "must be positive") }
     }
 }
