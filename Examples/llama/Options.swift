@@ -24,7 +24,7 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "The compute backend: naive or blas.")
     var backend: String = "blas"
 
-    @Option(name: .shortAndLong, help: "Threads per operation (default: all cores).")
+    @Option(name: .shortAndLong, help: "Threads per operation, 1 to the processors available (default: all of them; more are capped, with a note).")
     var threads: Int?
 
     @Option(help: "BLAS backend: how quantized weights meet activations when decoding: int16 (default), int8 (fastest, as llama.cpp; less precise) or float. With int16 and int8, f16 and bf16 weights meet activations rounded to f16 (as llama.cpp for f16) on processors where that is faster (AMD; --backend-option half-activations=on|off decides) and f32 ones elsewhere; float keeps f32 activations for every type (exact, as transformers in float32).")
@@ -38,7 +38,7 @@ struct BackendOptions: ParsableArguments {
     func makeBackend() throws -> any Backend {
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
-        var configuration = BackendConfiguration(threadCount: threads)
+        var configuration = BackendConfiguration(threadCount: try threadCount())
         for option in backendOptions {
             guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
                 throw ValidationError("--backend-option must be KEY=VALUE, not \(option)")
@@ -47,6 +47,21 @@ struct BackendOptions: ParsableArguments {
         }
         if let activations { configuration.options["activations"] = activations }
         return try registry.makeBackend(named: backend, configuration: configuration)
+    }
+
+    /// `--threads`, checked: at least 1, and at most the processors this process may
+    /// run on. Threads beyond those only wait for each other at every operation's
+    /// barrier, so a larger number is lowered, with a note on standard error. Without
+    /// `--threads`, all of those processors.
+    func threadCount() throws -> Int {
+        let available = availableProcessorCount()
+        guard let threads else { return available }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        if threads > available {
+            printError("llama: note: --threads \(threads) is more than the \(available) processor\(available == 1 ? "" : "s") available; using \(available)")
+            return available
+        }
+        return threads
     }
 }
 
@@ -142,7 +157,36 @@ struct SamplingOptions: ParsableArguments {
         p.stopAtEndOfSequence = !ignoreEOS
         p.context = model.context
         p.cacheType = try model.cacheElementType()
-        try p.validate()
+        do {
+            try p.validate()
+        } catch let ModelError.invalidParameter(name, value, reason) {
+            throw ValidationError("\(Self.optionNames[name].map { "--\($0)" } ?? name) \(value): \(reason)")
+        }
         return p
     }
+
+    /// The options that set each ``GenerateParameters`` property, for errors.
+    static let optionNames = [
+        "maxTokens": "max-tokens", "temperature": "temperature", "topK": "top-k", "topP": "top-p", "minP": "min-p",
+        "repetitionPenalty": "repeat-penalty", "penaltyWindow": "repeat-last-n", "frequencyPenalty": "frequency-penalty",
+        "presencePenalty": "presence-penalty", "context": "context", "cacheType": "cache-type",
+    ]
+}
+
+/// The processors this process may run on: on Linux, its CPU affinity mask
+/// (`Cpus_allowed` in /proc/self/status, as `taskset` and cpusets set it), which
+/// `ProcessInfo.activeProcessorCount` does not look at; else the active processors.
+func availableProcessorCount() -> Int {
+    let active = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    #if os(Linux)
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+    else { return active }
+    let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+        count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+    }
+    return count > 0 ? min(count, active) : active
+    #else
+    return active
+    #endif
 }
