@@ -40,12 +40,14 @@ struct InfoCommand: AsyncParsableCommand {
                 return
             }
             print("\(path): GGUF v\(gguf.version), \(gguf.metadata.entries.count) metadata entries, \(gguf.tensorInfos.count) tensors, opened in \(String(format: "%.1f", openTime * 1000)) ms")
+            // Keys, strings and tensor names come from the file: control characters in
+            // them are escaped, so a file cannot add lines or send terminal escapes.
             for (key, value) in gguf.metadata.entries {
-                print("  \(key) = \(full ? String(describing: jsonValue(value)) : value.description)")
+                print("  \(escapingControlCharacters(key)) = \(text(value))")
             }
             var parameters = 0, bytes = 0
             for info in gguf.tensorInfos {
-                print("  \(info.name.padding(toLength: 32, withPad: " ", startingAt: 0)) \(info.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(info.shape)")
+                print("  \(escapingControlCharacters(info.name).padding(toLength: 32, withPad: " ", startingAt: 0)) \(info.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(info.shape)")
                 parameters += info.elementCount
                 bytes += info.byteCount
             }
@@ -59,6 +61,9 @@ struct InfoCommand: AsyncParsableCommand {
         case let .bool(v): return v
         case let .float32(v): return Double(v)
         case let .float64(v): return v
+        // Every UInt64 in full: values from 2^63 on do not fit `Int`.
+        case let .uint64(v): return v
+        case let .array(.uint64(values)): return full ? values : Array(values.prefix(8))
         case let .array(a):
             if let strings = a.strings { return full ? strings : Array(strings.prefix(8)) + (strings.count > 8 ? ["… \(strings.count) in all"] : []) }
             if let floats = a.floats { return full ? floats.map(Double.init) : floats.prefix(8).map(Double.init) }
@@ -67,4 +72,56 @@ struct InfoCommand: AsyncParsableCommand {
         default: return value.integer ?? value.description
         }
     }
+
+    /// A metadata value as one line of text: strings quoted and escaped, every integer
+    /// exact (a UInt64 of 2^63 or more too), arrays as a preview of their first
+    /// elements (of all of them with --full).
+    func text(_ value: GGUFValue) -> String {
+        switch value {
+        case let .string(v): return quoted(v)
+        case let .uint64(v): return "\(v)"
+        case let .array(array): return text(array)
+        default: return value.integer.map { "\($0)" } ?? value.description
+        }
+    }
+
+    func text(_ array: GGUFArray) -> String {
+        let limit = full ? Int.max : 3
+        let elements: [String]
+        switch array {
+        case let .string(v): elements = v.prefix(limit).map(quoted)
+        case let .uint64(v): elements = v.prefix(limit).map { "\($0)" }
+        case let .int64(v): elements = v.prefix(limit).map { "\($0)" }
+        case let .float32(v): elements = v.prefix(limit).map { "\($0)" }
+        case let .float64(v): elements = v.prefix(limit).map { "\($0)" }
+        case let .bool(v): elements = v.prefix(limit).map { "\($0)" }
+        case let .array(v): elements = v.prefix(limit).map(text)
+        default: elements = (array.integers ?? []).prefix(limit).map { "\($0)" }
+        }
+        return "[\(array.elementType) × \(array.count): \(elements.joined(separator: ", "))\(array.count > limit ? ", …" : "")]"
+    }
+
+    func quoted(_ string: String) -> String {
+        "\"" + escapingControlCharacters(string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")) + "\""
+    }
+}
+
+/// `text` with its control characters (C0, DEL and C1, among them ESC and the CSI
+/// introducer U+009B) and the bidirectional overrides and isolates written as escapes
+/// (`\n`, `\t`, `\r`, `\u{1B}`), so that printing it cannot start a new line, move the
+/// cursor, change colours or reorder what a terminal shows.
+func escapingControlCharacters(_ text: String) -> String {
+    var result = ""
+    result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": result += "\\n"
+        case "\t": result += "\\t"
+        case "\r": result += "\\r"
+        case _ where scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value):
+            result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }
