@@ -43,7 +43,7 @@ for target in "${TARGETS[@]}"; do
     else
         failed+=("$target")
         echo "fuzz-$target: FAILED (exit $status) after ${runs:-?} runs, ${coverage:-}; see $log and Fuzz/.artifacts/$target/"
-        grep -m1 -E '^==[0-9]+==ERROR|^Fatal error|deadly signal|out-of-memory|timeout after' "$log" | sed 's/^/    /'
+        grep -m1 -E 'Swift runtime failure|Fatal error|==ERROR|deadly signal|out-of-memory|timeout after' "$log" | sed 's/^/    /'
     fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
