@@ -32,6 +32,9 @@ public enum TokenizerLoader {
     }
 
     private static func isGGUF(_ url: URL) -> Bool {
+        // A FIFO or device is not opened here (opening a FIFO blocks); the reader that
+        // follows reports what it is.
+        guard (try? FileBytes.requireRegularFile(atPath: url.path)) != nil else { return false }
         guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
         defer { try? handle.close() }
         return (try? handle.read(upToCount: 4)) == Data("GGUF".utf8)

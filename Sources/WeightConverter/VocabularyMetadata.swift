@@ -45,7 +45,7 @@ struct VocabularyMetadata {
     /// special tokens by name or id, `add_bos_token`/`add_eos_token`, `chat_template`.
     mutating func apply(folder: URL) throws {
         func json(_ name: String) -> [String: Any] {
-            guard let data = try? Data(contentsOf: folder.appendingPathComponent(name)) else { return [:] }
+            guard let data = try? FileBytes.readRegularFile(folder.appendingPathComponent(name)) else { return [:] }
             return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
         }
         let tokenizerConfig = json("tokenizer_config.json")

@@ -65,6 +65,18 @@ struct TokenizerHardeningTests {
         #expect(error.description.contains("evil.model") && error.description.contains("unknown type 9223372036854775808"), "\(error)")
     }
 
+    /// A FIFO given as a tokenizer is refused before it is opened (opening it would
+    /// block until a writer came).
+    @Test(arguments: ["tokenizer.json", "tokenizer.model", "vocab.gguf"])
+    func aFIFOIsNotATokenizer(name: String) throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(name)
+        #expect(mkfifo(url.path, 0o600) == 0)
+        let error = try #require(throws: (any Error).self) { try TokenizerLoader.load(from: url) }
+        #expect("\(error)".contains("FIFO"), "\(error)")
+    }
+
     // MARK: Chat prompts
 
     static let llama2 = Result { try TokenizerLoader.load(from: Fixtures.url("shared/llama2-tokenizer.model")) }

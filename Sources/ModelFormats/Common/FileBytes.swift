@@ -88,6 +88,26 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         }
     }
 
+    /// The largest file ``readRegularFile(_:maximumByteCount:)`` reads by default: far
+    /// above any configuration, tokenizer or index file, far below the memory a mistaken
+    /// path (a model file given as `tokenizer.json`) would otherwise take.
+    public static let defaultMaximumReadByteCount = 1 << 30
+
+    /// The bytes of a small file read whole (JSON, a `tokenizer.model`): a regular file
+    /// of at most `maximumByteCount` bytes. A FIFO, a device or a folder is an error, not
+    /// a read that blocks forever or never ends.
+    public static func readRegularFile(_ url: URL, maximumByteCount: Int = defaultMaximumReadByteCount) throws -> Data {
+        try requireRegularFile(atPath: url.path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size <= maximumByteCount else {
+            throw ModelFormatError(
+                .invalidValue, file: url.path, field: "file", problem: "is \(size) bytes, more than the \(maximumByteCount) a file of this kind may have")
+        }
+        do { return try Data(contentsOf: url) } catch {
+            throw ModelFormatError(.io, file: url.path, field: "file", problem: "cannot read: \(error.localizedDescription)")
+        }
+    }
+
     /// What a `st_mode` describes, for errors: "a folder", "a FIFO (named pipe)", ….
     static func kindName(mode: mode_t) -> String {
         switch mode & S_IFMT {

@@ -79,6 +79,8 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         case let .bool(v): return "\(v)"
         case let .float32(v): return "\(v)"
         case let .float64(v): return "\(v)"
+        // Exact for every integer type: a uint64 of 2^63 or more has no `Int`.
+        case let .uint64(v): return "\(v)"
         default: return "\(integer ?? 0)"
         }
     }
@@ -204,6 +206,7 @@ public enum GGUFArray: Sendable, Equatable, CustomStringConvertible {
         case let .float64(v): preview = v.prefix(3).map { "\($0)" }.joined(separator: ", ")
         case let .bool(v): preview = v.prefix(3).map { "\($0)" }.joined(separator: ", ")
         case let .array(v): preview = v.prefix(3).map(\.description).joined(separator: ", ")
+        case let .uint64(v): preview = v.prefix(3).map { "\($0)" }.joined(separator: ", ")
         default: preview = (integers ?? []).prefix(3).map { "\($0)" }.joined(separator: ", ")
         }
         return "[\(elementType) × \(count): \(preview)\(count > 3 ? ", …" : "")]"

@@ -119,10 +119,7 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     /// Reads `config.json` at `url`; a missing key or a value of the wrong type is an
     /// error naming the file and the key.
     public static func load(from url: URL) throws -> HuggingFaceConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelFormatError(.io, file: url.path, field: "file", problem: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileBytes.readRegularFile(url)
         let config: HuggingFaceConfig
         do {
             config = try JSONDecoder().decode(HuggingFaceConfig.self, from: data)

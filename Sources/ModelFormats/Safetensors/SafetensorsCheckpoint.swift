@@ -62,10 +62,7 @@ public final class SafetensorsCheckpoint: Sendable {
     }
 
     private static func readWeightMap(_ url: URL) throws -> [String: String] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelFormatError(.io, file: url.path, field: "file", problem: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileBytes.readRegularFile(url)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let map = object["weight_map"] as? [String: String]
         else {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// A Hugging Face `tokenizer.json` tokenizer of the kind Llama-family models ship:
 /// a BPE model with a vocabulary and ranked merges (and byte fallback), the
@@ -41,8 +42,8 @@ public final class HuggingFaceTokenizer: Tokenizer {
 
     static func readJSON(_ url: URL) throws -> OrderedJSON {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError(.invalidFile, file: url.path, "cannot read: \(error.localizedDescription)")
+        do { data = try FileBytes.readRegularFile(url) } catch let error as ModelFormatError {
+            throw TokenizerError(.invalidFile, file: url.path, error.problem)
         }
         do {
             let document = try OrderedJSON.parse([UInt8](data))

@@ -1,11 +1,12 @@
 import Foundation
+import ModelFormats
 
 extension SentencePieceModel {
     /// Reads a SentencePiece `tokenizer.model` (a serialized `ModelProto`).
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError(.invalidFile, file: url.path, "cannot read: \(error.localizedDescription)")
+        do { data = try FileBytes.readRegularFile(url) } catch let error as ModelFormatError {
+            throw TokenizerError(.invalidFile, file: url.path, error.problem)
         }
         try self.init(protobuf: [UInt8](data), source: url.path)
     }
