@@ -22,9 +22,10 @@ public struct Conversion: Sendable {
     }
 
     public func computeReference() {
-        // A tensor without rows may still state a huge row length (a [0, 2^31 − 1]
-        // tensor in a file); the scratch row is sized by it, so allocate none.
-        guard input.rowCount > 0 else { return }
+        // A tensor without elements may still state a huge row length or row count
+        // (a [0, 2^31 − 1] or [2^31 − 1, 0] tensor in a file): the scratch row is sized
+        // by the one and the loop runs over the other, so do neither.
+        guard input.rowCount > 0, input.rowLength > 0 else { return }
         let n = input.rowLength
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(n, 1)) { row in
             for r in 0..<input.rowCount {
