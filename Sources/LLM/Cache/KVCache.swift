@@ -21,7 +21,7 @@ public final class KVCache: @unchecked Sendable {
 
     public init(layers: Int, capacity: Int, kvHeads: Int, headDimension: Int, elementType: ElementType = .f32) throws {
         guard elementType == .f32 || elementType == .f16 else {
-            throw ModelError.invalidConfiguration("a KV cache holds f32 or f16, not \(elementType)")
+            throw ModelError.invalidParameter(name: "cacheType", value: "\(elementType)", reason: "a KV cache holds f32 or f16")
         }
         self.capacity = capacity
         self.elementType = elementType

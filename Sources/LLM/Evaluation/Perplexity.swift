@@ -37,11 +37,13 @@ extension LanguageModel {
         let windows: [(tokens: [Int], firstScored: Int)]
         switch method {
         case .wholeSequence:
-            guard tokens.count >= 2 else { throw ModelError.invalidConfiguration("perplexity needs at least 2 tokens") }
+            guard tokens.count >= 2 else { throw ModelError.invalidParameter(name: "text", value: "\(tokens.count) tokens", reason: "perplexity needs at least 2 tokens") }
             windows = [(tokens, 0)]
         case let .llamaCpp(window):
             guard window >= 4, tokens.count >= window else {
-                throw ModelError.invalidConfiguration("perplexity needs a window of at least 4 tokens and a text at least that long (\(tokens.count) tokens, window \(window))")
+                throw ModelError.invalidParameter(
+                    name: "window", value: "\(window)",
+                    reason: "perplexity needs a window of at least 4 tokens and a text at least that long (the text has \(tokens.count) tokens)")
             }
             let bos = tokenizer?.specialTokens.bos
             windows = (0..<tokens.count / window).map { i in

@@ -52,7 +52,7 @@ public final class LanguageModel: Sendable {
     public func resolveContext(_ requested: Int?) throws -> Int {
         let trained = configuration.contextLength
         guard let requested else { return min(trained, 4096) }
-        guard requested > 0 else { throw ModelError.invalidConfiguration("the context must be positive, not \(requested)") }
+        guard requested > 0 else { throw ModelError.invalidParameter(name: "context", value: "\(requested)", reason: "must be positive")  }
         let limit = configuration.ropeScale > 1 ? Int(Float(trained) * configuration.ropeScale) : trained
         guard requested <= limit else { throw ModelError.contextTooLong(requested: requested, trained: limit) }
         return requested
