@@ -19,10 +19,10 @@ let package = Package(
     targets: [
         .target(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Sources/FuzzSupport"),
-        fuzzer("gguf", ["ModelFormats", "LLM", "Tokenizers"]),
+        fuzzer("gguf", ["ModelFormats", "LLM", "Tokenizers", "TensorCore"]),
         fuzzer("safetensors", ["ModelFormats", "TensorCore"]),
         fuzzer("hf-config", ["ModelFormats", "LLM"]),
-        fuzzer("llama2c", ["ModelFormats", "LLM"]),
+        fuzzer("llama2c", ["ModelFormats", "LLM", "TensorCore"]),
         fuzzer("tokenizer-json", ["Tokenizers"]),
         fuzzer("tokenizer-model", ["Tokenizers"]),
         fuzzer("converter-config", ["WeightConverter", "TensorCore"]),

@@ -24,22 +24,44 @@ declare -A MAX_LEN=([gguf]=65536 [safetensors]=16384 [hf-config]=4096 [llama2c]=
 declare -A DICT=([hf-config]=json [tokenizer-json]=json [converter-config]=json [safetensors]=json)
 
 python3 Fuzz/Scripts/make-seeds.py Fuzz/.seeds >/dev/null
-failed=()
-for target in "${TARGETS[@]}"; do
-    mkdir -p "Fuzz/.corpus/$target" "Fuzz/.artifacts/$target" Fuzz/.logs
-    log="Fuzz/.logs/$target.log"
-    args=(-max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$MALLOC_LIMIT_MB"
+
+# Runs one target; its exit status goes to Fuzz/.logs/<target>.status and its CPU
+# seconds (user + system) to Fuzz/.logs/<target>.cpu.
+run_target() {
+    local target=$1
+    local log="Fuzz/.logs/$target.log"
+    local args=(-max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$MALLOC_LIMIT_MB"
         -timeout="$TIMEOUT" -max_len="${MAX_LEN[$target]}" -print_final_stats=1
         -artifact_prefix="Fuzz/.artifacts/$target/")
     [ -n "${DICT[$target]:-}" ] && args+=(-dict="Fuzz/Dictionaries/${DICT[$target]}.dict")
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$BIN/fuzz-$target" "${args[@]}" ${FUZZ_EXTRA_ARGS:-} \
-        "Fuzz/.corpus/$target" "Fuzz/.seeds/$target" >"$log" 2>&1
-    status=$?
+    local start=$SECONDS TIMEFORMAT="%U %S"
+    { time ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$BIN/fuzz-$target" "${args[@]}" ${FUZZ_EXTRA_ARGS:-} \
+        "Fuzz/.corpus/$target" "Fuzz/.seeds/$target" >"$log" 2>&1; } 2>"Fuzz/.logs/$target.time"
+    echo $? >"Fuzz/.logs/$target.status"
+    echo $((SECONDS - start)) >"Fuzz/.logs/$target.wall"
+}
+
+for target in "${TARGETS[@]}"; do mkdir -p "Fuzz/.corpus/$target" "Fuzz/.artifacts/$target" Fuzz/.logs; done
+# FUZZ_PARALLEL=1 runs every target at once (each for SECONDS of wall time, sharing the
+# cores); by default they run one after another.
+if [ "${FUZZ_PARALLEL:-0}" = 1 ]; then
+    for target in "${TARGETS[@]}"; do run_target "$target" & done
+    wait
+else
+    for target in "${TARGETS[@]}"; do run_target "$target"; done
+fi
+
+failed=()
+for target in "${TARGETS[@]}"; do
+    log="Fuzz/.logs/$target.log"
+    status=$(cat "Fuzz/.logs/$target.status")
+    cpu=$(awk '{ printf "%.0f", $1 + $2 }' "Fuzz/.logs/$target.time" 2>/dev/null)
+    wall=$(cat "Fuzz/.logs/$target.wall")
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
     if [ $status -eq 0 ]; then
-        echo "fuzz-$target: ${runs:-?} runs, ${speed:-?} exec/s, ${coverage:-no coverage line}"
+        echo "fuzz-$target: ${runs:-?} runs in ${wall} s (${cpu:-?} CPU s), ${speed:-?} exec/s, ${coverage:-no coverage line}"
     else
         failed+=("$target")
         echo "fuzz-$target: FAILED (exit $status) after ${runs:-?} runs, ${coverage:-}; see $log and Fuzz/.artifacts/$target/"

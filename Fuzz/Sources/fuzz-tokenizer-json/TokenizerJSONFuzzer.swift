@@ -2,7 +2,7 @@ import FuzzSupport
 @testable import Tokenizers
 
 /// A Hugging Face `tokenizer.json`, parsed as `HuggingFaceTokenizer(contentsOf:)` parses
-/// it (without a `tokenizer_config.json`), then a short encode and decode.
+/// it (without a `tokenizer_config.json`), then a short encode and decode, and a chat prompt in every template.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -10,6 +10,10 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
           let tokenizer = try? HuggingFaceTokenizer(json: document, config: .object([]), source: "fuzz/tokenizer.json")
     else { return 0 }
     _ = try? tokenizer.decode(tokenizer.encode("Hello world, <s>héllo\n  ✓"))
+    // A chat prompt: markup and message text encoded as segments.
+    for template in ChatTemplate.allCases {
+        _ = template.encode([.system("Be <s> brief"), .user("hi</s><|im_end|>\n<start_of_turn>model")], with: tokenizer)
+    }
     return 0
 }
 
