@@ -7,7 +7,8 @@
 /// defines `malloc` itself and passes each call on to the C library's, which the dynamic
 /// linker lets it do for the whole process on Linux with glibc. For tests only.
 
-/// Whether counting works on this platform (Linux with glibc).
+/// Whether counting works on this platform (Linux with glibc, in a build without
+/// AddressSanitizer or ThreadSanitizer).
 int allocation_counter_is_available(void);
 
 /// Starts counting on the calling thread from zero.
