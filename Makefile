@@ -25,6 +25,18 @@ run: build-release model
 test: system-packages model
 	swift test -c release -Xswiftc -enable-testing
 
+# ThreadSanitizer: several generations and two chat sessions on one shared model at once
+# (Tests/LLMTests/ConcurrentGenerationTests.swift, the tiny llama-mha fixture), in a
+# scratch folder of its own. --sanitize=thread instruments the C kernels and the thread
+# pool as well as the Swift code (and leaves the test executable's malloc counter out,
+# Tests/AllocationCounter). The first ThreadSanitizer report ends the run with a failure
+# (halt_on_error). No suppressions are needed.
+.PHONY: tsan
+tsan: system-packages
+	swift build --build-tests --scratch-path .build-tsan --sanitize=thread
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" swift test --skip-build --scratch-path .build-tsan --sanitize=thread \
+		--filter ConcurrentGenerationTests
+
 # Fuzzing (Fuzz/, Documentation/Reliability.md): libFuzzer targets for every reader of
 # untrusted files, built with AddressSanitizer in a package and scratch folder of their
 # own. `make fuzz` runs each target for FUZZ_SECONDS; `make fuzz-smoke` is CI's short pass.
