@@ -7,9 +7,10 @@
 
 import PackageDescription
 
-func fuzzer(_ name: String, _ products: [String]) -> Target {
+func fuzzer(_ name: String, _ products: [String], local: [Target.Dependency] = []) -> Target {
     .executableTarget(
-        name: "fuzz-\(name)", dependencies: ["FuzzSupport"] + products.map { .product(name: $0, package: "SwiftLlama") }, path: "Sources/fuzz-\(name)")
+        name: "fuzz-\(name)", dependencies: ["FuzzSupport"] + local + products.map { .product(name: $0, package: "SwiftLlama") },
+        path: "Sources/fuzz-\(name)")
 }
 
 let package = Package(
@@ -19,12 +20,15 @@ let package = Package(
     targets: [
         .target(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Sources/FuzzSupport"),
-        fuzzer("gguf", ["ModelFormats", "LLM", "Tokenizers", "TensorCore"]),
+        .target(
+            name: "FuzzTokenizerUse", dependencies: [.product(name: "Tokenizers", package: "SwiftLlama")],
+            path: "Sources/FuzzTokenizerUse"),
+        fuzzer("gguf", ["ModelFormats", "LLM", "Tokenizers", "TensorCore"], local: ["FuzzTokenizerUse"]),
         fuzzer("safetensors", ["ModelFormats", "TensorCore"]),
         fuzzer("hf-config", ["ModelFormats", "LLM"]),
         fuzzer("llama2c", ["ModelFormats", "LLM", "TensorCore"]),
-        fuzzer("tokenizer-json", ["Tokenizers"]),
-        fuzzer("tokenizer-model", ["Tokenizers"]),
+        fuzzer("tokenizer-json", ["Tokenizers"], local: ["FuzzTokenizerUse"]),
+        fuzzer("tokenizer-model", ["Tokenizers"], local: ["FuzzTokenizerUse"]),
         fuzzer("converter-config", ["WeightConverter", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]

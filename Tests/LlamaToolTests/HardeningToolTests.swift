@@ -17,15 +17,9 @@ struct HardeningToolTests {
     static let folder: URL = try! Fixtures.temporaryFolder()
 
     /// A model large enough that writing it as f32 takes a while (about 140 MB).
-    static let largeModel: String = {
-        let path = folder.appendingPathComponent("large-f16.gguf").path
-        let result = try! ToolRunner.run([
-            "random-model", path, "--preset", "custom", "--width", "384", "--layers", "6", "--heads", "6", "--kv-heads", "2",
-            "--feed-forward", "1024", "--vocabulary", "32000", "--context-length", "256", "--type", "f16",
-        ])
-        precondition(result.status == 0, result.standardError)
-        return path
-    }()
+    static let largeModel = ToolRunner.randomModel(
+        at: folder.appendingPathComponent("large-f16.gguf").path, width: 384, layers: 6, heads: 6, kvHeads: 2, feedForward: 1024,
+        vocabulary: 32000)
 
     /// A legacy llama2.c checkpoint of zeros (167 MB, sparse): dim 512, 8 layers,
     /// 8 heads, the 32,000-token vocabulary of the Llama 2 tokenizer.

@@ -10,15 +10,9 @@ struct LlamaToolTests {
     static let folder: URL = try! Fixtures.temporaryFolder()
 
     /// A tiny random model (2 layers, width 64, 300-token placeholder vocabulary), f16.
-    static let tinyModel: String = {
-        let path = folder.appendingPathComponent("tiny-f16.gguf").path
-        let result = try! ToolRunner.run([
-            "random-model", path, "--preset", "custom", "--width", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2",
-            "--feed-forward", "128", "--vocabulary", "300", "--context-length", "256", "--type", "f16",
-        ])
-        precondition(result.status == 0, result.standardError)
-        return path
-    }()
+    static let tinyModel = ToolRunner.randomModel(
+        at: folder.appendingPathComponent("tiny-f16.gguf").path, width: 64, layers: 2, heads: 4, kvHeads: 2, feedForward: 128,
+        vocabulary: 300)
 
     @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model"])
     func helpDescribesEverySubcommand(subcommand: String) throws {

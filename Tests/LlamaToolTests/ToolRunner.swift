@@ -9,6 +9,20 @@ enum ToolRunner {
         var standardError: String
     }
 
+    /// Writes a random f16 model of these sizes with `llama random-model` (context 256)
+    /// and returns its path; stops the tests if the tool fails.
+    static func randomModel(
+        at path: String, width: Int, layers: Int, heads: Int, kvHeads: Int, feedForward: Int, vocabulary: Int
+    ) -> String {
+        let result = try! run([
+            "random-model", path, "--preset", "custom", "--width", "\(width)", "--layers", "\(layers)", "--heads", "\(heads)",
+            "--kv-heads", "\(kvHeads)", "--feed-forward", "\(feedForward)", "--vocabulary", "\(vocabulary)",
+            "--context-length", "256", "--type", "f16",
+        ])
+        precondition(result.status == 0, result.standardError)
+        return path
+    }
+
     static let executable: URL = {
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         // swift-testing runs the .xctest bundle's executable from inside the bundle on some platforms.

@@ -1,4 +1,5 @@
 import FuzzSupport
+import FuzzTokenizerUse
 import LLM
 import ModelFormats
 import TensorCore
@@ -7,8 +8,8 @@ import Tokenizers
 /// A GGUF file as the loaders read it: the header (metadata and tensor descriptions),
 /// every tensor as a view, the model's hyperparameters and configuration, the model
 /// built from its weights (Llama or Gemma 3, on the reference backend) with one
-/// forward pass when it is small, and the SentencePiece vocabulary with a short encode
-/// and decode.
+/// forward pass when it is small, and the SentencePiece vocabulary as the tokenizer
+/// targets use theirs.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = FileBytes(copying: UnsafeBufferPointer(start: data, count: size), name: "fuzz.gguf")
@@ -25,8 +26,7 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     runSmallModel(model)
     if let metadata = try? GGUFTokenizerMetadata(file.metadata),
        let model = try? SentencePieceModel(gguf: metadata, source: file.path) {
-        let tokenizer = SentencePieceTokenizer(model: model)
-        _ = try? tokenizer.decode(tokenizer.encode("Hello world, <s>héllo\n  ✓"))
+        exercise(SentencePieceTokenizer(model: model))
     }
     return 0
 }

@@ -1,4 +1,5 @@
 import FuzzSupport
+import FuzzTokenizerUse
 @testable import Tokenizers
 
 /// A Hugging Face `tokenizer.json`, parsed as `HuggingFaceTokenizer(contentsOf:)` parses
@@ -9,11 +10,7 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let document = try? OrderedJSON.parse(bytes), document.members != nil,
           let tokenizer = try? HuggingFaceTokenizer(json: document, config: .object([]), source: "fuzz/tokenizer.json")
     else { return 0 }
-    _ = try? tokenizer.decode(tokenizer.encode("Hello world, <s>héllo\n  ✓"))
-    // A chat prompt: markup and message text encoded as segments.
-    for template in ChatTemplate.allCases {
-        _ = template.encode([.system("Be <s> brief"), .user("hi</s><|im_end|>\n<start_of_turn>model")], with: tokenizer)
-    }
+    exercise(tokenizer)
     return 0
 }
 
