@@ -105,6 +105,18 @@ public final class SafetensorsFile: Sendable {
         index = Dictionary(uniqueKeysWithValues: infos.enumerated().map { ($1.name, $0) })
     }
 
+    /// A number written as an integer in the JSON header (as the reference reader,
+    /// which parses sizes and offsets as unsigned integers, requires): `5`, not `5.0`,
+    /// `1e-400` (which would read as 0) or `true`; exact beyond 2^53.
+    static func jsonInteger(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        switch String(cString: number.objCType) {
+        case "s", "i", "l", "q": return Int(exactly: number.int64Value)
+        case "S", "I", "L", "Q": return Int(exactly: number.uint64Value)
+        default: return nil  // "d" and "f" for fractions and exponents, "c" for booleans
+        }
+    }
+
     private static func tensorInfo(name: String, value: Any, dataStart: Int, reader: ByteReader) throws -> TensorInfo {
         let field = "tensor '\(name)'"
         guard let entry = value as? [String: Any] else { throw reader.error(.invalidValue, field, "is not an object") }
@@ -117,9 +129,7 @@ public final class SafetensorsFile: Sendable {
         var shape: [Int] = []
         var elements = 1
         for dimension in shapeValues {
-            guard let number = dimension as? NSNumber, let size = Int(exactly: number.doubleValue), size >= 0,
-                  number.doubleValue == Double(number.int64Value)
-            else {
+            guard let size = jsonInteger(dimension), size >= 0 else {
                 throw reader.error(.invalidValue, "\(field).shape", "\(dimension) is not a size")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: size)
@@ -130,8 +140,7 @@ public final class SafetensorsFile: Sendable {
             shape.append(size)
         }
         guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
-              let begin = (offsets[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-              let end = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
+              let begin = jsonInteger(offsets[0]), let end = jsonInteger(offsets[1]),
               begin >= 0, end >= begin, end <= Tensor.maximumByteCount
         else {
             throw reader.error(.invalidValue, "\(field).data_offsets", "must be two increasing byte offsets")
