@@ -78,7 +78,9 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
     /// Throws unless `path` is a regular file (or a symbolic link to one), without
     /// opening it. The error names the file and what it is instead: a folder, a FIFO
     /// (named pipe), a character or block device, a socket, or missing.
-    public static func requireRegularFile(atPath path: String) throws {
+    /// Returns the file's size in bytes.
+    @discardableResult
+    public static func requireRegularFile(atPath path: String) throws -> Int {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw ModelFormatError(.io, file: path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
@@ -86,6 +88,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw ModelFormatError(.io, file: path, field: "file", problem: "is \(kindName(mode: status.st_mode)), not a regular file")
         }
+        return Int(status.st_size)
     }
 
     /// The largest file ``readRegularFile(_:maximumByteCount:)`` reads by default: far
@@ -97,8 +100,7 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
     /// of at most `maximumByteCount` bytes. A FIFO, a device or a folder is an error, not
     /// a read that blocks forever or never ends.
     public static func readRegularFile(_ url: URL, maximumByteCount: Int = defaultMaximumReadByteCount) throws -> Data {
-        try requireRegularFile(atPath: url.path)
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        let size = try requireRegularFile(atPath: url.path)
         guard size <= maximumByteCount else {
             throw ModelFormatError(
                 .invalidValue, file: url.path, field: "file", problem: "is \(size) bytes, more than the \(maximumByteCount) a file of this kind may have")

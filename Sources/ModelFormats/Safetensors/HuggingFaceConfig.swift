@@ -170,9 +170,8 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
             throw fail("num_attention_heads", "\(numAttentionHeads) heads leave less than one value per head of hidden_size \(hiddenSize)")
         }
         let head = headDim ?? hiddenSize / numAttentionHeads
-        guard numAttentionHeads.multipliedReportingOverflow(by: head).partialValue <= Self.maximumDimension,
-              !numAttentionHeads.multipliedReportingOverflow(by: head).overflow
-        else {
+        let width = numAttentionHeads.multipliedReportingOverflow(by: head)
+        guard !width.overflow, width.partialValue <= Self.maximumDimension else {
             throw fail("num_attention_heads", "\(numAttentionHeads) heads of \(head) values exceed \(Self.maximumDimension)")
         }
         guard rmsNormEps.isFinite, rmsNormEps >= 0, rmsNormEps < 1 else {
