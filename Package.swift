@@ -22,6 +22,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The libraries log through swift-log's API only; an app chooses the handler.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // `make docs`: DocC catalogs of the library products (no code is linked from it).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // MARK: Tensor core and backends
@@ -45,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "BLASBackend",
-            dependencies: ["TensorCore", "COpenBLAS", "CPUKernels"],
+            dependencies: ["TensorCore", "COpenBLAS", "CPUKernels", .product(name: "Logging", package: "swift-log")],
             path: "Sources/BLASBackend"
         ),
 
@@ -70,7 +74,7 @@ let package = Package(
 
         .target(
             name: "LLM",
-            dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
+            dependencies: ["TensorCore", "ModelFormats", "Tokenizers", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LLM"
         ),
 
@@ -87,6 +91,7 @@ let package = Package(
             dependencies: [
                 "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/llama"
         ),
