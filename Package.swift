@@ -145,7 +145,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LLMTests",
-            dependencies: ["LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport", "AllocationCounter"],
+            dependencies: [
+                "LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport", "AllocationCounter",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/LLMTests"
         ),
         .testTarget(

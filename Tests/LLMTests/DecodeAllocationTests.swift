@@ -21,11 +21,14 @@ struct DecodeAllocationTests {
         func tensor(named name: String) throws -> Tensor { tensors[name]! }
     }
 
+    /// The two architectures of this library the test builds.
+    enum Architecture: Sendable { case llama, gemma3 }
+
     static let (width, headWidth, heads, kvHeads, feedForward, vocabulary) = (512, 64, 8, 2, 4352, 1000)
 
     /// Random weights of `type` (norms `f32` ones) for every tensor of a two-layer model;
     /// Gemma 3 adds its query/key and post norms and ties the output to the embedding.
-    static func randomWeights(_ architecture: ModelConfiguration.Architecture, type: ElementType) throws -> MemoryWeights {
+    static func randomWeights(_ architecture: Architecture, type: ElementType) throws -> MemoryWeights {
         var random = SeededRandom(seed: 11)
         func matrix(_ rows: Int, _ columns: Int) throws -> Tensor {
             let values = (0..<rows * columns).map { _ in Float.random(in: -0.1...0.1, using: &random) }
@@ -56,23 +59,24 @@ struct DecodeAllocationTests {
     }
 
     static func randomModel(
-        _ architecture: ModelConfiguration.Architecture, type: ElementType, backend: any Backend
+        _ architecture: Architecture, type: ElementType, backend: any Backend
     ) throws -> any TransformerModel {
         let weights = try randomWeights(architecture, type: type)
         switch architecture {
         case .llama:
             let configuration = ModelConfiguration(
-                architecture: .llama, vocabularySize: vocabulary, embeddingLength: width, layerCount: 2, headCount: heads,
+                vocabularySize: vocabulary, embeddingLength: width, layerCount: 2, headCount: heads,
                 kvHeadCount: kvHeads, feedForwardLength: feedForward, rmsNormEpsilon: 1e-5, ropeBase: 10_000,
                 ropeLayout: .interleaved, contextLength: 256, tiedEmbeddings: false)
             return try LlamaModel(configuration: configuration, weights: weights, names: .gguf, backend: backend)
         case .gemma3:
             // Layer 0 slides over 16 positions, layer 1 is global.
-            let configuration = ModelConfiguration(
-                architecture: .gemma3, vocabularySize: vocabulary, embeddingLength: width, layerCount: 2, headCount: heads,
+            let shared = ModelConfiguration(
+                vocabularySize: vocabulary, embeddingLength: width, layerCount: 2, headCount: heads,
                 kvHeadCount: kvHeads, headDimension: headWidth, feedForwardLength: feedForward, rmsNormEpsilon: 1e-6,
-                ropeBase: 1_000_000, ropeLayout: .halfSplit, contextLength: 256, tiedEmbeddings: true, slidingWindow: 16,
-                slidingWindowPattern: 2, localRopeBase: 10_000, attentionScale: 0.125)
+                ropeBase: 1_000_000, ropeLayout: .halfSplit, contextLength: 256, tiedEmbeddings: true, attentionScale: 0.125)
+            let configuration = Gemma3Model.Configuration(
+                shared: shared, slidingWindow: 16, slidingWindowPattern: 2, localRopeBase: 10_000)
             return try Gemma3Model(configuration: configuration, weights: weights, backend: backend)
         }
     }
@@ -90,12 +94,12 @@ struct DecodeAllocationTests {
     @Test(
         .enabled(if: allocation_counter_is_available() != 0, "counting allocations needs glibc"),
         arguments: [
-            (ModelConfiguration.Architecture.llama, ElementType.q4_0, ElementType.f32), (.llama, .q8_0, .f16),
+            (Architecture.llama, ElementType.q4_0, ElementType.f32), (.llama, .q8_0, .f16),
             (.llama, .f16, .f32), (.llama, .bf16, .f32), (.llama, .f32, .f32), (.llama, .q5_1, .f32), (.gemma3, .q8_0, .f32),
             (.gemma3, .q4_0, .f16),
         ])
     func decodedTokensAllocateNothing(
-        architecture: ModelConfiguration.Architecture, type: ElementType, cacheType: ElementType
+        architecture: Architecture, type: ElementType, cacheType: ElementType
     ) throws {
         // f16 and bf16 weights with and without f16 activations (two kernel families).
         let halfActivations = type == .f16 || type == .bf16 ? ["on", "off"] : ["auto"]

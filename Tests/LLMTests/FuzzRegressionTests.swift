@@ -10,16 +10,15 @@ import TestSupport
 struct FuzzRegressionTests {
     @Test(arguments: FuzzFixtures.names("gguf"))
     func ggufConfiguration(name: String) throws {
-        guard let file = try? GGUFFile(contentsOf: FuzzFixtures.url("gguf", name)),
-              let configuration = try? ModelConfiguration.llama(gguf: file)
-        else { return }
-        _ = try? configuration.validate()
+        guard let file = try? GGUFFile(contentsOf: FuzzFixtures.url("gguf", name)) else { return }
+        _ = try? LlamaModel.configuration(gguf: file).validate()
+        _ = try? Gemma3Model.configuration(gguf: file).validate()
     }
 
     @Test(arguments: FuzzFixtures.names("hf-config"))
     func huggingFaceConfiguration(name: String) throws {
         guard let config = try? HuggingFaceConfig.load(from: FuzzFixtures.url("hf-config", name)),
-              let configuration = try? ModelConfiguration.llama(huggingFace: config)
+              let configuration = try? LlamaModel.configuration(huggingFace: config)
         else { return }
         _ = try? configuration.validate()
     }
@@ -27,6 +26,6 @@ struct FuzzRegressionTests {
     @Test(arguments: FuzzFixtures.names("llama2c"))
     func llama2cConfiguration(name: String) throws {
         guard let checkpoint = try? Llama2cCheckpoint(contentsOf: FuzzFixtures.url("llama2c", name)) else { return }
-        _ = try? ModelConfiguration.llama(llama2c: checkpoint.header).validate()
+        _ = try? LlamaModel.configuration(llama2c: checkpoint.header).validate()
     }
 }

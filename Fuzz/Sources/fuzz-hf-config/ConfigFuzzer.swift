@@ -9,7 +9,7 @@ import ModelFormats
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let json = Data(UnsafeBufferPointer(start: data, count: size))
     guard let config = try? JSONDecoder().decode(HuggingFaceConfig.self, from: json) else { return 0 }
-    if let configuration = try? ModelConfiguration.llama(huggingFace: config) { _ = try? configuration.validate() }
+    if let configuration = try? LlamaModel.configuration(huggingFace: config) { _ = try? configuration.validate() }
     return 0
 }
 

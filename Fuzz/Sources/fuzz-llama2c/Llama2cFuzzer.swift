@@ -8,7 +8,7 @@ import TensorCore
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = FileBytes(copying: UnsafeBufferPointer(start: data, count: size), name: "fuzz.bin")
     guard let checkpoint = try? Llama2cCheckpoint(bytes: bytes) else { return 0 }
-    let configuration = ModelConfiguration.llama(llama2c: checkpoint.header)
+    let configuration = LlamaModel.configuration(llama2c: checkpoint.header)
     _ = try? configuration.validate()
     if configuration.parameterCount < 1 << 18,
        let model = try? LlamaModel(configuration: configuration, weights: checkpoint, names: .meta, backend: NaiveBackend()),

@@ -7,46 +7,36 @@ public final class InferenceState: @unchecked Sendable {
     public let cache: KVCache
     /// The most tokens one forward pass takes (the prefill step).
     public let batchCapacity: Int
-    let buffers: [String: Tensor]
+    /// The scratch tensors of a forward pass, `batchCapacity` rows each.
+    public let scratch: DecoderScratch
     /// The logits of the last position of the last forward pass.
     public let lastLogits: Tensor
     /// The positions of the tokens of a forward pass, refilled in place (see
     /// ``positions(_:)``).
     private var positionList: [Int] = []
 
-    init(cache: KVCache, batchCapacity: Int, buffers: [String: [Int]], vocabularySize: Int) throws {
+    /// A state over `cache` with `scratch` for up to `batchCapacity` tokens a pass.
+    public init(cache: KVCache, batchCapacity: Int, scratch: DecoderScratch, vocabularySize: Int) throws {
         self.cache = cache
         self.batchCapacity = batchCapacity
-        var allocated: [String: Tensor] = [:]
-        for (name, rowShape) in buffers {
-            allocated[name] = try Tensor(zeros: [batchCapacity] + rowShape)
-        }
-        self.buffers = allocated
+        self.scratch = scratch
         lastLogits = try Tensor(zeros: [1, vocabularySize])
         positionList.reserveCapacity(batchCapacity)
     }
 
-    /// A state with the scratch buffers of the Llama-family blocks in this library:
-    /// the residual stream, a normalised copy, a block output, Q/K/V and attention
-    /// output, and the feed-forward gate and up projections.
-    convenience init(configuration c: ModelConfiguration, context: Int, batchCapacity: Int, cacheType: ElementType) throws {
+    /// A state with the KV cache and scratch of the decoder blocks in this library.
+    public convenience init(configuration c: ModelConfiguration, context: Int, batchCapacity: Int, cacheType: ElementType) throws {
         let cache = try KVCache(
             layers: c.layerCount, capacity: context, kvHeads: c.kvHeadCount, headDimension: c.headDimension, elementType: cacheType)
-        var buffers = SelfAttention.buffers(headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: c.headDimension)
-            .merging(GatedFeedForward.buffers(feedForwardLength: c.feedForwardLength)) { a, _ in a }
-        for name in ["x", "h", "residual"] { buffers[name] = [c.embeddingLength] }
-        try self.init(cache: cache, batchCapacity: batchCapacity, buffers: buffers, vocabularySize: c.vocabularySize)
-    }
-
-    /// The first `rows` rows of scratch buffer `name`.
-    func buffer(_ name: String, rows: Int) throws -> Tensor {
-        try buffers[name]!.rows(0..<rows)
+        try self.init(
+            cache: cache, batchCapacity: batchCapacity, scratch: DecoderScratch(configuration: c, batchCapacity: batchCapacity),
+            vocabularySize: c.vocabularySize)
     }
 
     /// The positions `range` as an array for ``RotaryEmbedding``: the state's own array,
     /// refilled in place, so that a decoded token allocates none. The array returned by the
     /// previous call must no longer be in use (each layer's RoPE is done with it).
-    func positions(_ range: Range<Int>) -> [Int] {
+    public func positions(_ range: Range<Int>) -> [Int] {
         positionList.removeAll(keepingCapacity: true)
         for position in range { positionList.append(position) }
         return positionList
@@ -54,4 +44,29 @@ public final class InferenceState: @unchecked Sendable {
 
     /// The positions already processed.
     public var position: Int { cache.count }
+}
+
+/// The scratch tensors of a decoder forward pass, allocated once per sequence with room
+/// for a whole batch: the residual stream, its normalised copy, a block's output, and
+/// the buffers of the attention and feed-forward layers. A pass of `n` tokens uses the
+/// first `n` rows of each.
+public struct DecoderScratch: Sendable {
+    /// The residual stream `[batch, width]`.
+    public let stream: Tensor
+    /// The normalised stream, the input of a layer `[batch, width]`.
+    public let normalized: Tensor
+    /// A layer's output before it is added to the stream `[batch, width]`.
+    public let layerOutput: Tensor
+    public let attention: SelfAttention.Scratch
+    public let feedForward: GatedFeedForward.Scratch
+
+    /// Scratch for `batchCapacity` tokens of a model of configuration `c`.
+    public init(configuration c: ModelConfiguration, batchCapacity: Int) throws {
+        stream = try Tensor(zeros: [batchCapacity, c.embeddingLength])
+        normalized = try Tensor(zeros: [batchCapacity, c.embeddingLength])
+        layerOutput = try Tensor(zeros: [batchCapacity, c.embeddingLength])
+        attention = try SelfAttention.Scratch(
+            batchCapacity: batchCapacity, headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: c.headDimension)
+        feedForward = try GatedFeedForward.Scratch(batchCapacity: batchCapacity, innerWidth: c.feedForwardLength)
+    }
 }

@@ -1,18 +1,11 @@
 import TensorCore
 
-/// The shape and settings of a Llama-family model, read from a GGUF file, a Hugging
-/// Face `config.json` or a llama2.c header (``llama(gguf:)``, ``llama(huggingFace:)``,
-/// ``llama(llama2c:)``), and checked by ``validate()``.
+/// The shape and settings every architecture of this library has: the sizes of the
+/// layers, the norm's ε, RoPE, the context. The generation code, the KV cache and the
+/// scratch buffers need only these. An architecture's own settings (Gemma 3's sliding
+/// window, for example) live in its own type; its file reads both from GGUF metadata
+/// and `config.json` (``LlamaModel/configuration(gguf:)``), and ``validate()`` checks them.
 public struct ModelConfiguration: Sendable, Equatable {
-    /// The model families this library runs.
-    public enum Architecture: String, Sendable, CaseIterable {
-        /// Llama 2, Yi, Mistral-style models: SwiGLU, pre-norm, RoPE, grouped-query attention.
-        case llama
-        /// Gemma 3: GeGLU, extra norms, Q/K norms, sliding-window layers. See `Gemma3Model`.
-        case gemma3
-    }
-
-    public var architecture: Architecture
     public var vocabularySize: Int
     /// The width of the residual stream (`hidden_size`, `embedding_length`).
     public var embeddingLength: Int
@@ -36,24 +29,16 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var contextLength: Int
     /// Whether the output projection is the token embedding.
     public var tiedEmbeddings: Bool
-    /// Gemma 3: the window of sliding-window layers.
-    public var slidingWindow: Int?
-    /// Gemma 3: every this many layers one is global (the others slide).
-    public var slidingWindowPattern: Int?
-    /// Gemma 3: the RoPE base of sliding-window layers.
-    public var localRopeBase: Float?
     /// The factor of attention scores (default `1/√headDimension`).
     public var attentionScale: Float
 
     public init(
-        architecture: Architecture, vocabularySize: Int, embeddingLength: Int, layerCount: Int, headCount: Int,
+        vocabularySize: Int, embeddingLength: Int, layerCount: Int, headCount: Int,
         kvHeadCount: Int, headDimension: Int? = nil, feedForwardLength: Int, rmsNormEpsilon: Float, ropeBase: Float,
         ropeScale: Float = 1, ropeDimensions: Int? = nil, ropeLayout: RotaryEmbedding.Layout, contextLength: Int,
-        tiedEmbeddings: Bool, slidingWindow: Int? = nil, slidingWindowPattern: Int? = nil, localRopeBase: Float? = nil,
-        attentionScale: Float? = nil
+        tiedEmbeddings: Bool, attentionScale: Float? = nil
     ) {
         let head = headDimension ?? (headCount > 0 ? embeddingLength / headCount : 0)
-        self.architecture = architecture
         self.vocabularySize = vocabularySize
         self.embeddingLength = embeddingLength
         self.layerCount = layerCount
@@ -68,9 +53,6 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.ropeLayout = ropeLayout
         self.contextLength = contextLength
         self.tiedEmbeddings = tiedEmbeddings
-        self.slidingWindow = slidingWindow
-        self.slidingWindowPattern = slidingWindowPattern
-        self.localRopeBase = localRopeBase
         self.attentionScale = attentionScale ?? (head > 0 ? 1 / Float(head).squareRoot() : 1)
     }
 
@@ -113,14 +95,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         try check(ropeBase > 1 && ropeBase.isFinite, "RoPE base \(ropeBase) must exceed 1")
         try check(ropeScale > 0 && ropeScale.isFinite, "RoPE scale \(ropeScale) must be positive")
         try check(rmsNormEpsilon >= 0 && rmsNormEpsilon < 1, "RMSNorm epsilon \(rmsNormEpsilon) must be in [0, 1)")
-        if architecture == .llama {
-            try check(headCount * headDimension == embeddingLength || headDimension > 0,
-                      "heads × head dimension must fit the embedding length")
-        }
-        if architecture == .gemma3 {
-            try check((slidingWindow ?? 0) > 0, "a Gemma 3 model needs a sliding window")
-            try check((slidingWindowPattern ?? 0) > 0, "a Gemma 3 model needs a sliding-window pattern")
-        }
+        try check(attentionScale > 0 && attentionScale.isFinite, "attention scale \(attentionScale) must be positive")
     }
 }
 

@@ -5,7 +5,7 @@ import TensorCore
 ///
 /// ```
 /// q = x·Wqᵀ, k = x·Wkᵀ, v = x·Wvᵀ            (heads × d, kvHeads × d, kvHeads × d)
-/// [q, k = norm per head, Gemma only]
+/// [q, k = RMSNorm per head]                   (when the architecture has Q/K norms)
 /// q, k = RoPE(q, k, positions)
 /// cache[positions] = k, v
 /// y = attention(q, cache[0 ..< last position]) · Woᵀ
@@ -25,10 +25,12 @@ public struct SelfAttention: Sendable {
     public let rope: RotaryEmbedding.Parameters
     /// Scores are multiplied by this before the softmax.
     public let scale: Float
-    /// A sliding window: each query sees only this many positions, its own included.
+    /// A sliding window: each query sees only this many positions, its own included
+    /// (`nil`: every earlier position).
     public let window: Int?
-    /// Per-head RMSNorm of queries and keys before RoPE (Gemma 3).
+    /// Per-head RMSNorm of queries before RoPE, for architectures that have one.
     public let queryNorm: RMSNorm?
+    /// Per-head RMSNorm of keys before RoPE, for architectures that have one.
     public let keyNorm: RMSNorm?
 
     public init(
@@ -50,10 +52,77 @@ public struct SelfAttention: Sendable {
         self.keyNorm = keyNorm
     }
 
-    /// The scratch rows this layer needs, by buffer name.
-    static func buffers(headCount: Int, kvHeadCount: Int, headDimension: Int) -> [String: [Int]] {
-        ["q": [headCount * headDimension], "k": [kvHeadCount * headDimension], "v": [kvHeadCount * headDimension],
-         "attention": [headCount * headDimension]]
+    /// The tensor names of one layer's attention weights in a checkpoint.
+    public struct WeightNames: Sendable {
+        public var query, key, value, output: String
+        /// The per-head Q/K norms, for architectures that have them.
+        public var queryNorm, keyNorm: String?
+
+        public init(query: String, key: String, value: String, output: String, queryNorm: String? = nil, keyNorm: String? = nil) {
+            self.query = query
+            self.key = key
+            self.value = value
+            self.output = output
+            self.queryNorm = queryNorm
+            self.keyNorm = keyNorm
+        }
+
+        /// llama.cpp's GGUF names of layer `i` (`blk.i.attn_q.weight`, …; with
+        /// `queryKeyNorms`, `blk.i.attn_q_norm.weight` and `blk.i.attn_k_norm.weight`).
+        public static func gguf(layer i: Int, queryKeyNorms: Bool = false) -> WeightNames {
+            let p = "blk.\(i)."
+            return WeightNames(
+                query: p + "attn_q.weight", key: p + "attn_k.weight", value: p + "attn_v.weight",
+                output: p + "attn_output.weight", queryNorm: queryKeyNorms ? p + "attn_q_norm.weight" : nil,
+                keyNorm: queryKeyNorms ? p + "attn_k_norm.weight" : nil)
+        }
+
+        /// Hugging Face transformers' names of layer `i` (`model.layers.i.self_attn.q_proj.weight`,
+        /// …; with `queryKeyNorms`, `….self_attn.q_norm.weight` and `….self_attn.k_norm.weight`).
+        public static func huggingFace(layer i: Int, queryKeyNorms: Bool = false) -> WeightNames {
+            let p = "model.layers.\(i).self_attn."
+            return WeightNames(
+                query: p + "q_proj.weight", key: p + "k_proj.weight", value: p + "v_proj.weight", output: p + "o_proj.weight",
+                queryNorm: queryKeyNorms ? p + "q_norm.weight" : nil, keyNorm: queryKeyNorms ? p + "k_norm.weight" : nil)
+        }
+    }
+
+    /// Loads the projections (and Q/K norms, when `names` has them) for configuration
+    /// `c`, checking each shape; `rope`, `window` and the norms' ε are the caller's.
+    init(
+        loading names: WeightNames, with loader: WeightLoader, configuration c: ModelConfiguration,
+        rope: RotaryEmbedding.Parameters, window: Int? = nil
+    ) throws {
+        let (d, hd) = (c.embeddingLength, c.headDimension)
+        func norm(_ name: String?) throws -> RMSNorm? {
+            try name.map { RMSNorm(weight: try loader.loadNorm($0, length: hd), epsilon: c.rmsNormEpsilon) }
+        }
+        self.init(
+            query: Linear(weight: try loader.load(names.query, shape: [c.headCount * hd, d])),
+            key: Linear(weight: try loader.load(names.key, shape: [c.kvHeadCount * hd, d])),
+            value: Linear(weight: try loader.load(names.value, shape: [c.kvHeadCount * hd, d])),
+            output: Linear(weight: try loader.load(names.output, shape: [d, c.headCount * hd])),
+            headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: hd, rope: rope, scale: c.attentionScale,
+            window: window, queryNorm: try norm(names.queryNorm), keyNorm: try norm(names.keyNorm))
+    }
+
+    /// The layer's scratch tensors, `batchCapacity` rows each.
+    public struct Scratch: Sendable {
+        /// Queries `[batch, heads × headDimension]`.
+        public let query: Tensor
+        /// Keys `[batch, kvHeads × headDimension]`.
+        public let key: Tensor
+        /// Values `[batch, kvHeads × headDimension]`.
+        public let value: Tensor
+        /// The attention output before the output projection `[batch, heads × headDimension]`.
+        public let attended: Tensor
+
+        public init(batchCapacity: Int, headCount: Int, kvHeadCount: Int, headDimension: Int) throws {
+            query = try Tensor(zeros: [batchCapacity, headCount * headDimension])
+            key = try Tensor(zeros: [batchCapacity, kvHeadCount * headDimension])
+            value = try Tensor(zeros: [batchCapacity, kvHeadCount * headDimension])
+            attended = try Tensor(zeros: [batchCapacity, headCount * headDimension])
+        }
     }
 
     /// Attends the `n` rows of `input` (the tokens at positions `position ..< position + n`)
@@ -63,7 +132,8 @@ public struct SelfAttention: Sendable {
         _ input: Tensor, position: Int, layer: Int, state: InferenceState, into result: Tensor, backend: any Backend
     ) throws {
         let n = input.rowCount
-        let q = try state.buffer("q", rows: n), k = try state.buffer("k", rows: n), v = try state.buffer("v", rows: n)
+        let scratch = state.scratch.attention
+        let q = try scratch.query.rows(0..<n), k = try scratch.key.rows(0..<n), v = try scratch.value.rows(0..<n)
         // One operation for the three projections of the same input, so that a backend can
         // prepare the input once and split all their rows over its threads together.
         var projections = SharedInputMatrixMultiplication(input: input)
@@ -80,7 +150,7 @@ public struct SelfAttention: Sendable {
         try backend.rope(keyHeads, positions: positions, parameters: rope, into: keyHeads)
         try state.cache.store(layer: layer, keys: k, values: v, at: position, backend: backend)
         let (keys, values) = try state.cache.entries(layer: layer, length: position + n)
-        let attended = try state.buffer("attention", rows: n)
+        let attended = try scratch.attended.rows(0..<n)
         try backend.attention(
             query: queryHeads, keys: keys, values: values, mask: .causal(firstQueryPosition: position, window: window),
             scale: scale, into: attended.reshaped(TensorShape(n, headCount, headDimension)))

@@ -1,9 +1,10 @@
 import ModelFormats
 import TensorCore
+import Tokenizers
 
 /// Gemma 3 (text), as Hugging Face transformers' `Gemma3ForCausalLM` and llama.cpp's
-/// gemma3 graph compute it. It reuses the Llama layers and differs from ``LlamaModel``
-/// in these points (see `Documentation/Gemma3.md`):
+/// gemma3 graph compute it. It is built from the same layers as ``LlamaModel`` and
+/// differs in these points (see `Documentation/Gemma3.md`):
 ///
 /// ```
 /// x = embedding(tokens) × √width
@@ -16,8 +17,49 @@ import TensorCore
 /// ```
 ///
 /// GGUF stores Gemma's norm weights with the `+1` of Hugging Face's `x̂ · (1 + w)`
-/// already added, so every norm is the plain ``RMSNorm``.
-public final class Gemma3Model: TransformerModel {
+/// already added, so every norm is the plain ``RMSNorm``. Only GGUF files
+/// (`general.architecture` `gemma3`) are read.
+public final class Gemma3Model: ModelArchitecture {
+    public static let ggufName = "gemma3"
+    /// Gemma's instruction-tuned models use the Gemma turn markup; a file that names no
+    /// template gets it.
+    public static let defaultChatTemplate: ChatTemplate? = .gemma
+
+    /// What Gemma 3 adds to the ``ModelConfiguration`` every architecture has.
+    public struct Configuration: Sendable, Equatable {
+        /// The sizes and settings shared with the other architectures.
+        public var shared: ModelConfiguration
+        /// The window of sliding-window layers, in positions.
+        public var slidingWindow: Int
+        /// Every this many layers one is global; the others slide.
+        public var slidingWindowPattern: Int
+        /// The RoPE base of sliding-window layers (global layers use `shared.ropeBase`).
+        public var localRopeBase: Float
+
+        public init(shared: ModelConfiguration, slidingWindow: Int, slidingWindowPattern: Int, localRopeBase: Float) {
+            self.shared = shared
+            self.slidingWindow = slidingWindow
+            self.slidingWindowPattern = slidingWindowPattern
+            self.localRopeBase = localRopeBase
+        }
+
+        /// Checks the shared settings and Gemma 3's own.
+        public func validate() throws {
+            try shared.validate()
+            guard slidingWindow > 0 else { throw ModelError.invalidConfiguration("the sliding window \(slidingWindow) must be positive") }
+            guard slidingWindowPattern > 0 else {
+                throw ModelError.invalidConfiguration("the sliding-window pattern \(slidingWindowPattern) must be positive")
+            }
+            guard localRopeBase > 1, localRopeBase.isFinite else {
+                throw ModelError.invalidConfiguration("the local RoPE base \(localRopeBase) must exceed 1")
+            }
+        }
+
+        /// Whether layer `i` attends through the sliding window.
+        public func isSliding(layer i: Int) -> Bool { (i + 1) % slidingWindowPattern != 0 }
+    }
+
+    /// One decoder block.
     public struct Block: Sendable {
         public let attentionNorm: RMSNorm
         public let attention: SelfAttention
@@ -29,18 +71,41 @@ public final class Gemma3Model: TransformerModel {
         public let isSliding: Bool
     }
 
-    public let configuration: ModelConfiguration
+    /// The names of one block's tensors.
+    public struct LayerNames: Sendable {
+        public var attentionNorm, postAttentionNorm, feedForwardNorm, postFeedForwardNorm: String
+        public var attention: SelfAttention.WeightNames
+        public var feedForward: GatedFeedForward.WeightNames
+
+        /// llama.cpp's gemma3 names of layer `i` (`blk.i.post_ffw_norm.weight`, …).
+        public static func gguf(layer i: Int) -> LayerNames {
+            let p = "blk.\(i)."
+            return LayerNames(
+                attentionNorm: p + "attn_norm.weight", postAttentionNorm: p + "post_attention_norm.weight",
+                feedForwardNorm: p + "ffn_norm.weight", postFeedForwardNorm: p + "post_ffw_norm.weight",
+                attention: .gguf(layer: i, queryKeyNorms: true), feedForward: .gguf(layer: i))
+        }
+    }
+
+    public var configuration: ModelConfiguration { gemma.shared }
+    /// The full configuration, with Gemma 3's own settings.
+    public let gemma: Configuration
     public let backend: any Backend
     public let embedding: TokenEmbedding
+    /// The factor of the embeddings, √width.
     public let embeddingScale: Float
     public let blocks: [Block]
     public let outputNorm: RMSNorm
     public let output: Linear
 
+    public convenience init(gguf file: GGUFFile, backend: any Backend) throws {
+        try self.init(configuration: Self.configuration(gguf: file), weights: file, backend: backend)
+    }
+
     /// The configuration of a `gemma3` GGUF file. llama.cpp does not store the
     /// sliding-window pattern or the local RoPE base in the file; like llama.cpp it uses
     /// Gemma 3's values: every 6th layer global, local base 10,000.
-    public static func configuration(gguf file: GGUFFile) throws -> ModelConfiguration {
+    public static func configuration(gguf file: GGUFFile) throws -> Configuration {
         let m = try GGUFModelMetadata(file.metadata)
         guard let width = m.embeddingLength, let layers = m.blockCount, let heads = m.headCount,
               let feedForward = m.feedForwardLength, let context = m.contextLength,
@@ -50,63 +115,44 @@ public final class Gemma3Model: TransformerModel {
         }
         // A head count of 0 is reported by `validate()`; it must not divide first.
         let head = m.keyLength ?? (heads > 0 ? width / heads : 0)
-        var scale: Float = 1
-        if m.ropeScalingType == "linear", let factor = m.ropeScalingFactor { scale = Float(factor) }
-        return ModelConfiguration(
-            architecture: .gemma3, vocabularySize: embedding.shape[0], embeddingLength: width, layerCount: layers,
+        let shared = ModelConfiguration(
+            vocabularySize: embedding.shape[0], embeddingLength: width, layerCount: layers,
             headCount: heads, kvHeadCount: m.headCountKV ?? heads, headDimension: head, feedForwardLength: feedForward,
             rmsNormEpsilon: Float(m.rmsNormEpsilon ?? 1e-6), ropeBase: Float(m.ropeFrequencyBase ?? 1_000_000),
-            ropeScale: scale, ropeDimensions: m.ropeDimensionCount ?? head, ropeLayout: .halfSplit,
+            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount ?? head, ropeLayout: .halfSplit,
             contextLength: context, tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil,
-            slidingWindow: m.slidingWindow ?? 512, slidingWindowPattern: 6, localRopeBase: 10_000,
             attentionScale: head > 0 ? 1 / Float(head).squareRoot() : nil)
+        return Configuration(shared: shared, slidingWindow: m.slidingWindow ?? 512, slidingWindowPattern: 6, localRopeBase: 10_000)
     }
 
-    public convenience init(gguf file: GGUFFile, backend: any Backend) throws {
-        try self.init(configuration: Self.configuration(gguf: file), weights: file, backend: backend)
-    }
-
-    /// Loads llama.cpp's gemma3 tensor names from `source`.
-    public init(configuration: ModelConfiguration, weights source: any WeightSource, backend: any Backend) throws {
+    /// Loads llama.cpp's gemma3 tensors from `source`, checking every shape.
+    public init(configuration: Configuration, weights source: any WeightSource, backend: any Backend) throws {
         try configuration.validate()
-        let c = configuration
+        let c = configuration.shared
         let loader = WeightLoader(source: source, backend: backend)
-        let (d, hd, ff, e) = (c.embeddingLength, c.headDimension, c.feedForwardLength, c.rmsNormEpsilon)
-        let table = try loader.load("token_embd.weight", shape: [c.vocabularySize, d])
+        let table = try loader.load("token_embd.weight", shape: [c.vocabularySize, c.embeddingLength])
         embedding = TokenEmbedding(table: table)
-        embeddingScale = Float(d).squareRoot()
-        let pattern = c.slidingWindowPattern ?? 1
-        blocks = try loader.layers(c.layerCount, probe: { "blk.\($0).attn_norm.weight" }) { i in
-            let p = "blk.\(i)."
-            let isSliding = (i + 1) % pattern != 0
+        embeddingScale = Float(c.embeddingLength).squareRoot()
+        blocks = try loader.layers(c.layerCount, probe: { LayerNames.gguf(layer: $0).attentionNorm }) { i in
+            let n = LayerNames.gguf(layer: i)
+            let isSliding = configuration.isSliding(layer: i)
+            // Sliding layers rotate with the local base and are not position-scaled.
             let rope = RotaryEmbedding.Parameters(
-                base: isSliding ? (c.localRopeBase ?? c.ropeBase) : c.ropeBase, layout: c.ropeLayout,
+                base: isSliding ? configuration.localRopeBase : c.ropeBase, layout: c.ropeLayout,
                 dimensions: c.ropeDimensions, positionScale: isSliding ? 1 : c.ropeScale)
-            func norm(_ name: String, _ length: Int) throws -> RMSNorm {
-                RMSNorm(weight: try loader.loadNorm(p + name, length: length), epsilon: e)
-            }
-            let attention = SelfAttention(
-                query: Linear(weight: try loader.load(p + "attn_q.weight", shape: [c.headCount * hd, d])),
-                key: Linear(weight: try loader.load(p + "attn_k.weight", shape: [c.kvHeadCount * hd, d])),
-                value: Linear(weight: try loader.load(p + "attn_v.weight", shape: [c.kvHeadCount * hd, d])),
-                output: Linear(weight: try loader.load(p + "attn_output.weight", shape: [d, c.headCount * hd])),
-                headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: hd, rope: rope,
-                scale: c.attentionScale, window: isSliding ? c.slidingWindow : nil,
-                queryNorm: try norm("attn_q_norm.weight", hd), keyNorm: try norm("attn_k_norm.weight", hd))
-            let feedForward = GatedFeedForward(
-                gate: Linear(weight: try loader.load(p + "ffn_gate.weight", shape: [ff, d])),
-                up: Linear(weight: try loader.load(p + "ffn_up.weight", shape: [ff, d])),
-                down: Linear(weight: try loader.load(p + "ffn_down.weight", shape: [d, ff])), activation: .gelu)
             return Block(
-                attentionNorm: try norm("attn_norm.weight", d), attention: attention,
-                postAttentionNorm: try norm("post_attention_norm.weight", d),
-                feedForwardNorm: try norm("ffn_norm.weight", d), feedForward: feedForward,
-                postFeedForwardNorm: try norm("post_ffw_norm.weight", d), isSliding: isSliding)
+                attentionNorm: try loader.loadNorm(n.attentionNorm, configuration: c),
+                attention: try SelfAttention(
+                    loading: n.attention, with: loader, configuration: c, rope: rope,
+                    window: isSliding ? configuration.slidingWindow : nil),
+                postAttentionNorm: try loader.loadNorm(n.postAttentionNorm, configuration: c),
+                feedForwardNorm: try loader.loadNorm(n.feedForwardNorm, configuration: c),
+                feedForward: try GatedFeedForward(loading: n.feedForward, with: loader, configuration: c, activation: .gelu),
+                postFeedForwardNorm: try loader.loadNorm(n.postFeedForwardNorm, configuration: c), isSliding: isSliding)
         }
-        outputNorm = RMSNorm(weight: try loader.loadNorm("output_norm.weight", length: d), epsilon: e)
-        output = c.tiedEmbeddings
-            ? Linear(weight: table) : Linear(weight: try loader.load("output.weight", shape: [c.vocabularySize, d]))
-        self.configuration = configuration
+        outputNorm = try loader.loadNorm("output_norm.weight", configuration: c)
+        output = try loader.loadOutput("output.weight", embedding: table, configuration: c)
+        gemma = configuration
         self.backend = backend
     }
 
@@ -117,7 +163,8 @@ public final class Gemma3Model: TransformerModel {
     public func forward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
         try checkForward(tokens, state: state, allLogits: allLogits)
         let n = tokens.count, position = state.position
-        let x = try state.buffer("x", rows: n), h = try state.buffer("h", rows: n), r = try state.buffer("residual", rows: n)
+        let x = try state.scratch.stream.rows(0..<n), h = try state.scratch.normalized.rows(0..<n)
+        let r = try state.scratch.layerOutput.rows(0..<n)
         try embedding(tokens, into: x, backend: backend)
         try backend.scale(x, by: embeddingScale, into: x)
         for (index, block) in blocks.enumerated() {

@@ -32,11 +32,12 @@ public final class LanguageModel: Sendable {
     public var configuration: ModelConfiguration { model.configuration }
     public var backend: any Backend { model.backend }
 
-    /// The built-in template the file's chat template is recognised as; for a Gemma 3
-    /// model whose file names none, the Gemma template.
+    /// The built-in template the file's chat template is recognised as; for a file
+    /// that names none, its architecture's default (``ModelArchitecture/defaultChatTemplate``).
     public var chatTemplate: ChatTemplate? {
         if let recognised = chatTemplateSource.flatMap(ChatTemplate.init(recognizing:)) { return recognised }
-        return chatTemplateSource == nil && configuration.architecture == .gemma3 ? .gemma : nil
+        guard chatTemplateSource == nil, let architecture = type(of: model) as? any ModelArchitecture.Type else { return nil }
+        return architecture.defaultChatTemplate
     }
 
     /// The tokenizer, or an error saying the model has none.

@@ -10,7 +10,13 @@ import TensorCore
 ///     x = x + down(silu(gate(h)) × up(h)),  h = rmsNorm(x)
 /// logits = output(rmsNorm(x))                 (output = embedding when tied)
 /// ```
-public final class LlamaModel: TransformerModel {
+///
+/// It reads GGUF files (`general.architecture` `llama`), Hugging Face checkpoints
+/// (`LlamaForCausalLM`, `MistralForCausalLM`, `YiForCausalLM`) and llama2.c checkpoints.
+public final class LlamaModel: ModelArchitecture {
+    public static let ggufName = "llama"
+    public static let huggingFaceNames = ["LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM"]
+
     /// One decoder block.
     public struct Block: Sendable {
         public let attentionNorm: RMSNorm
@@ -26,40 +32,34 @@ public final class LlamaModel: TransformerModel {
     public let outputNorm: RMSNorm
     public let output: Linear
 
+    public convenience init(gguf file: GGUFFile, backend: any Backend) throws {
+        try self.init(configuration: Self.configuration(gguf: file), weights: file, names: .gguf, backend: backend)
+    }
+
+    public convenience init(huggingFace config: HuggingFaceConfig, weights: any WeightSource, backend: any Backend) throws {
+        try self.init(configuration: Self.configuration(huggingFace: config), weights: weights, names: .huggingFace, backend: backend)
+    }
+
     /// Loads the weights named by `names` from `source`, checking every shape.
-    public init(configuration: ModelConfiguration, weights source: any WeightSource, names: LlamaWeightNames, backend: any Backend) throws {
+    public init(configuration: ModelConfiguration, weights source: any WeightSource, names: WeightNames, backend: any Backend) throws {
         try configuration.validate()
         let c = configuration
         let loader = WeightLoader(source: source, backend: backend)
-        let (d, hd, ff) = (c.embeddingLength, c.headDimension, c.feedForwardLength)
+        let d = c.embeddingLength
         let embeddingTable = try loader.load(names.embedding, shape: [c.vocabularySize, d])
         embedding = TokenEmbedding(table: embeddingTable)
         let rope = RotaryEmbedding.Parameters(
             base: c.ropeBase, layout: c.ropeLayout, dimensions: c.ropeDimensions, positionScale: c.ropeScale)
         blocks = try loader.layers(c.layerCount, probe: { names.layer($0).attentionNorm }) { i in
             let n = names.layer(i)
-            let attention = SelfAttention(
-                query: Linear(weight: try loader.load(n.query, shape: [c.headCount * hd, d])),
-                key: Linear(weight: try loader.load(n.key, shape: [c.kvHeadCount * hd, d])),
-                value: Linear(weight: try loader.load(n.value, shape: [c.kvHeadCount * hd, d])),
-                output: Linear(weight: try loader.load(n.attentionOutput, shape: [d, c.headCount * hd])),
-                headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: hd, rope: rope, scale: c.attentionScale)
-            let feedForward = GatedFeedForward(
-                gate: Linear(weight: try loader.load(n.gate, shape: [ff, d])),
-                up: Linear(weight: try loader.load(n.up, shape: [ff, d])),
-                down: Linear(weight: try loader.load(n.down, shape: [d, ff])), activation: .silu)
             return Block(
-                attentionNorm: RMSNorm(weight: try loader.loadNorm(n.attentionNorm, length: d), epsilon: c.rmsNormEpsilon),
-                attention: attention,
-                feedForwardNorm: RMSNorm(weight: try loader.loadNorm(n.feedForwardNorm, length: d), epsilon: c.rmsNormEpsilon),
-                feedForward: feedForward)
+                attentionNorm: try loader.loadNorm(n.attentionNorm, configuration: c),
+                attention: try SelfAttention(loading: n.attention, with: loader, configuration: c, rope: rope),
+                feedForwardNorm: try loader.loadNorm(n.feedForwardNorm, configuration: c),
+                feedForward: try GatedFeedForward(loading: n.feedForward, with: loader, configuration: c, activation: .silu))
         }
-        outputNorm = RMSNorm(weight: try loader.loadNorm(names.outputNorm, length: d), epsilon: c.rmsNormEpsilon)
-        if c.tiedEmbeddings || !source.contains(names.output) {
-            output = Linear(weight: embeddingTable)
-        } else {
-            output = Linear(weight: try loader.load(names.output, shape: [c.vocabularySize, d]))
-        }
+        outputNorm = try loader.loadNorm(names.outputNorm, configuration: c)
+        output = try loader.loadOutput(names.output, embedding: embeddingTable, configuration: c)
         self.configuration = configuration
         self.backend = backend
     }
@@ -71,7 +71,8 @@ public final class LlamaModel: TransformerModel {
     public func forward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
         try checkForward(tokens, state: state, allLogits: allLogits)
         let n = tokens.count, position = state.position
-        let x = try state.buffer("x", rows: n), h = try state.buffer("h", rows: n), r = try state.buffer("residual", rows: n)
+        let x = try state.scratch.stream.rows(0..<n), h = try state.scratch.normalized.rows(0..<n)
+        let r = try state.scratch.layerOutput.rows(0..<n)
         try embedding(tokens, into: x, backend: backend)
         for (index, block) in blocks.enumerated() {
             try block.attentionNorm(x, into: h, backend: backend)
@@ -83,5 +84,133 @@ public final class LlamaModel: TransformerModel {
         }
         state.cache.advance(to: position + n)
         try writeLogits(hidden: x, outputNorm: outputNorm, output: output, state: state, allLogits: allLogits)
+    }
+}
+
+// MARK: - Configuration
+
+extension LlamaModel {
+    /// The configuration of a `llama` GGUF file (llama.cpp's keys). The vocabulary size
+    /// comes from the token embedding's shape; Q/K rows in such files are in the
+    /// interleaved RoPE order (llama.cpp permutes them when converting).
+    public static func configuration(gguf file: GGUFFile) throws -> ModelConfiguration {
+        let m = try GGUFModelMetadata(file.metadata)
+        func require(_ value: Int?, _ key: String) throws -> Int {
+            guard let value else {
+                throw ModelError.invalidWeight(name: "\(m.architecture).\(key)", file: file.path, problem: "metadata is missing")
+            }
+            return value
+        }
+        guard let embedding = file.tensorInfo(named: "token_embd.weight") else {
+            throw ModelError.invalidWeight(name: "token_embd.weight", file: file.path, problem: "is missing")
+        }
+        let width = try require(m.embeddingLength, "embedding_length")
+        let heads = try require(m.headCount, "attention.head_count")
+        return ModelConfiguration(
+            vocabularySize: embedding.shape[0], embeddingLength: width,
+            layerCount: try require(m.blockCount, "block_count"), headCount: heads, kvHeadCount: m.headCountKV ?? heads,
+            headDimension: m.keyLength ?? width / max(heads, 1),
+            feedForwardLength: try require(m.feedForwardLength, "feed_forward_length"),
+            rmsNormEpsilon: Float(m.rmsNormEpsilon ?? 1e-5), ropeBase: Float(m.ropeFrequencyBase ?? 10_000),
+            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount, ropeLayout: .interleaved,
+            contextLength: try require(m.contextLength, "context_length"),
+            tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil)
+    }
+
+    /// The configuration of a Hugging Face checkpoint's `config.json`. Q/K rows in such
+    /// checkpoints are in the half-split RoPE order.
+    public static func configuration(huggingFace config: HuggingFaceConfig) throws -> ModelConfiguration {
+        if let activation = config.hiddenAct, activation != "silu" {
+            throw ModelError.invalidConfiguration("activation '\(activation)' is not supported by the Llama model (silu is)")
+        }
+        return ModelConfiguration(
+            vocabularySize: config.vocabSize, embeddingLength: config.hiddenSize,
+            layerCount: config.numHiddenLayers, headCount: config.numAttentionHeads,
+            kvHeadCount: config.numKeyValueHeads ?? config.numAttentionHeads, headDimension: config.headDim,
+            feedForwardLength: config.intermediateSize, rmsNormEpsilon: Float(config.rmsNormEps),
+            ropeBase: Float(config.ropeTheta ?? 10_000), ropeScale: try config.linearRopeScale(), ropeLayout: .halfSplit,
+            contextLength: config.maxPositionEmbeddings, tiedEmbeddings: config.tieWordEmbeddings ?? false)
+    }
+
+    /// The configuration of a llama2.c checkpoint: RMSNorm ε 1e-5 and RoPE base 10,000
+    /// (the values `run.c` uses), Meta's interleaved RoPE order.
+    public static func configuration(llama2c header: Llama2cCheckpoint.Header) -> ModelConfiguration {
+        ModelConfiguration(
+            vocabularySize: header.vocabularySize, embeddingLength: header.dimension,
+            layerCount: header.layerCount, headCount: header.headCount, kvHeadCount: header.kvHeadCount,
+            feedForwardLength: header.hiddenDimension, rmsNormEpsilon: 1e-5, ropeBase: 10_000, ropeLayout: .interleaved,
+            contextLength: header.sequenceLength, tiedEmbeddings: header.sharedClassifier)
+    }
+}
+
+// MARK: - Weight names
+
+extension LlamaModel {
+    /// The names of a Llama model's tensors in one kind of checkpoint.
+    public struct WeightNames: Sendable {
+        public var embedding: String
+        public var outputNorm: String
+        public var output: String
+        /// The names of block `i`'s tensors.
+        public var layer: @Sendable (Int) -> Layer
+
+        /// The names of one block's tensors.
+        public struct Layer: Sendable {
+            public var attentionNorm: String
+            public var attention: SelfAttention.WeightNames
+            public var feedForwardNorm: String
+            public var feedForward: GatedFeedForward.WeightNames
+
+            public init(
+                attentionNorm: String, attention: SelfAttention.WeightNames, feedForwardNorm: String,
+                feedForward: GatedFeedForward.WeightNames
+            ) {
+                self.attentionNorm = attentionNorm
+                self.attention = attention
+                self.feedForwardNorm = feedForwardNorm
+                self.feedForward = feedForward
+            }
+        }
+
+        public init(embedding: String, outputNorm: String, output: String, layer: @escaping @Sendable (Int) -> Layer) {
+            self.embedding = embedding
+            self.outputNorm = outputNorm
+            self.output = output
+            self.layer = layer
+        }
+
+        /// llama.cpp's GGUF names (`blk.N.attn_q.weight`, …).
+        public static let gguf = WeightNames(
+            embedding: "token_embd.weight", outputNorm: "output_norm.weight", output: "output.weight"
+        ) { i in
+            Layer(
+                attentionNorm: "blk.\(i).attn_norm.weight", attention: .gguf(layer: i),
+                feedForwardNorm: "blk.\(i).ffn_norm.weight", feedForward: .gguf(layer: i))
+        }
+
+        /// Hugging Face transformers' names (`model.layers.N.self_attn.q_proj.weight`, …).
+        public static let huggingFace = WeightNames(
+            embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight"
+        ) { i in
+            Layer(
+                attentionNorm: "model.layers.\(i).input_layernorm.weight", attention: .huggingFace(layer: i),
+                feedForwardNorm: "model.layers.\(i).post_attention_layernorm.weight", feedForward: .huggingFace(layer: i))
+        }
+
+        /// Meta's names, as llama2.c uses them (`layers.N.attention.wq.weight`; w1 = gate,
+        /// w2 = down, w3 = up).
+        public static let meta = WeightNames(
+            embedding: "tok_embeddings.weight", outputNorm: "norm.weight", output: "output.weight"
+        ) { i in
+            let p = "layers.\(i)."
+            return Layer(
+                attentionNorm: p + "attention_norm.weight",
+                attention: SelfAttention.WeightNames(
+                    query: p + "attention.wq.weight", key: p + "attention.wk.weight", value: p + "attention.wv.weight",
+                    output: p + "attention.wo.weight"),
+                feedForwardNorm: p + "ffn_norm.weight",
+                feedForward: GatedFeedForward.WeightNames(
+                    gate: p + "feed_forward.w1.weight", up: p + "feed_forward.w3.weight", down: p + "feed_forward.w2.weight"))
+        }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Logging
 import ModelFormats
 import TensorCore
 import Tokenizers
@@ -79,46 +80,78 @@ public enum ModelLoader {
         return "\(hex) (\"\(String(decoding: bytes, as: UTF8.self))\")"
     }
 
+    /// The logger of model loading when the caller gives none.
+    public static let defaultLogger = Logger(label: "SwiftLlama.ModelLoader")
+
     /// Loads the model at `url` (a GGUF file, a Hugging Face folder, or a llama2.c
     /// checkpoint) onto `backend`. The tokenizer is the one the file carries (GGUF) or
     /// that lies beside it (Hugging Face), unless `tokenizerURL` names another; a
     /// llama2.c checkpoint has none unless one is given.
-    public static func load(from url: URL, backend: any Backend, tokenizerURL: URL? = nil) throws -> LanguageModel {
+    ///
+    /// The architecture is looked up in `architectures` by the file's
+    /// `general.architecture` (GGUF) or `architectures[0]` (`config.json`; a file that
+    /// names none is read as Llama). Pass a list with architectures of your own to load
+    /// models this library does not know. What was loaded and chosen is logged to
+    /// `logger` at `.debug`.
+    public static func load(
+        from url: URL, backend: any Backend, tokenizerURL: URL? = nil,
+        architectures: [any ModelArchitecture.Type] = ModelArchitectures.builtIn, logger: Logger = defaultLogger
+    ) throws -> LanguageModel {
         let tokenizer = try tokenizerURL.map { try TokenizerLoader.load(from: $0) }
-        switch try format(of: url) {
+        let format = try format(of: url)
+        let language: LanguageModel
+        switch format {
         case .gguf:
             let file = try GGUFFile(contentsOf: url)
-            let architecture = try file.metadata.require("general.architecture", GGUFMetadata.string)
-            let model: any TransformerModel
-            switch architecture {
-            case "llama":
-                model = try LlamaModel(
-                    configuration: .llama(gguf: file), weights: file, names: .gguf, backend: backend)
-            case "gemma3":
-                model = try Gemma3Model(gguf: file, backend: backend)
-            default:
+            let name = try file.metadata.require("general.architecture", GGUFMetadata.string)
+            guard let architecture = ModelArchitectures.gguf(name, in: architectures) else {
                 throw ModelError.unsupportedModel(
-                    file: url.path, reason: "architecture '\(architecture)' is not supported (llama and gemma3 are)")
+                    file: url.path,
+                    reason: "architecture '\(name)' is not supported (\(architectures.map { $0.ggufName }.joined(separator: ", ")) are)")
             }
+            let model = try architecture.model(gguf: file, backend: backend)
             let own = try? SentencePieceTokenizer(model: SentencePieceModel(gguf: GGUFTokenizerMetadata(file.metadata), source: url.path))
             let template = try? file.metadata.string("tokenizer.chat_template")
-            return LanguageModel(
+            language = LanguageModel(
                 model: model, tokenizer: tokenizer ?? own, chatTemplateSource: template,
                 name: (try? file.metadata.string("general.name")) ?? url.deletingPathExtension().lastPathComponent)
         case .huggingFace:
             let config = try HuggingFaceConfig.load(from: url.appendingPathComponent("config.json"))
+            let architecture: any ModelArchitecture.Type
+            if let name = config.architectures?.first {
+                guard let found = ModelArchitectures.huggingFace(name, in: architectures) else {
+                    let known = architectures.flatMap { $0.huggingFaceNames }.joined(separator: ", ")
+                    throw ModelError.unsupportedModel(
+                        file: url.path, reason: "config.json: architecture '\(name)' is not supported (\(known) are)")
+                }
+                architecture = found
+            } else {
+                architecture = LlamaModel.self
+            }
             let checkpoint = try SafetensorsCheckpoint(directory: url)
-            let model = try LlamaModel(configuration: .llama(huggingFace: config), weights: checkpoint, names: .huggingFace, backend: backend)
+            let model = try architecture.model(huggingFace: config, weights: checkpoint, backend: backend)
             let own = try? TokenizerLoader.load(from: url)
-            return LanguageModel(
+            language = LanguageModel(
                 model: model, tokenizer: tokenizer ?? own, chatTemplateSource: (own as? HuggingFaceTokenizer)?.chatTemplate,
                 name: url.lastPathComponent)
         case .llama2c:
+            // llama2.c checkpoints hold Llama models only.
             let checkpoint = try Llama2cCheckpoint(contentsOf: url)
             let model = try LlamaModel(
-                configuration: .llama(llama2c: checkpoint.header), weights: checkpoint, names: .meta, backend: backend)
-            return LanguageModel(
+                configuration: LlamaModel.configuration(llama2c: checkpoint.header), weights: checkpoint, names: .meta,
+                backend: backend)
+            language = LanguageModel(
                 model: model, tokenizer: tokenizer, chatTemplateSource: nil, name: url.deletingPathExtension().lastPathComponent)
         }
+        let c = language.configuration
+        logger.debug(
+            "loaded model",
+            metadata: [
+                "file": "\(url.path)", "format": "\(format.rawValue)", "architecture": "\(type(of: language.model))",
+                "layers": "\(c.layerCount)", "width": "\(c.embeddingLength)", "heads": "\(c.headCount)/\(c.kvHeadCount)",
+                "vocabulary": "\(c.vocabularySize)", "context": "\(c.contextLength)",
+                "tokenizer": "\(language.tokenizer.map { "\(type(of: $0))" } ?? "none")",
+            ])
+        return language
     }
 }

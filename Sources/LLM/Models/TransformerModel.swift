@@ -39,12 +39,12 @@ extension TransformerModel {
     func writeLogits(hidden x: Tensor, outputNorm: RMSNorm, output: Linear, state: InferenceState, allLogits: Tensor?) throws {
         let n = x.rowCount
         if let allLogits {
-            let normed = try state.buffer("h", rows: n)
+            let normed = try state.scratch.normalized.rows(0..<n)
             try outputNorm(x, into: normed, backend: backend)
             try output(normed, into: allLogits, backend: backend)
             state.lastLogits.mutableRawPointer.copyMemory(from: allLogits.rowPointer(n - 1), byteCount: allLogits.rowByteCount)
         } else {
-            let normed = try state.buffer("h", rows: 1)
+            let normed = try state.scratch.normalized.rows(0..<1)
             try outputNorm(x.rows(n - 1..<n), into: normed, backend: backend)
             try output(normed, into: state.lastLogits, backend: backend)
         }

@@ -70,4 +70,16 @@ struct WeightLoader {
         }
         return try backend.prepare(weight: Tensor(converting: tensor.reshaped([length]), to: .f32))
     }
+
+    /// An RMSNorm over the residual stream of configuration `c`.
+    func loadNorm(_ name: String, configuration c: ModelConfiguration) throws -> RMSNorm {
+        RMSNorm(weight: try loadNorm(name, length: c.embeddingLength), epsilon: c.rmsNormEpsilon)
+    }
+
+    /// The output projection `name`, or the token embedding `embedding` when the
+    /// configuration ties them or the source has no such tensor.
+    func loadOutput(_ name: String, embedding: Tensor, configuration c: ModelConfiguration) throws -> Linear {
+        if c.tiedEmbeddings || !source.contains(name) { return Linear(weight: embedding) }
+        return Linear(weight: try load(name, shape: [c.vocabularySize, c.embeddingLength]))
+    }
 }

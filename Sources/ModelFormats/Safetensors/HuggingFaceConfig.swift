@@ -49,6 +49,11 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     public var torchDtype: String?
     /// `hidden_act`: `silu` for Llama.
     public var hiddenAct: String?
+    /// The file's bytes, kept so that an architecture can read keys of its own with
+    /// ``decode(_:)``; empty for a configuration not read by ``load(from:)``.
+    public private(set) var source = Data()
+    /// The file the configuration was read from, for messages.
+    public private(set) var file = "config.json"
 
     enum CodingKeys: String, CodingKey {
         case architectures
@@ -120,23 +125,35 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     /// error naming the file and the key.
     public static func load(from url: URL) throws -> HuggingFaceConfig {
         let data = try FileBytes.readRegularFile(url)
-        let config: HuggingFaceConfig
+        var config = try decode(HuggingFaceConfig.self, from: data, file: url.path)
+        config.source = data
+        config.file = url.path
+        try config.validate(file: url.path)
+        return config
+    }
+
+    /// Decodes the same `config.json` as `type`: the keys of one architecture (Gemma 3's
+    /// `sliding_window`, for example) that the common fields leave out. A missing key or
+    /// a value of the wrong type is an error naming the file and the key.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try Self.decode(type, from: source.isEmpty ? Data("{}".utf8) : source, file: file)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
         do {
-            config = try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
+            return try JSONDecoder().decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
-            throw ModelFormatError(.invalidValue, file: url.path, field: key.stringValue, problem: "is missing")
+            throw ModelFormatError(.invalidValue, file: file, field: key.stringValue, problem: "is missing")
         } catch let DecodingError.typeMismatch(_, context) {
             throw ModelFormatError(
-                .invalidValue, file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                .invalidValue, file: file, field: context.codingPath.map(\.stringValue).joined(separator: "."),
                 problem: "has the wrong type: \(context.debugDescription)")
         } catch let DecodingError.valueNotFound(_, context) {
             throw ModelFormatError(
-                .invalidValue, file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "is null")
+                .invalidValue, file: file, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "is null")
         } catch {
-            throw ModelFormatError(.invalidValue, file: url.path, field: "file", problem: "is not valid JSON: \(error)")
+            throw ModelFormatError(.invalidValue, file: file, field: "file", problem: "is not valid JSON: \(error)")
         }
-        try config.validate(file: url.path)
-        return config
     }
 
     /// The largest size a dimension may have: GGUF and llama.cpp keep sizes in 32-bit
