@@ -55,3 +55,19 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	Fuzz/Scripts/run-fuzzers.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# DocC: one catalog per library product (Sources/<Target>/<Target>.docc), built with
+# swift-docc-plugin into .build/docs/<Target> for static hosting (not committed). DocC's
+# warnings (broken symbol links, unknown topics) are printed as it goes.
+DOC_TARGETS ?= TensorCore BLASBackend ModelFormats Tokenizers LLM WeightConverter
+
+.PHONY: docs
+docs: system-packages
+	@mkdir -p .build/docs
+	@set -e; for target in $(DOC_TARGETS); do \
+		echo "== $$target"; \
+		swift package --allow-writing-to-directory .build/docs generate-documentation \
+			--target $$target --output-path .build/docs/$$target \
+			--transform-for-static-hosting --hosting-base-path $$target; \
+	done
+	@echo "Documentation in .build/docs/<target>/ (open with any static file server)."

@@ -25,7 +25,7 @@ public protocol Tokenizer: Sendable {
     /// only inside segments that allow it (``TextSegment/parsesSpecialTokens``) and
     /// never across a segment boundary; ``EncodingOptions/parseSpecialTokens`` is not
     /// used. Text is otherwise encoded as one text, so adjacent segments merge as they
-    /// would in ``encode(_:options:)``. Chat prompts use it: the template's markup
+    /// would in ``encode(_:options:)-(String,_)``. Chat prompts use it: the template's markup
     /// allows special tokens, message text does not, so a message that spells
     /// `<end_of_turn>` cannot end its turn.
     func encode(_ segments: [TextSegment], options: EncodingOptions) -> [Int]
@@ -67,7 +67,7 @@ extension Tokenizer {
 }
 
 /// A piece of text to encode, and whether special-token text in it becomes special
-/// tokens (see ``Tokenizer/encode(_:options:)-(\[TextSegment\],_)``).
+/// tokens (see ``Tokenizer/encode(_:options:)-([TextSegment],_)``).
 public struct TextSegment: Sendable, Equatable {
     public var text: String
     /// Whether special tokens written in this text (`<|im_end|>`) are recognised: true
@@ -100,7 +100,7 @@ public struct TextSegment: Sendable, Equatable {
     }
 }
 
-/// How ``Tokenizer/encode(_:options:)`` treats the start and end of a text, and text
+/// How ``Tokenizer/encode(_:options:)-(String,_)`` treats the start and end of a text, and text
 /// that spells special tokens.
 public struct EncodingOptions: Sendable, Equatable {
     /// Put the BOS id first; `nil` follows the model (``Tokenizer/addsBOSByDefault``).

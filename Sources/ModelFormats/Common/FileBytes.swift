@@ -59,14 +59,10 @@ public final class FileBytes: ResidentPageReleasing, @unchecked Sendable {
         #if os(Linux)
         // Pages read from disk for this mapping come as 2 MiB folios where the kernel and
         // file system can (Linux 6.x with large folios, e.g. ext4 from 6.16), so the
-        // mapping uses 2 MiB page-table entries: a decoded token reads every weight once,
-        // and with 4 KiB pages a 1 GB model is 260,000 TLB misses per token and a hardware
-        // prefetcher that stops at every 4 KiB boundary. TinyLlama Q8_0 decoding (tg64) on
-        // an Intel Xeon, the same cached 2 MiB folios mapped with 4 KiB entries
-        // (MADV_NOHUGEPAGE) and with 2 MiB ones, 6 alternating rounds: medians 14.6 and
-        // 18.1 tokens/s (another 4 rounds: Q8_0 16.6 / 17.9, F32 5.30 / 6.22, F16 even);
-        // loaded from a cold page cache without and with this call (65-195 MB against 950
-        // MB of the 1.1 GB in 2 MiB pages), 3 rounds: 15.8 and 16.8.
+        // mapping uses 2 MiB page-table entries. A decoded token reads every weight once:
+        // with 4 KiB pages that is a TLB miss per 4 KiB of weights and a hardware
+        // prefetcher that stops at every 4 KiB boundary, so decoding is faster with 2 MiB
+        // ones (Documentation/Performance.md, "2 MiB pages").
         // Pages already cached stay as they are; a failure only means small pages.
         _ = madvise(mapped, size, MADV_HUGEPAGE)
         #endif

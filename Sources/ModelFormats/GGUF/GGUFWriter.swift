@@ -21,7 +21,7 @@ public struct GGUFWriter {
     /// A tensor to write: its description, and a closure that produces its data.
     public struct TensorEntry {
         public let name: String
-        /// Row-major shape (last dimension = row), as ``Tensor/shape``.
+        /// Row-major shape (last dimension = row), as `Tensor.shape`.
         public let shape: [Int]
         public let type: ElementType
         public let produce: () throws -> Tensor

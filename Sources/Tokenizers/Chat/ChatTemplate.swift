@@ -20,7 +20,7 @@ public struct ChatMessage: Sendable, Equatable, Codable {
 /// The prompt formats chat models were trained on. A template renders messages into
 /// text that contains the special tokens as text (`<s>`, `<|im_start|>`); encode it
 /// with ``EncodingOptions/parseSpecialTokens`` on and without adding BOS (the
-/// template writes it where the model expects it) — ``encode(_:with:)`` does both.
+/// template writes it where the model expects it) — ``encode(_:with:addGenerationPrompt:)`` does both.
 ///
 /// Rendering follows the models' published Jinja templates, which this library
 /// recognises (``init(recognizing:)``) rather than evaluates.
