@@ -35,7 +35,11 @@ struct BackendOptions: ParsableArguments {
         valueName: "key=value"))
     var backendOptions: [String] = []
 
+    @Flag(help: "Log what is loaded and chosen (model, kernels, chat template) on standard error.")
+    var verbose = false
+
     func makeBackend() throws -> any Backend {
+        ToolLogging.setUp(verbose: verbose)
         var registry = BackendRegistry()
         registry.register(BLASBackend.self)
         var configuration = BackendConfiguration(threadCount: try threadCount())
