@@ -33,7 +33,7 @@ public final class InferenceState: @unchecked Sendable {
             vocabularySize: c.vocabularySize)
     }
 
-    /// The positions `range` as an array for ``RotaryEmbedding``: the state's own array,
+    /// The positions `range` as an array for RoPE (`RotaryEmbedding` in TensorCore): the state's own array,
     /// refilled in place, so that a decoded token allocates none. The array returned by the
     /// previous call must no longer be in use (each layer's RoPE is done with it).
     public func positions(_ range: Range<Int>) -> [Int] {

@@ -38,7 +38,7 @@ public struct GatedFeedForward: Sendable {
     }
 
     /// Loads the three projections for configuration `c`, checking each shape.
-    init(loading names: WeightNames, with loader: WeightLoader, configuration c: ModelConfiguration, activation: Activation.Function)
+    public init(loading names: WeightNames, with loader: WeightLoader, configuration c: ModelConfiguration, activation: Activation.Function)
         throws
     {
         let (d, ff) = (c.embeddingLength, c.feedForwardLength)
@@ -61,7 +61,7 @@ public struct GatedFeedForward: Sendable {
         }
     }
 
-    func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
+    public func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
         let n = input.rowCount
         let g = try state.scratch.feedForward.gate.rows(0..<n), u = try state.scratch.feedForward.up.rows(0..<n)
         var projections = SharedInputMatrixMultiplication(input: input)  // one input, one operation

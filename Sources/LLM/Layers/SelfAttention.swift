@@ -11,7 +11,7 @@ import TensorCore
 /// y = attention(q, cache[0 ..< last position]) · Woᵀ
 /// ```
 ///
-/// RoPE pairs values as the checkpoint's Q/K rows are ordered (``RotaryEmbedding/Layout``),
+/// RoPE pairs values as the checkpoint's Q/K rows are ordered (`RotaryEmbedding.Layout` in TensorCore),
 /// so weights are used exactly as stored: interleaved for GGUF `llama` files and
 /// llama2.c, half-split for Hugging Face checkpoints and GGUF `gemma3` files.
 public struct SelfAttention: Sendable {
@@ -88,8 +88,8 @@ public struct SelfAttention: Sendable {
     }
 
     /// Loads the projections (and Q/K norms, when `names` has them) for configuration
-    /// `c`, checking each shape; `rope`, `window` and the norms' ε are the caller's.
-    init(
+    /// `c`, checking each shape (the norms use `c`'s ε); `rope` and `window` are the caller's.
+    public init(
         loading names: WeightNames, with loader: WeightLoader, configuration c: ModelConfiguration,
         rope: RotaryEmbedding.Parameters, window: Int? = nil
     ) throws {
@@ -128,7 +128,7 @@ public struct SelfAttention: Sendable {
     /// Attends the `n` rows of `input` (the tokens at positions `position ..< position + n`)
     /// to themselves and the cached positions of `layer`, stores their keys and values,
     /// and writes the projected result to `result`.
-    func callAsFunction(
+    public func callAsFunction(
         _ input: Tensor, position: Int, layer: Int, state: InferenceState, into result: Tensor, backend: any Backend
     ) throws {
         let n = input.rowCount

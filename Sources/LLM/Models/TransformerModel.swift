@@ -22,7 +22,7 @@ public protocol TransformerModel: Sendable {
 
 extension TransformerModel {
     /// Checks a forward pass's arguments against the state.
-    func checkForward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
+    public func checkForward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
         guard !tokens.isEmpty, tokens.count <= state.batchCapacity else {
             throw ModelError.invalidConfiguration("a forward pass takes 1 to \(state.batchCapacity) tokens, not \(tokens.count)")
         }
@@ -36,7 +36,7 @@ extension TransformerModel {
 
     /// The final norm and output projection: the last row's logits into
     /// `state.lastLogits`, and every row's into `allLogits` when given.
-    func writeLogits(hidden x: Tensor, outputNorm: RMSNorm, output: Linear, state: InferenceState, allLogits: Tensor?) throws {
+    public func writeLogits(hidden x: Tensor, outputNorm: RMSNorm, output: Linear, state: InferenceState, allLogits: Tensor?) throws {
         let n = x.rowCount
         if let allLogits {
             let normed = try state.scratch.normalized.rows(0..<n)

@@ -26,16 +26,21 @@ extension Llama2cCheckpoint: WeightSource {
 }
 
 /// Loads the weights of a model: looks each one up, checks its shape, and lets the
-/// backend prepare it.
-struct WeightLoader {
-    let source: any WeightSource
-    let backend: any Backend
+/// backend prepare it. Every error names the tensor and the file.
+public struct WeightLoader: Sendable {
+    public let source: any WeightSource
+    public let backend: any Backend
+
+    public init(source: any WeightSource, backend: any Backend) {
+        self.source = source
+        self.backend = backend
+    }
 
     /// Builds `count` layers with `body`, one after another. The layer count comes from
     /// the file's metadata, so before anything is built the source must hold the last
     /// layer's `probe` tensor: a count the weights do not back (2^31 blocks in a small
     /// file) is an error naming the missing tensor, not an allocation sized by it.
-    func layers<Layer>(_ count: Int, probe: (Int) -> String, _ body: (Int) throws -> Layer) throws -> [Layer] {
+    public func layers<Layer>(_ count: Int, probe: (Int) -> String, _ body: (Int) throws -> Layer) throws -> [Layer] {
         guard count > 0 else { return [] }
         let last = probe(count - 1)
         guard source.contains(last) else {
@@ -48,7 +53,7 @@ struct WeightLoader {
     }
 
     /// A matrix or vector that must have `shape`.
-    func load(_ name: String, shape: TensorShape) throws -> Tensor {
+    public func load(_ name: String, shape: TensorShape) throws -> Tensor {
         guard source.contains(name) else {
             throw ModelError.invalidWeight(name: name, file: source.path, problem: "is missing")
         }
@@ -60,7 +65,7 @@ struct WeightLoader {
     }
 
     /// A norm weight, converted to `f32` once (norms are small and read every token).
-    func loadNorm(_ name: String, length: Int) throws -> Tensor {
+    public func loadNorm(_ name: String, length: Int) throws -> Tensor {
         guard source.contains(name) else {
             throw ModelError.invalidWeight(name: name, file: source.path, problem: "is missing")
         }
@@ -72,13 +77,13 @@ struct WeightLoader {
     }
 
     /// An RMSNorm over the residual stream of configuration `c`.
-    func loadNorm(_ name: String, configuration c: ModelConfiguration) throws -> RMSNorm {
+    public func loadNorm(_ name: String, configuration c: ModelConfiguration) throws -> RMSNorm {
         RMSNorm(weight: try loadNorm(name, length: c.embeddingLength), epsilon: c.rmsNormEpsilon)
     }
 
     /// The output projection `name`, or the token embedding `embedding` when the
     /// configuration ties them or the source has no such tensor.
-    func loadOutput(_ name: String, embedding: Tensor, configuration c: ModelConfiguration) throws -> Linear {
+    public func loadOutput(_ name: String, embedding: Tensor, configuration c: ModelConfiguration) throws -> Linear {
         if c.tiedEmbeddings || !source.contains(name) { return Linear(weight: embedding) }
         return Linear(weight: try load(name, shape: [c.vocabularySize, c.embeddingLength]))
     }
