@@ -1,7 +1,7 @@
 // Small AVX2 vector helpers for the integer-activation kernels: the f16 scales, the
 // nibbles and the sub-blocks of the quantized block types, and the scales of the K-quant
-// super-blocks. Used by the AVX-512 VNNI kernels (Int8Matvec.c, QuantizedMatvec.c, through
-// VNNIHelpers.h), which inline them, and by the AVX2 kernels (QuantizedMatvecAVX2.c).
+// super-blocks. Used by the AVX-512 VNNI kernels (Int8Matvec.c, Int16Matvec.c, through
+// VNNIHelpers.h), which inline them, and by the AVX2 kernels (Int16MatvecAVX2.c).
 // x86-64 only; include inside the files' `#if defined(__x86_64__) ...` sections.
 #ifndef CK_AVX2_BLOCK_HELPERS_H
 #define CK_AVX2_BLOCK_HELPERS_H
@@ -22,7 +22,7 @@ CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
-/// The rounding of an activation block (ck_q16_quantize_block with `limit` 32512, the int8
+/// The rounding of an activation block (ck_int16_quantize_block with `limit` 32512, the int8
 /// quantizer's with 127) with AVX2: loads the block's 32 values at `v` into `x` and rounds
 /// them into `q` as int32 (the values times the same float inverse, rounded to nearest even
 /// as lrintf does); returns the scale, max |v| / `limit`.

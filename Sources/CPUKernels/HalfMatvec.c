@@ -29,8 +29,6 @@
 
 size_t ck_half_activation_bytes(int64_t k) { return ((size_t)k * 2 + 63) & ~(size_t)63; }
 
-int ck_has_half_kernel(ck_type type) { return type == CK_F16 || type == CK_BF16; }
-
 /// The power of two that brings `largest` into [2^14, 2^15): 2^(15 - e) where
 /// largest = m · 2^e with 0.5 ≤ m < 1. 1 for 0 and for a non-finite `largest` (an
 /// infinity or NaN among the activations, which stays one).
@@ -166,18 +164,41 @@ void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_hal
     activation->unscale = 1 / scale;
 }
 
-void ck_matvec_half(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_half_activation *x,
-                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
-    const int bf16 = type == CK_BF16;  // otherwise CK_F16
-    float (*dot)(const uint8_t *, const uint16_t *, int64_t) = bf16 ? dot_bf16_half_portable : dot_half_portable;
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512(isa) && prefetch) dot = bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch;
-    else if (ck_use_avx512(isa)) dot = bf16 ? dot_bf16_half_avx512 : dot_half_avx512;
-    else if (ck_use_avx2(isa)) dot = bf16 ? dot_bf16_half_avx2 : dot_half_avx2;
-#endif
+// MARK: Entry points (the CK_ACT_F16 column of KernelTable.c): F16 and BF16
+
+typedef float (*half_dot)(const uint8_t *, const uint16_t *, int64_t);
+
+static void matvec_rows(half_dot dot, const void *weight, size_t row_bytes, const ck_half_activation *x, int64_t x_count,
+                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = (const uint8_t *)weight;
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
         for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = x[j].unscale * dot(row, x[j].values, x[j].k);
     }
 }
+
+void ck_matvec_f16_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                            float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)k; (void)options;
+    matvec_rows(type == CK_BF16 ? dot_bf16_half_portable : dot_half_portable, weight, row_bytes, x, x_count, y, y_stride,
+                row_begin, row_end);
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+void ck_matvec_f16_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)k; (void)options;
+    matvec_rows(type == CK_BF16 ? dot_bf16_half_avx2 : dot_half_avx2, weight, row_bytes, x, x_count, y, y_stride, row_begin,
+                row_end);
+}
+
+/// Reads CK_OPTION_PREFETCH.
+void ck_matvec_f16_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                          float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)k;
+    const int bf16 = type == CK_BF16;
+    const half_dot dot = (options & CK_OPTION_PREFETCH) ? (bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch)
+                                                        : (bf16 ? dot_bf16_half_avx512 : dot_half_avx512);
+    matvec_rows(dot, weight, row_bytes, x, x_count, y, y_stride, row_begin, row_end);
+}
+#endif

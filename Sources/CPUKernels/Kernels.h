@@ -9,25 +9,26 @@
 
 typedef void (*ck_block_decoder)(const uint8_t *block, float *values);
 
-int ck_block_length(ck_type type);
+#include "BlockLayouts.h"
 
-/// The bytes of one block of `type` (of one value for the float types). Inline, so that
-/// the kernels, which are specialised for a constant type, get a constant.
+/// The values in one block of `type` (1 for the float types), from CK_BLOCK_LAYOUTS.
+/// Inline, so that the kernels, which are specialised for a constant type, get a constant.
+static inline int ck_block_length(ck_type type) {
+    switch (type) {
+#define CK_BLOCK_LENGTH_CASE(type, name, values, bytes) case type: return values;
+    CK_BLOCK_LAYOUTS(CK_BLOCK_LENGTH_CASE)
+#undef CK_BLOCK_LENGTH_CASE
+    }
+    return 0;
+}
+
+/// The bytes of one block of `type` (of one value for the float types), from
+/// CK_BLOCK_LAYOUTS; inline for the same reason.
 static inline int ck_block_bytes(ck_type type) {
     switch (type) {
-    case CK_F32: return 4;
-    case CK_F16: case CK_BF16: return 2;
-    case CK_Q8_0: return 34;
-    case CK_Q4_0: return 18;
-    case CK_Q4_1: return 20;
-    case CK_Q5_0: return 22;
-    case CK_Q5_1: return 24;
-    case CK_Q2_K: return 84;
-    case CK_Q3_K: return 110;
-    case CK_Q4_K: return 144;
-    case CK_Q5_K: return 176;
-    case CK_Q6_K: return 210;
-    case CK_Q8_K: return 292;
+#define CK_BLOCK_BYTES_CASE(type, name, values, bytes) case type: return bytes;
+    CK_BLOCK_LAYOUTS(CK_BLOCK_BYTES_CASE)
+#undef CK_BLOCK_BYTES_CASE
     }
     return 0;
 }
@@ -46,6 +47,46 @@ ck_block_decoder ck_decoder(ck_type type);
 int ck_use_avx2(ck_isa allowed);
 int ck_use_avx512(ck_isa allowed);
 int ck_use_avx512_vnni(ck_isa allowed);
+
+/// What CPUID says of this processor, detected once (InstructionSet.c), as CK_CPU_ bits:
+/// for ProcessorPolicy.c.
+enum {
+    CK_CPU_AVX2 = 1,               // AVX2, FMA, F16C
+    CK_CPU_AVX512 = 2,             // AVX-512 F, BW, VL
+    CK_CPU_VNNI = 4,               // and AVX-512 VNNI
+    CK_CPU_AMD = 8,                // vendor AuthenticAMD
+    CK_CPU_AMD_ZEN5_OR_LATER = 16, // AMD, family 0x1A or later
+};
+int ck_cpu_features(void);
+
+/// The entry points KernelTable.c lists, by activation precision and instruction set
+/// (ck_matvec_kernel, ck_gemm_kernel and ck_dequantize_kernel in CPUKernels.h). The
+/// x86-64 ones exist only in x86-64 builds.
+#define CK_MATVEC_ENTRY(name)                                                                                              \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count, float *y,   \
+              int64_t y_stride, int64_t row_begin, int64_t row_end, int options)
+#define CK_GEMM_ENTRY(name)                                                                                                \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x, int64_t x_count,       \
+              float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch)
+#define CK_DEQUANTIZE_ENTRY(name)                                                                                          \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst, int64_t row_begin, int64_t row_end)
+
+CK_MATVEC_ENTRY(ck_matvec_f32_portable);   // FloatMatvec.c
+CK_MATVEC_ENTRY(ck_matvec_f32_avx2);
+CK_MATVEC_ENTRY(ck_matvec_f32_avx512);
+CK_MATVEC_ENTRY(ck_matvec_f16_portable);   // HalfMatvec.c
+CK_MATVEC_ENTRY(ck_matvec_f16_avx2);
+CK_MATVEC_ENTRY(ck_matvec_f16_avx512);
+CK_MATVEC_ENTRY(ck_matvec_int16_portable); // Int16Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int16_avx2);     // Int16MatvecAVX2.c
+CK_MATVEC_ENTRY(ck_matvec_int16_avx512);   // Int16Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int8_portable);  // Int8Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int8_avx2);      // Int8MatvecAVX2.c
+CK_MATVEC_ENTRY(ck_matvec_int8_avx512);    // Int8Matvec.c
+CK_GEMM_ENTRY(ck_gemm_int16_avx2);         // Int16Gemm.c
+CK_GEMM_ENTRY(ck_gemm_int16_avx512);
+CK_DEQUANTIZE_ENTRY(ck_dequantize_rows_portable); // Dequantize.c
+CK_DEQUANTIZE_ENTRY(ck_dequantize_rows_avx2);
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -82,21 +123,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 ck_bf1
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
 
-/// The blocks of ck_q16_quantize with AVX2 (QuantizedMatvecAVX2.c): the same integers as
+/// The blocks of ck_int16_quantize with AVX2 (Int16MatvecAVX2.c): the same integers as
 /// the portable code.
-void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a);
+void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *a);
 
-/// ck_matvec_q16 on processors with AVX2 but without AVX-512 VNNI (QuantizedMatvecAVX2.c).
-void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
-                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
-
-/// The blocks of ck_q8_quantize with AVX2, without AVX-512 (Int8MatvecAVX2.c): the same
+/// The blocks of ck_int8_quantize with AVX2, without AVX-512 (Int8MatvecAVX2.c): the same
 /// integers as the portable code.
-void ck_q8_quantize_blocks_avx2(const float *x, ck_q8_activation *a);
+void ck_int8_quantize_blocks_avx2(const float *x, ck_int8_activation *a);
 
-/// ck_matvec_q8 on processors with AVX2 but without AVX-512 VNNI (Int8MatvecAVX2.c).
-void ck_matvec_q8_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q8_activation *x, int64_t x_count,
-                       float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 #endif
 
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its
@@ -168,7 +202,7 @@ static inline void ck_visible_keys(int64_t n_keys, int causal, int64_t position,
 /// Rounds a block of 32 values to int16 with scale max |v| / 32512 (±127·256, so that the
 /// high byte stays in −127…127 and the vector kernels may negate it: vpsignb cannot
 /// negate −128); returns the scale.
-static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
+static inline float ck_int16_quantize_block(const float *v, int16_t *q) {
     float maximum = 0;
     for (int i = 0; i < 32; i++) maximum = fmaxf(maximum, fabsf(v[i]));
     const float scale = maximum / 32512.0f;
@@ -177,8 +211,8 @@ static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
     return scale;
 }
 
-/// Stores the per-block fields both activation types keep (ck_q16_activation and
-/// ck_q8_activation) for block b: its scale, the float sums of its values 0–15 and
+/// Stores the per-block fields both activation types keep (ck_int16_activation and
+/// ck_int8_activation) for block b: its scale, the float sums of its values 0–15 and
 /// 16–31, their integer sums, the scale times the integer sum, and the float sum.
 static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum16, float *qsum32, float *sum32, int64_t b,
                                        float block_scale, float s0, float s1, int32_t q0, int32_t q1) {
@@ -222,7 +256,7 @@ enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 static inline int ck_prefetches_rows(int64_t k, int every_row) { return every_row || k * 2 >= CK_PREFETCH_ACTIVATION_BYTES; }
 
 /// Prefetches the `lines` cache lines at `p` + CK_PREFETCH_DISTANCE into all cache levels
-/// (T0) if `prefetch`: the float kernels' every-row prefetch (Matvec.c, HalfMatvec.c),
+/// (T0) if `prefetch`: the float kernels' every-row prefetch (FloatMatvec.c, HalfMatvec.c),
 /// called once per `lines` × 64 bytes of row.
 static inline __attribute__((always_inline)) void ck_prefetch_ahead(const uint8_t *p, int lines, int prefetch) {
     if (!prefetch) return;

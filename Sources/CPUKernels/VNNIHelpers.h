@@ -1,5 +1,5 @@
 // Small vector helpers shared by the two families of AVX-512 VNNI integer-activation
-// kernels (Int8Matvec.c and QuantizedMatvec.c); the AVX2 ones are in AVX2BlockHelpers.h.
+// kernels (Int8Matvec.c and Int16Matvec.c); the AVX2 ones are in AVX2BlockHelpers.h.
 // x86-64 only; include inside the files' `#if defined(__x86_64__) ...` sections.
 #ifndef CK_VNNI_HELPERS_H
 #define CK_VNNI_HELPERS_H
@@ -58,7 +58,7 @@ CK_VNNI static inline __attribute__((always_inline)) __m256 gather_f16(const uin
     return _mm256_cvtph_ps(h);
 }
 
-/// ck_q16_quantize_block (and the int8 rounding of Int8Matvec.c) with AVX-512: the 32
+/// ck_int16_quantize_block (and the int8 rounding of Int8Matvec.c) with AVX-512: the 32
 /// values `v` divided by max |v| / `steps` and rounded to nearest even, as lrintf does
 /// (the same integers as the scalar code). Returns the scale; the values are left in
 /// `x0`, `x1` and their rounded integers in `i0`, `i1` (values 0–15 and 16–31).

@@ -1,4 +1,4 @@
-// The row kernels of the int8-activation products (ck_matvec_q8), written once for two
+// The row kernels of the int8-activation products (ck_matvec_int8), written once for two
 // instruction sets. Each block's unsigned weights (or Q8_0's |w|, with w's sign moved
 // onto the activation) meet the activation's int8 values in one u8 × s8 product of 32
 // bytes, int8_dot: vpdpbusd where the processor has AVX-512 VNNI (Int8Matvec.c), vpmaddubsw
@@ -37,7 +37,7 @@ CK_INT8_TARGET static inline __attribute__((always_inline)) __m256i CK_INT8_NAME
 ///
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q (Q4_0: −8, Q5_0: −16) + Σ_b m_b·Σx_b (Q4_1, Q5_1).
 CK_INT8_TARGET static inline __attribute__((always_inline)) float CK_INT8_NAME(row_blocks32)(ck_type type, const uint8_t *row,
-                                                                                         const ck_q8_activation *a, int prefetch) {
+                                                                                         const ck_int8_activation *a, int prefetch) {
     const int bytes = ck_block_bytes(type);
     const int has_minimum = ck_block32_has_minimum(type);
     const float offset = ck_block32_offset(type);
@@ -81,7 +81,7 @@ CK_INT8_TARGET static inline __attribute__((always_inline)) float CK_INT8_NAME(r
 }
 
 /// Q4_K and Q5_K (see k_super_block_scales).
-CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
@@ -106,7 +106,7 @@ CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *ro
 }
 
 /// Q6_K (see q6_k_group_scales).
-CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
@@ -127,11 +127,11 @@ CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
-/// One row of any ck_has_q16_kernel type. `prefetch`: prefetch the row into all cache
+/// One row of any ck_has_int16_kernel type. `prefetch`: prefetch the row into all cache
 /// levels (ck_quantized_weight_prefetch_is_faster). Unlike the int16 kernels, these never
 /// prefetch long rows non-temporally: with half the activation bytes that gained nothing
 /// on Zen 4 (rows of 11008, see Kernels.h).
-CK_INT8_TARGET static float CK_INT8_NAME(row)(ck_type type, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row)(ck_type type, const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     switch (type) {
     case CK_Q4_K: return CK_INT8_NAME(row_q45_k)(0, row, a, prefetch);
     case CK_Q5_K: return CK_INT8_NAME(row_q45_k)(1, row, a, prefetch);

@@ -1,4 +1,4 @@
-// The int16-activation matrix-vector products of QuantizedMatvec.c (ck_matvec_q16) for
+// The int16-activation matrix-vector products of Int16Matvec.c (ck_matvec_int16) for
 // x86-64 processors with AVX2, FMA and F16C but without AVX-512 VNNI (AMD Zen 2 and Zen 3,
 // Intel before Ice Lake): each block's weights are widened to int16 and multiplied with
 // the activation's int16 values by vpmaddwd, which adds pairs of products in int32. The
@@ -21,10 +21,10 @@
 
 // MARK: Activation
 
-/// The blocks of ck_q16_quantize with AVX2: the same integers (the values times the same
+/// The blocks of ck_int16_quantize with AVX2: the same integers (the values times the same
 /// float inverse, rounded to nearest even as lrintf does), the float sums added in
 /// another order.
-CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
+CK_AVX2 void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
         __m256 v[4];
         __m256i i[4];
@@ -123,7 +123,7 @@ CK_AVX2 static inline __attribute__((always_inline)) __m256i block_products(ck_t
 /// Q4_0 and Q5_0) over a row of a 32-value type, eight blocks at a time (their scales, and
 /// minimums or offset terms, gathered once) into four accumulators; the blocks after the
 /// last group of 8 one at a time.
-CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
     const int bytes = ck_block_bytes(type);
     const int has_minimum = ck_block32_has_minimum(type);
     const float offset = ck_block32_offset(type);
@@ -180,7 +180,7 @@ CK_AVX2 static inline __m256i bytes_dot(__m256i v, const int16_t *x) {
 /// the low or high nibbles of 32 packed bytes and the fifth bit, bit g of byte l for value
 /// l of sub-block g) for bytes_dot; Q4_K's 32 packed bytes of two sub-blocks are split
 /// into the four nibbles of each word, the even and odd values of both, for block_dot.
-CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_int16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
@@ -215,7 +215,7 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
 /// sub-block t belong to group 2t, values 16–31 to group 2t + 1, and bytes_dot keeps them
 /// in lanes 0–3 and 4–7: one conversion and one multiply-add by the two groups' scales
 /// (in those lanes) per sub-block.
-CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_int16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     const __m256i pick0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), pick1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
@@ -246,7 +246,7 @@ CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
     return hsum(_mm256_add_ps(acc0, acc1)) - 32.0f * hsum(offsets);
 }
 
-CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
     switch (type) {
     case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a);
     case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a);
@@ -260,10 +260,14 @@ CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_q16_act
     }
 }
 
-CK_AVX2 void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
-                                float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+/// The CK_ACT_INT16 entry point of KernelTable.c for AVX2.
+CK_AVX2 void ck_matvec_int16_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                                  float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)k; (void)options;
+    const uint8_t *w = weight;
+    const ck_int16_activation *a = x;
     for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, weight + (size_t)r * row_bytes, x + j);
+        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, w + (size_t)r * row_bytes, a + j);
     }
 }
 
