@@ -141,3 +141,39 @@ extension BLASBackend {
             gemmInstructionSet: InstructionSet(gemmISA), dequantize: dequantize, dequantizeInstructionSet: InstructionSet(dequantizeISA))
     }
 }
+
+extension KernelTable {
+    /// The option that selects `activation` on a backend, as the tests set it.
+    static func options(selecting activation: Activation) -> [String: String] {
+        switch activation {
+        case .f32: ["activations": "float"]
+        case .f16: ["activations": "int16", "half-activations": "on"]
+        case .int16: ["activations": "int16", "half-activations": "off"]
+        case .int8: ["activations": "int8", "half-activations": "off"]
+        }
+    }
+
+    /// Backend variants that between them run every kernel of the table that this
+    /// processor runs: one per (activation precision, instruction set) column with a
+    /// kernel written for it, with the options off, and one more per option a kernel of
+    /// that column reads, with it on. Names are `blas-<isa>-<activation>[-<option>]`.
+    static func testVariants() -> [(name: String, options: [String: String])] {
+        var variants: [(name: String, options: [String: String])] = []
+        for isa in BLASBackend.InstructionSet.allCases.reversed() {
+            for activation in Activation.allCases where processorRuns(isa, activation) {
+                let entries = ElementType.allCases.compactMap { entry($0, activation, isa) }
+                guard !entries.isEmpty else { continue }
+                let base = "blas-\(isa.rawValue)-\(activation)"
+                var options = self.options(selecting: activation)
+                options["instruction-set"] = isa.rawValue
+                options["weight-prefetch"] = "off"
+                options["block-pairs"] = "off"
+                variants.append((base, options))
+                let read = entries.reduce(Options()) { $0.union($1) }
+                if read.contains(.prefetch) { variants.append(("\(base)-prefetch", options.merging(["weight-prefetch": "on"]) { $1 })) }
+                if read.contains(.blockPairs) { variants.append(("\(base)-pairs", options.merging(["block-pairs": "on"]) { $1 })) }
+            }
+        }
+        return variants
+    }
+}
