@@ -74,34 +74,20 @@ static void decode_q3_K(const uint8_t *b, float *y) {
     }
 }
 
-static void decode_q4_K(const uint8_t *b, float *y) {
+/// A Q4_K (`is_q5` 0) or Q5_K super-block: eight sub-blocks of 32, value = d·sc·q − dmin·mn.
+static inline void decode_q45_K(int is_q5, const uint8_t *b, float *y) {
     const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
     for (int g = 0; g < 8; g++) {
-        int sc, mn;
+        int sc, mn, q[32];
         ck_k_scale_min(g, b + 4, &sc, &mn);
+        ck_unpack_k_sub_block(is_q5, b, g, q);
         const float scale = d * (float)sc, minimum = dmin * (float)mn;
-        const int shift = 4 * (g % 2);
-        for (int l = 0; l < 32; l++) {
-            const int q = (b[16 + (g / 2) * 32 + l] >> shift) & 0x0F;
-            y[g * 32 + l] = scale * (float)q - minimum;
-        }
+        for (int l = 0; l < 32; l++) y[g * 32 + l] = scale * (float)q[l] - minimum;
     }
 }
 
-static void decode_q5_K(const uint8_t *b, float *y) {
-    const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
-    for (int g = 0; g < 8; g++) {
-        int sc, mn;
-        ck_k_scale_min(g, b + 4, &sc, &mn);
-        const float scale = d * (float)sc, minimum = dmin * (float)mn;
-        const int shift = 4 * (g % 2);
-        for (int l = 0; l < 32; l++) {
-            const int lo = (b[48 + (g / 2) * 32 + l] >> shift) & 0x0F;
-            const int hi = (b[16 + l] >> g) & 1;
-            y[g * 32 + l] = scale * (float)(lo | hi << 4) - minimum;
-        }
-    }
-}
+static void decode_q4_K(const uint8_t *b, float *y) { decode_q45_K(0, b, y); }
+static void decode_q5_K(const uint8_t *b, float *y) { decode_q45_K(1, b, y); }
 
 static void decode_q6_K(const uint8_t *b, float *y) {
     const float d = ck_load_f16(b + 208);

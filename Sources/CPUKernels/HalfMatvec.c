@@ -166,39 +166,26 @@ void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_hal
 
 // MARK: Entry points (the CK_ACT_F16 column of KernelTable.c): F16 and BF16
 
-typedef float (*half_dot)(const uint8_t *, const uint16_t *, int64_t);
-
-static void matvec_rows(half_dot dot, const void *weight, size_t row_bytes, const ck_half_activation *x, int64_t x_count,
-                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
-    const uint8_t *w = (const uint8_t *)weight;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        const uint8_t *row = w + (size_t)r * row_bytes;
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = x[j].unscale * dot(row, x[j].values, x[j].k);
-    }
-}
-
-void ck_matvec_f16_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                            float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+CK_MATVEC_ENTRY(ck_matvec_f16_portable) {
     (void)k; (void)options;
-    matvec_rows(type == CK_BF16 ? dot_bf16_half_portable : dot_half_portable, weight, row_bytes, x, x_count, y, y_stride,
-                row_begin, row_end);
+    if (type == CK_BF16) CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_bf16_half_portable(row, activation->values, activation->k))
+    else CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_half_portable(row, activation->values, activation->k))
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-void ck_matvec_f16_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+CK_MATVEC_ENTRY(ck_matvec_f16_avx2) {
     (void)k; (void)options;
-    matvec_rows(type == CK_BF16 ? dot_bf16_half_avx2 : dot_half_avx2, weight, row_bytes, x, x_count, y, y_stride, row_begin,
-                row_end);
+    if (type == CK_BF16) CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_bf16_half_avx2(row, activation->values, activation->k))
+    else CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_half_avx2(row, activation->values, activation->k))
 }
 
 /// Reads CK_OPTION_PREFETCH.
-void ck_matvec_f16_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                          float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+CK_MATVEC_ENTRY(ck_matvec_f16_avx512) {
     (void)k;
     const int bf16 = type == CK_BF16;
-    const half_dot dot = (options & CK_OPTION_PREFETCH) ? (bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch)
-                                                        : (bf16 ? dot_bf16_half_avx512 : dot_half_avx512);
-    matvec_rows(dot, weight, row_bytes, x, x_count, y, y_stride, row_begin, row_end);
+    float (*dot)(const uint8_t *, const uint16_t *, int64_t) =
+        (options & CK_OPTION_PREFETCH) ? (bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch)
+                                       : (bf16 ? dot_bf16_half_avx512 : dot_half_avx512);
+    CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot(row, activation->values, activation->k))
 }
 #endif

@@ -251,16 +251,14 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck
 /// products, scaled, added to `*acc`; returns their offset or minimum terms.
 CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                              int64_t b, __m256 *acc) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     float extra = 0;
     for (; b < a->k / 32; b++) {
-        const uint8_t *block = row + b * bytes;
+        const uint8_t *block = row + b * kind.bytes;
         const float d = f16(block);
         *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), *acc);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
+        if (kind.has_minimum) extra += f16(block + 2) * a->sum32[b];
+        else extra += kind.offset * d * a->qsum32[b];
     }
     return extra;
 }
@@ -269,35 +267,32 @@ CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
 CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                           int every_row) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, every_row);
-        const __m256 d = gather_f16(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * kind.bytes, every_row);
+        const __m256 d = gather_f16(first, kind.bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        if (kind.has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (kind.offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first, a, b)), _mm256_broadcast_ss(scales + 0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + bytes, a, b + 1)), _mm256_broadcast_ss(scales + 1), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 2 * bytes, a, b + 2)), _mm256_broadcast_ss(scales + 2), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 3 * bytes, a, b + 3)), _mm256_broadcast_ss(scales + 3), acc3);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 4 * bytes, a, b + 4)), _mm256_broadcast_ss(scales + 4), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 5 * bytes, a, b + 5)), _mm256_broadcast_ss(scales + 5), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + kind.bytes, a, b + 1)), _mm256_broadcast_ss(scales + 1), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 2 * kind.bytes, a, b + 2)), _mm256_broadcast_ss(scales + 2), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 3 * kind.bytes, a, b + 3)), _mm256_broadcast_ss(scales + 3), acc3);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 4 * kind.bytes, a, b + 4)), _mm256_broadcast_ss(scales + 4), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 5 * kind.bytes, a, b + 5)), _mm256_broadcast_ss(scales + 5), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * kind.bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * kind.bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
     }
     const float extra = remaining_blocks16(type, row, a, b, &acc0);
     const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
+    return hsum(total) + (kind.has_minimum ? 1.0f : kind.offset) * hsum(terms) + extra;
 }
 
 /// The weights of blocks b and b + 1 of the types that widen to int16 in one step, as
@@ -340,12 +335,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
 /// last group of 8 take row_blocks32_16's 256-bit arithmetic.
 CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                             int every_row) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
     // Lane i of a pair's products belongs to its first block for i < 8: the scales of
     // blocks 2p and 2p + 1 spread to lanes 0–7 and 8–15.
@@ -355,25 +347,25 @@ CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_
     const __m512i pair3 = _mm512_add_epi32(pair0, _mm512_set1_epi32(6));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, every_row);
-        const __m256 d = gather_f16(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * kind.bytes, every_row);
+        const __m256 d = gather_f16(first, kind.bytes, 0);
         const __m512 scales = _mm512_castps256_ps512(_mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first, bytes, a, b)), _mm512_permutexvar_ps(pair0, scales), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 2 * bytes, bytes, a, b + 2)),
+        if (kind.has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (kind.offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first, kind.bytes, a, b)), _mm512_permutexvar_ps(pair0, scales), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 2 * kind.bytes, kind.bytes, a, b + 2)),
                                _mm512_permutexvar_ps(pair1, scales), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 4 * bytes, bytes, a, b + 4)),
+        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 4 * kind.bytes, kind.bytes, a, b + 4)),
                                _mm512_permutexvar_ps(pair2, scales), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 6 * bytes, bytes, a, b + 6)),
+        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 6 * kind.bytes, kind.bytes, a, b + 6)),
                                _mm512_permutexvar_ps(pair3, scales), acc3);
     }
     __m256 tail = _mm256_setzero_ps();
     const float extra = remaining_blocks16(type, row, a, b, &tail);
     const __m512 total = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
-    return _mm512_reduce_add_ps(total) + hsum(tail) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
+    return _mm512_reduce_add_ps(total) + hsum(tail) + (kind.has_minimum ? 1.0f : kind.offset) * hsum(terms) + extra;
 }
 
 /// dot_unsigned for two sub-blocks at once: `q` holds the 64 unsigned weights of blocks
@@ -501,26 +493,10 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_int16
 
 // MARK: Entry points (the CK_ACT_INT16 column of KernelTable.c)
 
-void ck_matvec_int16_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                              float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k; (void)options;
-    const uint8_t *w = weight;
-    const ck_int16_activation *a = x;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_portable(type, w + (size_t)r * row_bytes, a + j);
-    }
-}
+CK_DEFINE_MATVEC(ck_matvec_int16_portable, ck_int16_activation, row_portable(type, row, activation))
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 /// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH and CK_OPTION_BLOCK_PAIRS.
-void ck_matvec_int16_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                            float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k;
-    const uint8_t *w = weight;
-    const ck_int16_activation *a = x;
-    const int every_row = (options & CK_OPTION_PREFETCH) != 0, pairs = (options & CK_OPTION_BLOCK_PAIRS) != 0;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, a + j, every_row, pairs);
-    }
-}
+CK_DEFINE_MATVEC(ck_matvec_int16_avx512, ck_int16_activation,
+                 row_avx512(type, row, activation, (options & CK_OPTION_PREFETCH) != 0, (options & CK_OPTION_BLOCK_PAIRS) != 0))
 #endif

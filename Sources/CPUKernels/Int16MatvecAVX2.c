@@ -124,25 +124,22 @@ CK_AVX2 static inline __attribute__((always_inline)) __m256i block_products(ck_t
 /// minimums or offset terms, gathered once) into four accumulators; the blocks after the
 /// last group of 8 one at a time.
 CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     const int16_t *q = type == CK_Q8_0 ? a->q : a->q_even_odd;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 minimum_terms = _mm256_setzero_ps(), offset_terms = _mm256_setzero_ps();
     float minimums = 0, offsets = 0;
     float scales[8] __attribute__((aligned(32)));
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
 #define CK_BLOCK(acc, i)                                                                                                       \
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + (i) * bytes, q + (b + (i)) * 32)),                  \
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + (i) * kind.bytes, q + (b + (i)) * 32)),                  \
                           _mm256_broadcast_ss(scales + (i)), acc)
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        const __m256 d = gather_halves(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        const __m256 d = gather_halves(first, kind.bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) minimum_terms = _mm256_fmadd_ps(gather_halves(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), minimum_terms);
-        if (offset != 0) offset_terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), offset_terms);
+        if (kind.has_minimum) minimum_terms = _mm256_fmadd_ps(gather_halves(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), minimum_terms);
+        if (kind.offset != 0) offset_terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), offset_terms);
         CK_BLOCK(acc0, 0);
         CK_BLOCK(acc1, 1);
         CK_BLOCK(acc2, 2);
@@ -153,17 +150,17 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
         CK_BLOCK(acc3, 7);
     }
 #undef CK_BLOCK
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
+    for (; b < kind.blocks; b++) {
+        const uint8_t *block = row + b * kind.bytes;
         const __m256 products = _mm256_cvtepi32_ps(block_products(type, block, q + b * 32));
         acc0 = _mm256_fmadd_ps(products, _mm256_set1_ps(f16(block) * a->scale[b]), acc0);
-        if (has_minimum) minimums += f16(block + 2) * a->sum32[b];
-        if (offset != 0) offsets += f16(block) * a->qsum32[b];
+        if (kind.has_minimum) minimums += f16(block + 2) * a->sum32[b];
+        if (kind.offset != 0) offsets += f16(block) * a->qsum32[b];
     }
     // The 4- and 5-bit types' lanes 4–7 hold 16 times their sums (nibbles_even_odd).
     const __m256 lanes = type == CK_Q8_0 ? _mm256_set1_ps(1.0f) : _mm256_setr_ps(1, 1, 1, 1, 0.0625f, 0.0625f, 0.0625f, 0.0625f);
     return hsum(_mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), lanes)) + hsum(minimum_terms) + minimums +
-           offset * (hsum(offset_terms) + offsets);
+           kind.offset * (hsum(offset_terms) + offsets);
 }
 
 /// Σ w·x over a block of 32 unsigned byte values `v` (value j in byte j) against the
@@ -261,14 +258,6 @@ CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_int16_a
 }
 
 /// The CK_ACT_INT16 entry point of KernelTable.c for AVX2.
-CK_AVX2 void ck_matvec_int16_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                                  float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k; (void)options;
-    const uint8_t *w = weight;
-    const ck_int16_activation *a = x;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, w + (size_t)r * row_bytes, a + j);
-    }
-}
+CK_AVX2 CK_DEFINE_MATVEC(ck_matvec_int16_avx2, ck_int16_activation, row_avx2(type, row, activation))
 
 #endif

@@ -165,26 +165,9 @@ CK_VNNI static inline __m256i fifth_bits_vnni(const uint8_t *qh) {
 
 // MARK: Entry points (the CK_ACT_INT8 column of KernelTable.c)
 
-void ck_matvec_int8_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                             float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k; (void)options;
-    const uint8_t *w = weight;
-    const ck_int8_activation *a = x;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_portable(type, w + (size_t)r * row_bytes, a + j);
-    }
-}
+CK_DEFINE_MATVEC(ck_matvec_int8_portable, ck_int8_activation, row_portable(type, row, activation))
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 /// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH.
-void ck_matvec_int8_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                           float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k;
-    const uint8_t *w = weight;
-    const ck_int8_activation *a = x;
-    const int prefetch = (options & CK_OPTION_PREFETCH) != 0;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, a + j, prefetch);
-    }
-}
+CK_DEFINE_MATVEC(ck_matvec_int8_avx512, ck_int8_activation, row_vnni(type, row, activation, (options & CK_OPTION_PREFETCH) != 0))
 #endif

@@ -50,15 +50,6 @@ CK_AVX2 static inline __m256i dot_u8_s8_avx2(__m256i u, __m256i s) {
 #undef int8_fifth_bits
 
 /// The CK_ACT_INT8 entry point of KernelTable.c for AVX2; reads CK_OPTION_PREFETCH.
-CK_AVX2 void ck_matvec_int8_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
-                                 float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
-    (void)k;
-    const uint8_t *w = weight;
-    const ck_int8_activation *a = x;
-    const int prefetch = (options & CK_OPTION_PREFETCH) != 0;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, w + (size_t)r * row_bytes, a + j, prefetch);
-    }
-}
+CK_AVX2 CK_DEFINE_MATVEC(ck_matvec_int8_avx2, ck_int8_activation, row_avx2(type, row, activation, (options & CK_OPTION_PREFETCH) != 0))
 
 #endif

@@ -126,29 +126,34 @@ static int best_isa(ck_isa allowed, int present, ck_activation activation, int g
     return -1;
 }
 
-ck_matvec_entry ck_resolve_matvec(ck_type type, ck_activation activation, ck_isa allowed, ck_isa *isa) {
+/// Bits 1 << isa of the instruction sets the table has a kernel of each kind for.
+static int matvec_isas(ck_type type, ck_activation activation) {
     int present = 0;
     for (int i = 0; i < CK_ISA_COUNT; i++) present |= (ck_matvec_kernel_at(type, activation, (ck_isa)i).kernel != 0) << i;
-    const int best = best_isa(allowed, present, activation, 0);
-    if (best < 0) return (ck_matvec_entry){0, 0};
-    *isa = (ck_isa)best;
-    return ck_matvec_kernel_at(type, activation, *isa);
+    return present;
+}
+static int gemm_isas(ck_type type) {
+    int present = 0;
+    for (int i = 0; i < CK_ISA_COUNT; i++) present |= (ck_gemm_kernel_at(type, (ck_isa)i) != 0) << i;
+    return present;
+}
+static int dequantize_isas(ck_type type) {
+    int present = 0;
+    for (int i = 0; i < CK_ISA_COUNT; i++) present |= (ck_dequantize_kernel_at(type, (ck_isa)i) != 0) << i;
+    return present;
+}
+
+ck_matvec_entry ck_resolve_matvec(ck_type type, ck_activation activation, ck_isa allowed, ck_isa *isa) {
+    const int best = best_isa(allowed, matvec_isas(type, activation), activation, 0);
+    return best < 0 ? (ck_matvec_entry){0, 0} : ck_matvec_kernel_at(type, activation, *isa = (ck_isa)best);
 }
 
 ck_gemm_kernel ck_resolve_gemm(ck_type type, ck_isa allowed, ck_isa *isa) {
-    int present = 0;
-    for (int i = 0; i < CK_ISA_COUNT; i++) present |= (ck_gemm_kernel_at(type, (ck_isa)i) != 0) << i;
-    const int best = best_isa(allowed, present, CK_ACT_INT16, 1);
-    if (best < 0) return 0;
-    *isa = (ck_isa)best;
-    return ck_gemm_kernel_at(type, *isa);
+    const int best = best_isa(allowed, gemm_isas(type), CK_ACT_INT16, 1);
+    return best < 0 ? 0 : ck_gemm_kernel_at(type, *isa = (ck_isa)best);
 }
 
 ck_dequantize_kernel ck_resolve_dequantize(ck_type type, ck_isa allowed, ck_isa *isa) {
-    int present = 0;
-    for (int i = 0; i < CK_ISA_COUNT; i++) present |= (ck_dequantize_kernel_at(type, (ck_isa)i) != 0) << i;
-    const int best = best_isa(allowed, present, CK_ACT_F32, 0);
-    if (best < 0) return 0;
-    *isa = (ck_isa)best;
-    return ck_dequantize_kernel_at(type, *isa);
+    const int best = best_isa(allowed, dequantize_isas(type), CK_ACT_F32, 0);
+    return best < 0 ? 0 : ck_dequantize_kernel_at(type, *isa = (ck_isa)best);
 }

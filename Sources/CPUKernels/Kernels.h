@@ -11,34 +11,35 @@ typedef void (*ck_block_decoder)(const uint8_t *block, float *values);
 
 #include "BlockLayouts.h"
 
-/// The values in one block of `type` (1 for the float types), from CK_BLOCK_LAYOUTS.
-/// Inline, so that the kernels, which are specialised for a constant type, get a constant.
-static inline int ck_block_length(ck_type type) {
+/// The values and bytes of one block of `type` (one value for the float types), from
+/// CK_BLOCK_LAYOUTS. Inline, so that the kernels, which are specialised for a constant
+/// type, get constants.
+static inline void ck_block_size(ck_type type, int *values, int *bytes) {
+    *values = 0;
+    *bytes = 0;
     switch (type) {
-#define CK_BLOCK_LENGTH_CASE(type, name, values, bytes) case type: return values;
-    CK_BLOCK_LAYOUTS(CK_BLOCK_LENGTH_CASE)
-#undef CK_BLOCK_LENGTH_CASE
+#define CK_BLOCK_SIZE_CASE(t, name, length, size) case t: *values = length; *bytes = size; return;
+    CK_BLOCK_LAYOUTS(CK_BLOCK_SIZE_CASE)
+#undef CK_BLOCK_SIZE_CASE
     }
-    return 0;
 }
+static inline int ck_block_length(ck_type type) { int values, bytes; ck_block_size(type, &values, &bytes); return values; }
+static inline int ck_block_bytes(ck_type type) { int values, bytes; ck_block_size(type, &values, &bytes); return bytes; }
 
-/// The bytes of one block of `type` (of one value for the float types), from
-/// CK_BLOCK_LAYOUTS; inline for the same reason.
-static inline int ck_block_bytes(ck_type type) {
-    switch (type) {
-#define CK_BLOCK_BYTES_CASE(type, name, values, bytes) case type: return bytes;
-    CK_BLOCK_LAYOUTS(CK_BLOCK_BYTES_CASE)
-#undef CK_BLOCK_BYTES_CASE
-    }
-    return 0;
-}
+/// What a row kernel of a 32-value type needs to know of its blocks: their bytes, whether
+/// they have a minimum m (value = d·q + m: Q4_1, Q5_1), and otherwise their offset (value =
+/// d·(q + offset): −8 for Q4_0, −16 for Q5_0, 0 for Q8_0).
+typedef struct {
+    int bytes, has_minimum;
+    float offset;
+    int64_t blocks;  // in a row of the activation's k values
+} ck_block32_kind;
 
-/// Whether a block of a 32-value type has a minimum m (value = d·q + m: Q4_1, Q5_1).
 static inline int ck_block32_has_minimum(ck_type type) { return type == CK_Q4_1 || type == CK_Q5_1; }
-
-/// The offset of a 32-value type without a minimum (value = d·(q + offset)): −8 for Q4_0,
-/// −16 for Q5_0, 0 for the others.
-static inline float ck_block32_offset(ck_type type) { return type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f; }
+static inline ck_block32_kind ck_block32(ck_type type, int64_t k) {
+    return (ck_block32_kind){ck_block_bytes(type), ck_block32_has_minimum(type),
+                             type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f, k / 32};
+}
 /// The block decoder of a quantized type (0 for the float types).
 ck_block_decoder ck_decoder(ck_type type);
 
@@ -70,6 +71,27 @@ int ck_cpu_features(void);
               float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch)
 #define CK_DEQUANTIZE_ENTRY(name)                                                                                          \
     void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst, int64_t row_begin, int64_t row_end)
+
+/// The body of a matrix–vector entry point whose activations are an array of
+/// `activation_type` descriptors: y[j * y_stride + r] = `expression`, evaluated with
+/// `row` (weight row r) and `activation` (descriptor j) in scope.
+#define CK_MATVEC_ROWS(activation_type, expression)                                                                    \
+    for (int64_t r = row_begin; r < row_end; r++) {                                                                    \
+        const uint8_t *row = (const uint8_t *)weight + (size_t)r * row_bytes;                                          \
+        for (int64_t j = 0; j < x_count; j++) {                                                                        \
+            const activation_type *activation = (const activation_type *)x + j;                                        \
+            y[j * y_stride + r] = (expression);                                                                        \
+        }                                                                                                              \
+    }
+
+/// Defines the matrix–vector entry point `name` whose output for weight row `row` and
+/// activation descriptor `activation` (of `activation_type`) is `expression`, which may
+/// read `type`, `k` and `options`.
+#define CK_DEFINE_MATVEC(name, activation_type, expression)                                                           \
+    CK_MATVEC_ENTRY(name) {                                                                                            \
+        (void)k; (void)options;                                                                                        \
+        CK_MATVEC_ROWS(activation_type, expression)                                                                    \
+    }
 
 CK_MATVEC_ENTRY(ck_matvec_f32_portable);   // FloatMatvec.c
 CK_MATVEC_ENTRY(ck_matvec_f32_avx2);
