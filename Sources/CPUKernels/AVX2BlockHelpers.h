@@ -65,6 +65,19 @@ CK_AVX2 static inline void block_sums_avx2(const __m256 x[4], const __m256i q[4]
     *s1 = hsum(_mm256_add_ps(x[2], x[3]));
 }
 
+/// Block b of an activation with AVX2: rounds its 32 values of x to integers of at most
+/// `limit` (round_block_avx2), left in `q`, and stores its scale and sums into the fields
+/// (CK_BLOCK_SUM_FIELDS) with ck_store_block_sums.
+CK_AVX2 static inline void quantize_block_sums_avx2(const float *x, int64_t b, float limit, float *scale, float *sum16, int32_t *qsum16,
+                                                    float *qsum32, float *sum32, __m256i q[4]) {
+    __m256 v[4];
+    const float block_scale = round_block_avx2(x + b * 32, limit, v, q);
+    float s0, s1;
+    int32_t q0, q1;
+    block_sums_avx2(v, q, &s0, &s1, &q0, &q1);
+    ck_store_block_sums(scale, sum16, qsum16, qsum32, sum32, b, block_scale, s0, s1, q0, q1);
+}
+
 /// The f16 at byte `offset` of 8 consecutive blocks `stride` bytes apart, widened to
 /// floats: the halves gathered in two general registers, so that only one vector
 /// insert runs on the shuffle units (not eight).

@@ -26,9 +26,8 @@
 /// another order.
 CK_AVX2 void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m256 v[4];
         __m256i i[4];
-        const float scale = round_block_avx2(x + b * 32, 32512.0f, v, i);
+        quantize_block_sums_avx2(x, b, 32512.0f, CK_BLOCK_SUM_FIELDS(a), i);
         const __m256i q0 = pack_words_in_order(i[0], i[1]), q1 = pack_words_in_order(i[2], i[3]);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
@@ -37,10 +36,6 @@ CK_AVX2 void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *
         const __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(q0, 8), _mm256_srai_epi16(q1, 8));
         _mm256_storeu_si256((__m256i *)(a->lo + b * 32), _mm256_permute4x64_epi64(lo, _MM_SHUFFLE(3, 1, 2, 0)));
         _mm256_storeu_si256((__m256i *)(a->hi + b * 32), _mm256_permute4x64_epi64(hi, _MM_SHUFFLE(3, 1, 2, 0)));
-        float s0, s1;
-        int32_t s0_q, s1_q;
-        block_sums_avx2(v, i, &s0, &s1, &s0_q, &s1_q);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, s0_q, s1_q);
     }
 }
 

@@ -26,14 +26,10 @@ size_t ck_int8_activation_bytes(int64_t k) {
 /// another order.
 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_int8_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m512 x0, x1;
         __m512i i0, i1;
-        const float scale = ck_quantize_block_avx512(x + b * 32, 127.0f, &x0, &x1, &i0, &i1);
+        ck_quantize_block_sums_avx512(x, b, 127.0f, CK_BLOCK_SUM_FIELDS(a), &i0, &i1);
         _mm_storeu_si128((__m128i *)(a->q + b * 32), _mm512_cvtepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
-        const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
-        const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 #endif

@@ -17,16 +17,11 @@
 /// another order.
 CK_AVX2 void ck_int8_quantize_blocks_avx2(const float *x, ck_int8_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m256 v[4];
         __m256i i[4];
-        const float scale = round_block_avx2(x + b * 32, 127.0f, v, i);
+        quantize_block_sums_avx2(x, b, 127.0f, CK_BLOCK_SUM_FIELDS(a), i);
         const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
         // The packs interleave 32-bit groups of the four vectors: dwords 0, 4, 1, 5, 2, 6, 3, 7.
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-        float s0, s1;
-        int32_t q0, q1;
-        block_sums_avx2(v, i, &s0, &s1, &q0, &q1);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 

@@ -247,6 +247,10 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
     sum32[b] = s0 + s1;
 }
 
+/// The per-block fields of an activation `a` (ck_int16_activation or ck_int8_activation),
+/// as the first arguments of ck_store_block_sums.
+#define CK_BLOCK_SUM_FIELDS(a) (a)->scale, (a)->sum16, (a)->qsum16, (a)->qsum32, (a)->sum32
+
 /// Long rows: when the activation a kernel reads for every row takes 8 KiB or more, it
 /// and the weight bytes streaming past it no longer fit in L1 together, and the
 /// activation is read again from L2 for every row (measured on Zen 4, 2 threads, a 71 MB

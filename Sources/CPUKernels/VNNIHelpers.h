@@ -75,4 +75,16 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static in
     return scale;
 }
 
+/// Block b of an activation with AVX-512: rounds its 32 values of x to integers of at most
+/// `steps` (ck_quantize_block_avx512), left in `i0` and `i1`, and stores its scale and sums
+/// into the fields (CK_BLOCK_SUM_FIELDS) with ck_store_block_sums.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static inline void ck_quantize_block_sums_avx512(
+    const float *x, int64_t b, float steps, float *scale, float *sum16, int32_t *qsum16, float *qsum32, float *sum32, __m512i *i0,
+    __m512i *i1) {
+    __m512 x0, x1;
+    const float block_scale = ck_quantize_block_avx512(x + b * 32, steps, &x0, &x1, i0, i1);
+    const int32_t q0 = _mm512_reduce_add_epi32(*i0), q1 = _mm512_reduce_add_epi32(*i1);
+    ck_store_block_sums(scale, sum16, qsum16, qsum32, sum32, b, block_scale, _mm512_reduce_add_ps(x0), _mm512_reduce_add_ps(x1), q0, q1);
+}
+
 #endif
