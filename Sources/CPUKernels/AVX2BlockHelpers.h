@@ -118,7 +118,7 @@ CK_AVX2 static inline __m256 k_scales_or_minimums(const uint8_t *s, int which) {
 /// time: its 8 sub-block scales d·sc_j·s_b and minimum terms dmin·m_j·Σx_b are one vector
 /// each, so a sub-block costs only its integer product, a conversion and a multiply-add.
 /// (Unpacking the scales and converting them one sub-block at a time in scalar code made
-/// these kernels 2–2.5 times slower per weight than Q4_0's.)
+/// these kernels much slower per weight than Q4_0's.)
 ///
 /// Stores the 8 scales of super-block `block` in `scales` (with `activation_scale`, the
 /// activation's 8 block scales) and returns `minimums` plus its minimum terms (with

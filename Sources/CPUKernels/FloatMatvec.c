@@ -128,13 +128,11 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
 }
 
 /// Software prefetch of the weight row CK_PREFETCH_DISTANCE bytes ahead, into all cache
-/// levels (T0), for the AVX-512 float kernels where ck_float_weight_prefetch_is_faster: on an
-/// Intel Xeon (Emerald Rapids, 2 threads streaming a matrix far larger than the
-/// last-level cache, C microbenchmark, 4 rounds) f16 rows were read at 23.1-23.5 GB/s with
-/// it against 13.0-17.1 without, f32 rows at 25.4-26.2 against 22.6-23.8; the
-/// non-temporal hint (NTA) was slower than none (10-15 GB/s). On AMD Zen 4 an NTA prefetch
-/// made these kernels slower (TinyLlama F16 decode 12.1 -> 10.7 tokens/s), so there they
-/// run without (see ck_prefetch_weights in Kernels.h for the integer kernels).
+/// levels (T0), for the AVX-512 float kernels where ck_float_weight_prefetch_is_faster
+/// (ProcessorPolicy.c): on an Intel Xeon it made f16 and f32 rows stream faster from
+/// memory, while the non-temporal hint (NTA) was slower than none; on AMD Zen 4 an NTA
+/// prefetch made these kernels slower, so there they run without (see
+/// ck_prefetch_weights in Kernels.h for the integer kernels).
 /// (ck_prefetch_ahead in Kernels.h.)
 
 /// Float dot products over 64 values per iteration with four accumulators, so that

@@ -3,13 +3,12 @@
 // dot products; for bf16 weights it rounds them to bf16, which is coarser).
 //
 // Why: with f32 activations a dot product loads two bytes of activation for every byte
-// of weight, with f16 activations one. On the 2-core AVX-512 machine of
-// Documentation/Performance.md two threads streaming f16 rows read 46-54 GB/s with f16
-// activations where f32 ones capped them at 33-37 (the activation loads seem to hold
-// back how far ahead the weight stream runs); TinyLlama F16 decode went from 16.3 to
-// 20.9 tokens/s in such a phase, BF16 from 13.5 to 18.8 (medians of alternating runs).
-// f32 weights (one activation byte per weight byte) gained nothing from it and keep f32
-// activations.
+// of weight, with f16 activations one. On the 2-core AVX-512 (AMD) machine of
+// Documentation/Performance.md f16 rows streamed faster with f16 activations than with
+// f32 ones (the activation loads seem to hold back how far ahead the weight stream runs),
+// and F16 and BF16 decode were faster; f32 weights (one activation byte per weight byte)
+// gained nothing from it and keep f32 activations. Where it is used is
+// ck_half_activations_are_faster (ProcessorPolicy.c).
 //
 // Precision: the activations are first scaled by a power of two (exact) so that the
 // largest magnitude lies in [2^14, 2^15), inside f16's range, then rounded to nearest

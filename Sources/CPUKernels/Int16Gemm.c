@@ -132,9 +132,9 @@ CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int
 /// pack_weight_row with AVX2, for the types KernelTable.c lists the gemm kernels for: each block's values
 /// built in a vector, as the AVX2 decode kernels build them, widened to int16 and stored at
 /// the block's lane; the integers, scales and minimum factors of the portable unpacking
-/// (ck_unpack_block32, ck_unpack_k_sub_block, ck_unpack_q6_k_sub_block). On Zen 4 that
-/// unpacking, which packed the K-quants before, took about a fifth of their prompts'
-/// integer products (`perf`, TinyLlama pp512).
+/// (ck_unpack_block32, ck_unpack_k_sub_block, ck_unpack_q6_k_sub_block): that scalar
+/// unpacking, which packed the K-quants before, took a large share of their prompts'
+/// integer products.
 CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int32_t *values, float *scales,
                                          float *minima) {
     if (type == CK_Q8_0 || type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1) {

@@ -209,10 +209,8 @@ CK_VNNI static inline __m512i dpwssd512_fused(__m512i acc, __m512i w, __m512i x)
 /// Σ w·x over 32 values with the weights widened to int16 and the activation's int16
 /// values, vpmaddwd and one vpdpwssd: fewer instructions than two 8-bit products for the
 /// types whose bytes widen in one step. `low` holds values 0–15, `high` values 16–31.
-/// On an AMD EPYC of the Zen 4 generation the fused vpdpwssd (dpwssd_fused) took Q4_0 from
-/// 1.07–1.11 to 0.98–1.01 ns per block of 32 (fastest of 2000 products of 512 × 2048 from
-/// L2, 1 thread, medians of 10 alternating runs; 1.48 to 1.34 ns for the medians, when
-/// the processor's other work slowed every run).
+/// The fused vpdpwssd (dpwssd_fused) was measured faster for Q4_0 on an AMD EPYC of the
+/// Zen 4 generation.
 CK_VNNI static inline __m256i dot_words(__m256i low, __m256i high, const ck_int16_activation *a, int64_t b) {
     const __m256i x0 = _mm256_loadu_si256((const __m256i *)(a->q + b * 32));
     return dpwssd_fused(_mm256_madd_epi16(low, x0), high, a->q + b * 32 + 16);
@@ -324,10 +322,9 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
 }
 
 /// row_blocks32_16 for Q8_0, Q4_0 and Q4_1 with two blocks per 512-bit register: the same
-/// exact integer sums in about half the instructions per block. On an AMD EPYC of the Zen 5
-/// generation (full-width 512-bit units) TinyLlama Q4_0 tg64 went from 47.9 to 56.0 t/s
-/// with it (medians of 5 alternating runs, 2 threads); on Zen 4 it is slower
-/// (ck_block_pairs_are_faster; see Documentation/Performance.md). The blocks after the
+/// exact integer sums in about half the instructions per block: faster where the 512-bit
+/// units are full width (Zen 5), slower on Zen 4 (ck_block_pairs_are_faster in
+/// ProcessorPolicy.c; see Documentation/Performance.md). The blocks after the
 /// last group of 8 take row_blocks32_16's 256-bit arithmetic.
 CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                             int every_row) {
@@ -409,10 +406,9 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_int16_
 
 /// Q4_K with the weights as words (q4_k_pair_words), as the AVX2 kernel takes them
 /// (Int16MatvecAVX2.c's row_q45_k), against the activation in q_even_odd order; one
-/// vpmaddwd and one vpdpwssd per sub-block. On Zen 4 (1 thread, TinyLlama's blk.0.attn_k, 256 ×
-/// 2048 from L2, 9 alternating runs) it read 15.3 GB/s of weights where the byte-split
-/// kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16) read 10.0; TinyLlama
-/// Q4_K_M tg64 (2 threads, 6 alternating rounds) went from a median of 32.6 to 35.5 t/s.
+/// vpmaddwd and one vpdpwssd per sub-block. On Zen 4 it was measured faster than the
+/// byte-split kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16), from L2 and in
+/// TinyLlama Q4_K_M decode.
 CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_int16_activation *a, int every_row) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     float scales[8] __attribute__((aligned(32)));

@@ -60,11 +60,9 @@ CK_AVX2 static inline __m256i block_dot(__m256i low, __m256i high, const int16_t
 /// high nibbles values 2i + 16 and 2i + 17. The lower half keeps the low nibbles, the
 /// upper half the high ones where they are, as 16 times the value: block_dot's lanes 4–7
 /// then hold 16 times their sums, which row_blocks32 takes back once per row (a power of
-/// two). On Zen 4 with `instruction-set=avx2` (1 thread, 256 × 2048 from L2, medians of 5
-/// alternating runs), against widening the bytes by vpshufb and subtracting the offsets
-/// per block: Q4_0 1.278 → 1.113 ns per 32 weights, Q4_1 1.242 → 1.223, Q5_0 2.029 →
-/// 1.913, Q5_1 2.145 → 2.019 (shifting the upper half instead, by vpsrlvd, was an
-/// instruction more: Q4_0 1.226, Q4_1 1.294).
+/// two). On Zen 4 with `instruction-set=avx2` this was measured faster than widening the
+/// bytes by vpshufb and subtracting the offsets per block, for Q4_0, Q4_1, Q5_0 and Q5_1
+/// (shifting the upper half instead, by vpsrlvd, is an instruction more).
 CK_AVX2 static inline void nibbles_even_odd(const uint8_t *qs, __m256i *even, __m256i *odd) {
     const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
     const __m256i nibble = _mm256_setr_epi16(0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0);
@@ -161,8 +159,8 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
 /// Σ w·x over a block of 32 unsigned byte values `v` (value j in byte j) against the
 /// block's activation in q_even_odd order `x`: the bytes split into the words of the
 /// even-indexed values by a mask and of the odd-indexed ones by a shift, for block_dot,
-/// with no shuffle and no widening across lanes (against widen_in_lanes, on
-/// Zen 4 with `instruction-set=avx2`: Q6_K 2.06 → 1.49 ns per 32 weights, Q5_K 1.76 → 1.52).
+/// with no shuffle and no widening across lanes (measured faster than widen_in_lanes for
+/// Q5_K and Q6_K on Zen 4 with `instruction-set=avx2`).
 CK_AVX2 static inline __m256i bytes_dot(__m256i v, const int16_t *x) {
     return block_dot(_mm256_and_si256(v, _mm256_set1_epi16(0x00FF)), _mm256_srli_epi16(v, 8), x);
 }

@@ -3,8 +3,8 @@
 // weight block meet the activation bytes in one u8 × s8 product, one block per 256-bit
 // register (Int8RowsTemplate.h): vpdpbusd with AVX-512 VNNI here, vpmaddubsw + vpmaddwd with
 // AVX2 (Int8MatvecAVX2.c), portable C elsewhere. Rounding the activations to 8 bits
-// changes a dot product by about 2e-3 of its size (NMSE about 1e-5), the price of up to
-// twice the speed of the int16 kernels; see Documentation/Performance.md.
+// changes a dot product by about 2e-3 of its size (NMSE about 1e-5), the price of being
+// faster than the int16 kernels; see Documentation/Performance.md.
 
 #include <math.h>
 #include <stdlib.h>

@@ -253,28 +253,22 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
 
 /// Long rows: when the activation a kernel reads for every row takes 8 KiB or more, it
 /// and the weight bytes streaming past it no longer fit in L1 together, and the
-/// activation is read again from L2 for every row (measured on Zen 4, 2 threads, a 71 MB
-/// Q8_0 matrix: rows of 11008 values at a median of 14 GB/s, of 4096 at 26). The kernels then prefetch
-/// the weight bytes CK_PREFETCH_DISTANCE ahead with the non-temporal hint, which makes
-/// them the first lines evicted. Only the int16 kernels do: they are compute-bound and
-/// stall on L1 misses. In the float kernels (bandwidth-bound) the same prefetch made
-/// TinyLlama's F16 and F32 decode slower (medians 12.1 -> 10.7 and 8.3 -> 6.8 tokens/s),
-/// and the int8 kernels (half the activation) gained nothing on rows of 11008.
+/// activation is read again from L2 for every row (on Zen 4 long Q8_0 rows were measured
+/// markedly slower than rows of 4096 values). The kernels then prefetch the weight bytes
+/// CK_PREFETCH_DISTANCE ahead with the non-temporal hint, which makes them the first
+/// lines evicted. Only the int16 kernels do: they are compute-bound and stall on L1
+/// misses. In the float kernels (bandwidth-bound) the same prefetch made TinyLlama's F16
+/// and F32 decode slower, and the int8 kernels (half the activation) gained nothing on
+/// long rows.
 ///
-/// Where ck_quantized_weight_prefetch_is_faster (AVX-512: Intel, AMD Zen 4 and Zen 5) the
-/// int16 and int8 kernels prefetch every row instead, into all cache levels (T0), and the
-/// float kernels where ck_float_weight_prefetch_is_faster (not on Zen 4): on an Intel Xeon (Emerald Rapids, 2 threads,
-/// `llama bench-matvec` on matrices of about 600 MB, 2 alternating rounds) Q4_0 rows of
-/// 2048 values were read at 16.5-17.1 GB/s against 8.6-11.0 with the Zen 4 arrangement,
-/// of 4096 at 17.2-19.4 against 14.0-14.5, Q8_0 at 21.9-22.7 against 13.7-14.1 (2048)
-/// and 19.8-20.6 against 10.9-15.2 (4096); there the non-temporal hint was slower than no
-/// prefetch at all in the float kernels (10-15 against 13-17 GB/s for f16 rows). The int8
-/// kernels went from 15.4 to 21.1 GB/s (Q8_0), 12.4 to 16.8 (Q4_0), 11.6 to 17.9 (Q4_1),
-/// rows of 2048, medians of 3 alternating rounds. A distance of 4096 bytes instead of 2048
-/// changed nothing measurable in the kernels (Q8_0 21.2 GB/s either way, F32 27.4 / 26.7).
-/// On an AMD EPYC of the Zen 4 generation the every-row T0 prefetch made TinyLlama's Q8_0
-/// and Q4_0 decode 3 % and 8 % faster than the long-row NTA one (medians of 15 alternating
-/// runs) and its F32 decode no faster (see InstructionSet.c).
+/// Where ck_quantized_weight_prefetch_is_faster (ProcessorPolicy.c) the int16 and int8
+/// kernels prefetch every row instead, into all cache levels (T0), and the float kernels
+/// where ck_float_weight_prefetch_is_faster: on an Intel Xeon that read rows faster than
+/// the Zen 4 arrangement for every kernel measured (while the non-temporal hint was
+/// slower than no prefetch at all in the float kernels), and on Zen 4 it made Q8_0 and
+/// Q4_0 decode faster than the long-row NTA prefetch and F32 decode no faster. A
+/// distance of 4096 bytes instead of 2048 changed nothing measurable. The figures are in
+/// Documentation/Performance.md.
 enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 
 /// Whether an int16 kernel prefetches the rows of an activation of `k` values: every row
