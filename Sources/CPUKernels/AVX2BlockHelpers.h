@@ -1,7 +1,7 @@
 // Small AVX2 vector helpers for the integer-activation kernels: the f16 scales, the
 // nibbles and the sub-blocks of the quantized block types, and the scales of the K-quant
-// super-blocks. Used by the AVX-512 VNNI kernels (Int8Matvec.c, QuantizedMatvec.c, through
-// VNNIHelpers.h), which inline them, and by the AVX2 kernels (QuantizedMatvecAVX2.c).
+// super-blocks. Used by the AVX-512 VNNI kernels (Int8Matvec.c, Int16Matvec.c, through
+// VNNIHelpers.h), which inline them, and by the AVX2 kernels (Int16MatvecAVX2.c).
 // x86-64 only; include inside the files' `#if defined(__x86_64__) ...` sections.
 #ifndef CK_AVX2_BLOCK_HELPERS_H
 #define CK_AVX2_BLOCK_HELPERS_H
@@ -22,7 +22,7 @@ CK_AVX2 static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
-/// The rounding of an activation block (ck_q16_quantize_block with `limit` 32512, the int8
+/// The rounding of an activation block (ck_int16_quantize_block with `limit` 32512, the int8
 /// quantizer's with 127) with AVX2: loads the block's 32 values at `v` into `x` and rounds
 /// them into `q` as int32 (the values times the same float inverse, rounded to nearest even
 /// as lrintf does); returns the scale, max |v| / `limit`.
@@ -65,6 +65,19 @@ CK_AVX2 static inline void block_sums_avx2(const __m256 x[4], const __m256i q[4]
     *s1 = hsum(_mm256_add_ps(x[2], x[3]));
 }
 
+/// Block b of an activation with AVX2: rounds its 32 values of x to integers of at most
+/// `limit` (round_block_avx2), left in `q`, and stores its scale and sums into the fields
+/// (CK_BLOCK_SUM_FIELDS) with ck_store_block_sums.
+CK_AVX2 static inline void quantize_block_sums_avx2(const float *x, int64_t b, float limit, float *scale, float *sum16, int32_t *qsum16,
+                                                    float *qsum32, float *sum32, __m256i q[4]) {
+    __m256 v[4];
+    const float block_scale = round_block_avx2(x + b * 32, limit, v, q);
+    float s0, s1;
+    int32_t q0, q1;
+    block_sums_avx2(v, q, &s0, &s1, &q0, &q1);
+    ck_store_block_sums(scale, sum16, qsum16, qsum32, sum32, b, block_scale, s0, s1, q0, q1);
+}
+
 /// The f16 at byte `offset` of 8 consecutive blocks `stride` bytes apart, widened to
 /// floats: the halves gathered in two general registers, so that only one vector
 /// insert runs on the shuffle units (not eight).
@@ -105,7 +118,7 @@ CK_AVX2 static inline __m256 k_scales_or_minimums(const uint8_t *s, int which) {
 /// time: its 8 sub-block scales d·sc_j·s_b and minimum terms dmin·m_j·Σx_b are one vector
 /// each, so a sub-block costs only its integer product, a conversion and a multiply-add.
 /// (Unpacking the scales and converting them one sub-block at a time in scalar code made
-/// these kernels 2–2.5 times slower per weight than Q4_0's.)
+/// these kernels much slower per weight than Q4_0's.)
 ///
 /// Stores the 8 scales of super-block `block` in `scales` (with `activation_scale`, the
 /// activation's 8 block scales) and returns `minimums` plus its minimum terms (with

@@ -74,34 +74,20 @@ static void decode_q3_K(const uint8_t *b, float *y) {
     }
 }
 
-static void decode_q4_K(const uint8_t *b, float *y) {
+/// A Q4_K (`is_q5` 0) or Q5_K super-block: eight sub-blocks of 32, value = d·sc·q − dmin·mn.
+static inline void decode_q45_K(int is_q5, const uint8_t *b, float *y) {
     const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
     for (int g = 0; g < 8; g++) {
-        int sc, mn;
+        int sc, mn, q[32];
         ck_k_scale_min(g, b + 4, &sc, &mn);
+        ck_unpack_k_sub_block(is_q5, b, g, q);
         const float scale = d * (float)sc, minimum = dmin * (float)mn;
-        const int shift = 4 * (g % 2);
-        for (int l = 0; l < 32; l++) {
-            const int q = (b[16 + (g / 2) * 32 + l] >> shift) & 0x0F;
-            y[g * 32 + l] = scale * (float)q - minimum;
-        }
+        for (int l = 0; l < 32; l++) y[g * 32 + l] = scale * (float)q[l] - minimum;
     }
 }
 
-static void decode_q5_K(const uint8_t *b, float *y) {
-    const float d = ck_load_f16(b), dmin = ck_load_f16(b + 2);
-    for (int g = 0; g < 8; g++) {
-        int sc, mn;
-        ck_k_scale_min(g, b + 4, &sc, &mn);
-        const float scale = d * (float)sc, minimum = dmin * (float)mn;
-        const int shift = 4 * (g % 2);
-        for (int l = 0; l < 32; l++) {
-            const int lo = (b[48 + (g / 2) * 32 + l] >> shift) & 0x0F;
-            const int hi = (b[16 + l] >> g) & 1;
-            y[g * 32 + l] = scale * (float)(lo | hi << 4) - minimum;
-        }
-    }
-}
+static void decode_q4_K(const uint8_t *b, float *y) { decode_q45_K(0, b, y); }
+static void decode_q5_K(const uint8_t *b, float *y) { decode_q45_K(1, b, y); }
 
 static void decode_q6_K(const uint8_t *b, float *y) {
     const float d = ck_load_f16(b + 208);
@@ -117,14 +103,6 @@ static void decode_q6_K(const uint8_t *b, float *y) {
 static void decode_q8_K(const uint8_t *b, float *y) {
     const float d = ck_f32_from_bits(ck_load_u32(b));
     for (int i = 0; i < 256; i++) y[i] = d * (float)(int8_t)b[4 + i];
-}
-
-int ck_block_length(ck_type type) {
-    switch (type) {
-    case CK_F32: case CK_F16: case CK_BF16: return 1;
-    case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q8_0: return 32;
-    default: return 256;
-    }
 }
 
 ck_block_decoder ck_decoder(ck_type type) {
@@ -210,27 +188,24 @@ __attribute__((target("avx2,f16c"))) static void q4_0_row_avx2(const uint8_t *s,
 }
 #endif
 
-void ck_dequantize_rows(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-                        float *dst, int64_t row_begin, int64_t row_end) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    void (*row_avx2)(const uint8_t *, float *, int64_t) = 0;
-    switch (type) {
-    case CK_F16: row_avx2 = f16_row_avx2; break;
-    case CK_BF16: row_avx2 = bf16_row_avx2; break;
-    case CK_Q8_0: row_avx2 = q8_0_row_avx2; break;
-    case CK_Q4_0: row_avx2 = q4_0_row_avx2; break;
-    default: break;
-    }
-    if (row_avx2 && ck_use_avx2(isa)) {
-        for (int64_t r = row_begin; r < row_end; r++) {
-            row_avx2((const uint8_t *)weight + (size_t)r * row_bytes, dst + (r - row_begin) * k, k);
-        }
-        return;
-    }
-#else
-    (void)isa;
-#endif
+// MARK: Entry points (the dequantizer column of KernelTable.c)
+
+/// Every type.
+void ck_dequantize_rows_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst, int64_t row_begin,
+                                 int64_t row_end) {
     for (int64_t r = row_begin; r < row_end; r++) {
         ck_dequantize_row(type, (const uint8_t *)weight + (size_t)r * row_bytes, dst + (r - row_begin) * k, k);
     }
 }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+/// F16, BF16, Q8_0 and Q4_0.
+void ck_dequantize_rows_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst, int64_t row_begin,
+                             int64_t row_end) {
+    void (*row_avx2)(const uint8_t *, float *, int64_t) = type == CK_F16 ? f16_row_avx2 : type == CK_BF16 ? bf16_row_avx2
+                                                        : type == CK_Q8_0 ? q8_0_row_avx2 : q4_0_row_avx2;
+    for (int64_t r = row_begin; r < row_end; r++) {
+        row_avx2((const uint8_t *)weight + (size_t)r * row_bytes, dst + (r - row_begin) * k, k);
+    }
+}
+#endif

@@ -3,13 +3,12 @@
 // dot products; for bf16 weights it rounds them to bf16, which is coarser).
 //
 // Why: with f32 activations a dot product loads two bytes of activation for every byte
-// of weight, with f16 activations one. On the 2-core AVX-512 machine of
-// Documentation/Performance.md two threads streaming f16 rows read 46-54 GB/s with f16
-// activations where f32 ones capped them at 33-37 (the activation loads seem to hold
-// back how far ahead the weight stream runs); TinyLlama F16 decode went from 16.3 to
-// 20.9 tokens/s in such a phase, BF16 from 13.5 to 18.8 (medians of alternating runs).
-// f32 weights (one activation byte per weight byte) gained nothing from it and keep f32
-// activations.
+// of weight, with f16 activations one. On the 2-core AVX-512 (AMD) machine of
+// Documentation/Performance.md f16 rows streamed faster with f16 activations than with
+// f32 ones (the activation loads seem to hold back how far ahead the weight stream runs),
+// and F16 and BF16 decode were faster; f32 weights (one activation byte per weight byte)
+// gained nothing from it and keep f32 activations. Where it is used is
+// ck_half_activations_are_faster (ProcessorPolicy.c).
 //
 // Precision: the activations are first scaled by a power of two (exact) so that the
 // largest magnitude lies in [2^14, 2^15), inside f16's range, then rounded to nearest
@@ -28,8 +27,6 @@
 #include "Kernels.h"
 
 size_t ck_half_activation_bytes(int64_t k) { return ((size_t)k * 2 + 63) & ~(size_t)63; }
-
-int ck_has_half_kernel(ck_type type) { return type == CK_F16 || type == CK_BF16; }
 
 /// The power of two that brings `largest` into [2^14, 2^15): 2^(15 - e) where
 /// largest = m · 2^e with 0.5 ≤ m < 1. 1 for 0 and for a non-finite `largest` (an
@@ -166,18 +163,28 @@ void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_hal
     activation->unscale = 1 / scale;
 }
 
-void ck_matvec_half(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_half_activation *x,
-                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
-    const int bf16 = type == CK_BF16;  // otherwise CK_F16
-    float (*dot)(const uint8_t *, const uint16_t *, int64_t) = bf16 ? dot_bf16_half_portable : dot_half_portable;
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512(isa) && prefetch) dot = bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch;
-    else if (ck_use_avx512(isa)) dot = bf16 ? dot_bf16_half_avx512 : dot_half_avx512;
-    else if (ck_use_avx2(isa)) dot = bf16 ? dot_bf16_half_avx2 : dot_half_avx2;
-#endif
-    const uint8_t *w = (const uint8_t *)weight;
-    for (int64_t r = row_begin; r < row_end; r++) {
-        const uint8_t *row = w + (size_t)r * row_bytes;
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = x[j].unscale * dot(row, x[j].values, x[j].k);
-    }
+// MARK: Entry points (the CK_ACT_F16 column of KernelTable.c): F16 and BF16
+
+CK_MATVEC_ENTRY(ck_matvec_f16_portable) {
+    (void)k; (void)options;
+    if (type == CK_BF16) CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_bf16_half_portable(row, activation->values, activation->k))
+    else CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_half_portable(row, activation->values, activation->k))
 }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+CK_MATVEC_ENTRY(ck_matvec_f16_avx2) {
+    (void)k; (void)options;
+    if (type == CK_BF16) CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_bf16_half_avx2(row, activation->values, activation->k))
+    else CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot_half_avx2(row, activation->values, activation->k))
+}
+
+/// Reads CK_OPTION_PREFETCH.
+CK_MATVEC_ENTRY(ck_matvec_f16_avx512) {
+    (void)k;
+    const int bf16 = type == CK_BF16;
+    float (*dot)(const uint8_t *, const uint16_t *, int64_t) =
+        (options & CK_OPTION_PREFETCH) ? (bf16 ? dot_bf16_half_avx512_prefetch : dot_half_avx512_prefetch)
+                                       : (bf16 ? dot_bf16_half_avx512 : dot_half_avx512);
+    CK_MATVEC_ROWS(ck_half_activation, activation->unscale * dot(row, activation->values, activation->k))
+}
+#endif

@@ -1,10 +1,10 @@
 // Matrix-vector products of block-quantized weights with an activation vector
 // quantized to int8 per block of 32, llama.cpp's arrangement: the small integers of a
 // weight block meet the activation bytes in one u8 × s8 product, one block per 256-bit
-// register (Int8Rows.h): vpdpbusd with AVX-512 VNNI here, vpmaddubsw + vpmaddwd with
+// register (Int8RowsTemplate.h): vpdpbusd with AVX-512 VNNI here, vpmaddubsw + vpmaddwd with
 // AVX2 (Int8MatvecAVX2.c), portable C elsewhere. Rounding the activations to 8 bits
-// changes a dot product by about 2e-3 of its size (NMSE about 1e-5), the price of up to
-// twice the speed of the int16 kernels; see Documentation/Performance.md.
+// changes a dot product by about 2e-3 of its size (NMSE about 1e-5), the price of being
+// faster than the int16 kernels; see Documentation/Performance.md.
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,30 +15,26 @@
 
 static size_t round_up(size_t n) { return (n + 63) & ~(size_t)63; }
 
-size_t ck_q8_activation_bytes(int64_t k) {
+size_t ck_int8_activation_bytes(int64_t k) {
     return round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include "VNNIHelpers.h"
 
-/// The blocks of ck_q8_quantize with AVX-512: the same integers, the float sums added in
+/// The blocks of ck_int8_quantize with AVX-512: the same integers, the float sums added in
 /// another order.
-__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_q8_activation *a) {
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_int8_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m512 x0, x1;
         __m512i i0, i1;
-        const float scale = ck_quantize_block_avx512(x + b * 32, 127.0f, &x0, &x1, &i0, &i1);
+        ck_quantize_block_sums_avx512(x, b, 127.0f, CK_BLOCK_SUM_FIELDS(a), &i0, &i1);
         _mm_storeu_si128((__m128i *)(a->q + b * 32), _mm512_cvtepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
-        const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
-        const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 #endif
 
-void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_activation *a) {
+void ck_int8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_int8_activation *a) {
     char *base = memory;
     a->q = (int8_t *)base;
     base += round_up((size_t)k);
@@ -58,7 +54,7 @@ void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_a
         return;
     }
     if (ck_use_avx2(isa)) {
-        ck_q8_quantize_blocks_avx2(x, a);
+        ck_int8_quantize_blocks_avx2(x, a);
         return;
     }
 #endif
@@ -87,7 +83,7 @@ static int32_t dot_range(const int32_t *q, const int8_t *x, int n) {
     return sum;
 }
 
-static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activation *a) {
+static float row_portable(ck_type type, const uint8_t *row, const ck_int8_activation *a) {
     int32_t q[32];
     float sum = 0;
     const int64_t blocks = a->k / 32;
@@ -137,7 +133,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q8_activati
     }
 }
 
-// MARK: AVX-512 VL + VNNI kernels (256-bit registers): Int8Rows.h with vpdpbusd
+// MARK: AVX-512 VL + VNNI kernels (256-bit registers): Int8RowsTemplate.h with vpdpbusd
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 
@@ -154,7 +150,7 @@ CK_VNNI static inline __m256i fifth_bits_vnni(const uint8_t *qh) {
 #define int8_dot dot_u8_s8_vnni
 #define int8_gather_f16 gather_f16
 #define int8_fifth_bits fifth_bits_vnni
-#include "Int8Rows.h"
+#include "Int8RowsTemplate.h"
 #undef CK_INT8_TARGET
 #undef CK_INT8_NAME
 #undef int8_dot
@@ -163,22 +159,11 @@ CK_VNNI static inline __m256i fifth_bits_vnni(const uint8_t *qh) {
 
 #endif
 
-void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
-    const uint8_t *w = weight;
+// MARK: Entry points (the CK_ACT_INT8 column of KernelTable.c)
+
+CK_DEFINE_MATVEC(ck_matvec_int8_portable, ck_int8_activation, row_portable(type, row, activation))
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512_vnni(isa)) {
-        for (int64_t r = row_begin; r < row_end; r++) {
-            for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_vnni(type, w + (size_t)r * row_bytes, x + j, prefetch);
-        }
-        return;
-    }
-    if (ck_use_avx2(isa)) {
-        ck_matvec_q8_avx2(type, w, row_bytes, x, x_count, y, y_stride, row_begin, row_end, prefetch);
-        return;
-    }
+/// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH.
+CK_DEFINE_MATVEC(ck_matvec_int8_avx512, ck_int8_activation, row_vnni(type, row, activation, (options & CK_OPTION_PREFETCH) != 0))
 #endif
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_portable(type, w + (size_t)r * row_bytes, x + j);
-    }
-}

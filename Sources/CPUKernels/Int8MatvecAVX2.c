@@ -1,6 +1,6 @@
-// The int8-activation matrix-vector products of Int8Matvec.c (ck_matvec_q8) for x86-64
+// The int8-activation matrix-vector products of Int8Matvec.c (ck_matvec_int8) for x86-64
 // processors with AVX2, FMA and F16C but without AVX-512 VNNI (AMD Zen 2 and Zen 3, Intel
-// before Ice Lake): the row kernels of Int8Rows.h with each block's u8 × s8 product taken
+// before Ice Lake): the row kernels of Int8RowsTemplate.h with each block's u8 × s8 product taken
 // by vpmaddubsw (pairs of products added in int16, exact here: at most 2 · 128 · 127)
 // and vpmaddwd by ones (pairs of those added in int32), as llama.cpp does on AVX2.
 
@@ -12,25 +12,20 @@
 
 // MARK: Activation
 
-/// The blocks of ck_q8_quantize with AVX2: the same integers (the values times the same
+/// The blocks of ck_int8_quantize with AVX2: the same integers (the values times the same
 /// float inverse, rounded to nearest even as lrintf does), the float sums added in
 /// another order.
-CK_AVX2 void ck_q8_quantize_blocks_avx2(const float *x, ck_q8_activation *a) {
+CK_AVX2 void ck_int8_quantize_blocks_avx2(const float *x, ck_int8_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m256 v[4];
         __m256i i[4];
-        const float scale = round_block_avx2(x + b * 32, 127.0f, v, i);
+        quantize_block_sums_avx2(x, b, 127.0f, CK_BLOCK_SUM_FIELDS(a), i);
         const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
         // The packs interleave 32-bit groups of the four vectors: dwords 0, 4, 1, 5, 2, 6, 3, 7.
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-        float s0, s1;
-        int32_t q0, q1;
-        block_sums_avx2(v, i, &s0, &s1, &q0, &q1);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 
-// MARK: Rows: Int8Rows.h with vpmaddubsw + vpmaddwd
+// MARK: Rows: Int8RowsTemplate.h with vpmaddubsw + vpmaddwd
 
 /// Σ u8 × s8 over 32 bytes, as 8 int32 partial sums (lane i: bytes 4i … 4i + 3).
 CK_AVX2 static inline __m256i dot_u8_s8_avx2(__m256i u, __m256i s) {
@@ -42,18 +37,14 @@ CK_AVX2 static inline __m256i dot_u8_s8_avx2(__m256i u, __m256i s) {
 #define int8_dot dot_u8_s8_avx2
 #define int8_gather_f16 gather_halves
 #define int8_fifth_bits fifth_bit_bytes
-#include "Int8Rows.h"
+#include "Int8RowsTemplate.h"
 #undef CK_INT8_TARGET
 #undef CK_INT8_NAME
 #undef int8_dot
 #undef int8_gather_f16
 #undef int8_fifth_bits
 
-CK_AVX2 void ck_matvec_q8_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q8_activation *x, int64_t x_count,
-                               float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, weight + (size_t)r * row_bytes, x + j, prefetch);
-    }
-}
+/// The CK_ACT_INT8 entry point of KernelTable.c for AVX2; reads CK_OPTION_PREFETCH.
+CK_AVX2 CK_DEFINE_MATVEC(ck_matvec_int8_avx2, ck_int8_activation, row_avx2(type, row, activation, (options & CK_OPTION_PREFETCH) != 0))
 
 #endif

@@ -9,35 +9,37 @@
 
 typedef void (*ck_block_decoder)(const uint8_t *block, float *values);
 
-int ck_block_length(ck_type type);
+#include "BlockLayouts.h"
 
-/// The bytes of one block of `type` (of one value for the float types). Inline, so that
-/// the kernels, which are specialised for a constant type, get a constant.
-static inline int ck_block_bytes(ck_type type) {
+/// The values and bytes of one block of `type` (one value for the float types), from
+/// CK_BLOCK_LAYOUTS. Inline, so that the kernels, which are specialised for a constant
+/// type, get constants.
+static inline void ck_block_size(ck_type type, int *values, int *bytes) {
+    *values = 0;
+    *bytes = 0;
     switch (type) {
-    case CK_F32: return 4;
-    case CK_F16: case CK_BF16: return 2;
-    case CK_Q8_0: return 34;
-    case CK_Q4_0: return 18;
-    case CK_Q4_1: return 20;
-    case CK_Q5_0: return 22;
-    case CK_Q5_1: return 24;
-    case CK_Q2_K: return 84;
-    case CK_Q3_K: return 110;
-    case CK_Q4_K: return 144;
-    case CK_Q5_K: return 176;
-    case CK_Q6_K: return 210;
-    case CK_Q8_K: return 292;
+#define CK_BLOCK_SIZE_CASE(t, name, length, size) case t: *values = length; *bytes = size; return;
+    CK_BLOCK_LAYOUTS(CK_BLOCK_SIZE_CASE)
+#undef CK_BLOCK_SIZE_CASE
     }
-    return 0;
 }
+static inline int ck_block_length(ck_type type) { int values, bytes; ck_block_size(type, &values, &bytes); return values; }
+static inline int ck_block_bytes(ck_type type) { int values, bytes; ck_block_size(type, &values, &bytes); return bytes; }
 
-/// Whether a block of a 32-value type has a minimum m (value = d·q + m: Q4_1, Q5_1).
+/// What a row kernel of a 32-value type needs to know of its blocks: their bytes, whether
+/// they have a minimum m (value = d·q + m: Q4_1, Q5_1), and otherwise their offset (value =
+/// d·(q + offset): −8 for Q4_0, −16 for Q5_0, 0 for Q8_0).
+typedef struct {
+    int bytes, has_minimum;
+    float offset;
+    int64_t blocks;  // in a row of the activation's k values
+} ck_block32_kind;
+
 static inline int ck_block32_has_minimum(ck_type type) { return type == CK_Q4_1 || type == CK_Q5_1; }
-
-/// The offset of a 32-value type without a minimum (value = d·(q + offset)): −8 for Q4_0,
-/// −16 for Q5_0, 0 for the others.
-static inline float ck_block32_offset(ck_type type) { return type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f; }
+static inline ck_block32_kind ck_block32(ck_type type, int64_t k) {
+    return (ck_block32_kind){ck_block_bytes(type), ck_block32_has_minimum(type),
+                             type == CK_Q4_0 ? -8.0f : type == CK_Q5_0 ? -16.0f : 0.0f, k / 32};
+}
 /// The block decoder of a quantized type (0 for the float types).
 ck_block_decoder ck_decoder(ck_type type);
 
@@ -46,6 +48,67 @@ ck_block_decoder ck_decoder(ck_type type);
 int ck_use_avx2(ck_isa allowed);
 int ck_use_avx512(ck_isa allowed);
 int ck_use_avx512_vnni(ck_isa allowed);
+
+/// What CPUID says of this processor, detected once (InstructionSet.c), as CK_CPU_ bits:
+/// for ProcessorPolicy.c.
+enum {
+    CK_CPU_AVX2 = 1,               // AVX2, FMA, F16C
+    CK_CPU_AVX512 = 2,             // AVX-512 F, BW, VL
+    CK_CPU_VNNI = 4,               // and AVX-512 VNNI
+    CK_CPU_AMD = 8,                // vendor AuthenticAMD
+    CK_CPU_AMD_ZEN5_OR_LATER = 16, // AMD, family 0x1A or later
+};
+int ck_cpu_features(void);
+
+/// The entry points KernelTable.c lists, by activation precision and instruction set
+/// (ck_matvec_kernel, ck_gemm_kernel and ck_dequantize_kernel in CPUKernels.h). The
+/// x86-64 ones exist only in x86-64 builds.
+#define CK_MATVEC_ENTRY(name)                                                                                              \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count, float *y,   \
+              int64_t y_stride, int64_t row_begin, int64_t row_end, int options)
+#define CK_GEMM_ENTRY(name)                                                                                                \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x, int64_t x_count,       \
+              float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch)
+#define CK_DEQUANTIZE_ENTRY(name)                                                                                          \
+    void name(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst, int64_t row_begin, int64_t row_end)
+
+/// The body of a matrix–vector entry point whose activations are an array of
+/// `activation_type` descriptors: y[j * y_stride + r] = `expression`, evaluated with
+/// `row` (weight row r) and `activation` (descriptor j) in scope.
+#define CK_MATVEC_ROWS(activation_type, expression)                                                                    \
+    for (int64_t r = row_begin; r < row_end; r++) {                                                                    \
+        const uint8_t *row = (const uint8_t *)weight + (size_t)r * row_bytes;                                          \
+        for (int64_t j = 0; j < x_count; j++) {                                                                        \
+            const activation_type *activation = (const activation_type *)x + j;                                        \
+            y[j * y_stride + r] = (expression);                                                                        \
+        }                                                                                                              \
+    }
+
+/// Defines the matrix–vector entry point `name` whose output for weight row `row` and
+/// activation descriptor `activation` (of `activation_type`) is `expression`, which may
+/// read `type`, `k` and `options`.
+#define CK_DEFINE_MATVEC(name, activation_type, expression)                                                           \
+    CK_MATVEC_ENTRY(name) {                                                                                            \
+        (void)k; (void)options;                                                                                        \
+        CK_MATVEC_ROWS(activation_type, expression)                                                                    \
+    }
+
+CK_MATVEC_ENTRY(ck_matvec_f32_portable);   // FloatMatvec.c
+CK_MATVEC_ENTRY(ck_matvec_f32_avx2);
+CK_MATVEC_ENTRY(ck_matvec_f32_avx512);
+CK_MATVEC_ENTRY(ck_matvec_f16_portable);   // HalfMatvec.c
+CK_MATVEC_ENTRY(ck_matvec_f16_avx2);
+CK_MATVEC_ENTRY(ck_matvec_f16_avx512);
+CK_MATVEC_ENTRY(ck_matvec_int16_portable); // Int16Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int16_avx2);     // Int16MatvecAVX2.c
+CK_MATVEC_ENTRY(ck_matvec_int16_avx512);   // Int16Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int8_portable);  // Int8Matvec.c
+CK_MATVEC_ENTRY(ck_matvec_int8_avx2);      // Int8MatvecAVX2.c
+CK_MATVEC_ENTRY(ck_matvec_int8_avx512);    // Int8Matvec.c
+CK_GEMM_ENTRY(ck_gemm_int16_avx2);         // Int16Gemm.c
+CK_GEMM_ENTRY(ck_gemm_int16_avx512);
+CK_DEQUANTIZE_ENTRY(ck_dequantize_rows_portable); // Dequantize.c
+CK_DEQUANTIZE_ENTRY(ck_dequantize_rows_avx2);
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -82,21 +145,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 ck_bf1
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
 
-/// The blocks of ck_q16_quantize with AVX2 (QuantizedMatvecAVX2.c): the same integers as
+/// The blocks of ck_int16_quantize with AVX2 (Int16MatvecAVX2.c): the same integers as
 /// the portable code.
-void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a);
+void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *a);
 
-/// ck_matvec_q16 on processors with AVX2 but without AVX-512 VNNI (QuantizedMatvecAVX2.c).
-void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
-                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end);
-
-/// The blocks of ck_q8_quantize with AVX2, without AVX-512 (Int8MatvecAVX2.c): the same
+/// The blocks of ck_int8_quantize with AVX2, without AVX-512 (Int8MatvecAVX2.c): the same
 /// integers as the portable code.
-void ck_q8_quantize_blocks_avx2(const float *x, ck_q8_activation *a);
+void ck_int8_quantize_blocks_avx2(const float *x, ck_int8_activation *a);
 
-/// ck_matvec_q8 on processors with AVX2 but without AVX-512 VNNI (Int8MatvecAVX2.c).
-void ck_matvec_q8_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q8_activation *x, int64_t x_count,
-                       float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
 #endif
 
 /// The 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its
@@ -168,7 +224,7 @@ static inline void ck_visible_keys(int64_t n_keys, int causal, int64_t position,
 /// Rounds a block of 32 values to int16 with scale max |v| / 32512 (±127·256, so that the
 /// high byte stays in −127…127 and the vector kernels may negate it: vpsignb cannot
 /// negate −128); returns the scale.
-static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
+static inline float ck_int16_quantize_block(const float *v, int16_t *q) {
     float maximum = 0;
     for (int i = 0; i < 32; i++) maximum = fmaxf(maximum, fabsf(v[i]));
     const float scale = maximum / 32512.0f;
@@ -177,8 +233,8 @@ static inline float ck_q16_quantize_block(const float *v, int16_t *q) {
     return scale;
 }
 
-/// Stores the per-block fields both activation types keep (ck_q16_activation and
-/// ck_q8_activation) for block b: its scale, the float sums of its values 0–15 and
+/// Stores the per-block fields both activation types keep (ck_int16_activation and
+/// ck_int8_activation) for block b: its scale, the float sums of its values 0–15 and
 /// 16–31, their integer sums, the scale times the integer sum, and the float sum.
 static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum16, float *qsum32, float *sum32, int64_t b,
                                        float block_scale, float s0, float s1, int32_t q0, int32_t q1) {
@@ -191,30 +247,28 @@ static inline void ck_store_block_sums(float *scale, float *sum16, int32_t *qsum
     sum32[b] = s0 + s1;
 }
 
+/// The per-block fields of an activation `a` (ck_int16_activation or ck_int8_activation),
+/// as the first arguments of ck_store_block_sums.
+#define CK_BLOCK_SUM_FIELDS(a) (a)->scale, (a)->sum16, (a)->qsum16, (a)->qsum32, (a)->sum32
+
 /// Long rows: when the activation a kernel reads for every row takes 8 KiB or more, it
 /// and the weight bytes streaming past it no longer fit in L1 together, and the
-/// activation is read again from L2 for every row (measured on Zen 4, 2 threads, a 71 MB
-/// Q8_0 matrix: rows of 11008 values at a median of 14 GB/s, of 4096 at 26). The kernels then prefetch
-/// the weight bytes CK_PREFETCH_DISTANCE ahead with the non-temporal hint, which makes
-/// them the first lines evicted. Only the int16 kernels do: they are compute-bound and
-/// stall on L1 misses. In the float kernels (bandwidth-bound) the same prefetch made
-/// TinyLlama's F16 and F32 decode slower (medians 12.1 -> 10.7 and 8.3 -> 6.8 tokens/s),
-/// and the int8 kernels (half the activation) gained nothing on rows of 11008.
+/// activation is read again from L2 for every row (on Zen 4 long Q8_0 rows were measured
+/// markedly slower than rows of 4096 values). The kernels then prefetch the weight bytes
+/// CK_PREFETCH_DISTANCE ahead with the non-temporal hint, which makes them the first
+/// lines evicted. Only the int16 kernels do: they are compute-bound and stall on L1
+/// misses. In the float kernels (bandwidth-bound) the same prefetch made TinyLlama's F16
+/// and F32 decode slower, and the int8 kernels (half the activation) gained nothing on
+/// long rows.
 ///
-/// Where ck_quantized_weight_prefetch_is_faster (AVX-512: Intel, AMD Zen 4 and Zen 5) the
-/// int16 and int8 kernels prefetch every row instead, into all cache levels (T0), and the
-/// float kernels where ck_float_weight_prefetch_is_faster (not on Zen 4): on an Intel Xeon (Emerald Rapids, 2 threads,
-/// `llama bench-matvec` on matrices of about 600 MB, 2 alternating rounds) Q4_0 rows of
-/// 2048 values were read at 16.5-17.1 GB/s against 8.6-11.0 with the Zen 4 arrangement,
-/// of 4096 at 17.2-19.4 against 14.0-14.5, Q8_0 at 21.9-22.7 against 13.7-14.1 (2048)
-/// and 19.8-20.6 against 10.9-15.2 (4096); there the non-temporal hint was slower than no
-/// prefetch at all in the float kernels (10-15 against 13-17 GB/s for f16 rows). The int8
-/// kernels went from 15.4 to 21.1 GB/s (Q8_0), 12.4 to 16.8 (Q4_0), 11.6 to 17.9 (Q4_1),
-/// rows of 2048, medians of 3 alternating rounds. A distance of 4096 bytes instead of 2048
-/// changed nothing measurable in the kernels (Q8_0 21.2 GB/s either way, F32 27.4 / 26.7).
-/// On an AMD EPYC of the Zen 4 generation the every-row T0 prefetch made TinyLlama's Q8_0
-/// and Q4_0 decode 3 % and 8 % faster than the long-row NTA one (medians of 15 alternating
-/// runs) and its F32 decode no faster (see InstructionSet.c).
+/// Where ck_quantized_weight_prefetch_is_faster (ProcessorPolicy.c) the int16 and int8
+/// kernels prefetch every row instead, into all cache levels (T0), and the float kernels
+/// where ck_float_weight_prefetch_is_faster: on an Intel Xeon that read rows faster than
+/// the Zen 4 arrangement for every kernel measured (while the non-temporal hint was
+/// slower than no prefetch at all in the float kernels), and on Zen 4 it made Q8_0 and
+/// Q4_0 decode faster than the long-row NTA prefetch and F32 decode no faster. A
+/// distance of 4096 bytes instead of 2048 changed nothing measurable. The figures are in
+/// Documentation/Performance.md.
 enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 
 /// Whether an int16 kernel prefetches the rows of an activation of `k` values: every row
@@ -222,7 +276,7 @@ enum { CK_PREFETCH_DISTANCE = 2048, CK_PREFETCH_ACTIVATION_BYTES = 8192 };
 static inline int ck_prefetches_rows(int64_t k, int every_row) { return every_row || k * 2 >= CK_PREFETCH_ACTIVATION_BYTES; }
 
 /// Prefetches the `lines` cache lines at `p` + CK_PREFETCH_DISTANCE into all cache levels
-/// (T0) if `prefetch`: the float kernels' every-row prefetch (Matvec.c, HalfMatvec.c),
+/// (T0) if `prefetch`: the float kernels' every-row prefetch (FloatMatvec.c, HalfMatvec.c),
 /// called once per `lines` × 64 bytes of row.
 static inline __attribute__((always_inline)) void ck_prefetch_ahead(const uint8_t *p, int lines, int prefetch) {
     if (!prefetch) return;

@@ -3,8 +3,8 @@
 // CPUID family and model. A build older than the processor does not know its model and
 // falls back to its "Prescott" kernels (SSE3, 4 floats per instruction): Debian 12's
 // OpenBLAS 0.3.21 on an Intel Xeon of the Emerald Rapids generation (family 6, model
-// 207) ran `sgemm` (M=512, N=K=4096) at 31-50 GFLOP/s on 2 cores, and at 160-260 GFLOP/s
-// with its own SkylakeX (AVX-512) kernels, which it would take for the older Xeons.
+// 207) ran `sgemm` several times slower that way than with its own SkylakeX (AVX-512)
+// kernels, which it would take for the older Xeons.
 //
 // ck_openblas_replace_fallback_core asks such a library to choose again, through
 // OpenBLAS's own mechanism: it sets OPENBLAS_CORETYPE (the variable OpenBLAS documents

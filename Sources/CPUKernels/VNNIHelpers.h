@@ -1,5 +1,5 @@
 // Small vector helpers shared by the two families of AVX-512 VNNI integer-activation
-// kernels (Int8Matvec.c and QuantizedMatvec.c); the AVX2 ones are in AVX2BlockHelpers.h.
+// kernels (Int8Matvec.c and Int16Matvec.c); the AVX2 ones are in AVX2BlockHelpers.h.
 // x86-64 only; include inside the files' `#if defined(__x86_64__) ...` sections.
 #ifndef CK_VNNI_HELPERS_H
 #define CK_VNNI_HELPERS_H
@@ -58,7 +58,7 @@ CK_VNNI static inline __attribute__((always_inline)) __m256 gather_f16(const uin
     return _mm256_cvtph_ps(h);
 }
 
-/// ck_q16_quantize_block (and the int8 rounding of Int8Matvec.c) with AVX-512: the 32
+/// ck_int16_quantize_block (and the int8 rounding of Int8Matvec.c) with AVX-512: the 32
 /// values `v` divided by max |v| / `steps` and rounded to nearest even, as lrintf does
 /// (the same integers as the scalar code). Returns the scale; the values are left in
 /// `x0`, `x1` and their rounded integers in `i0`, `i1` (values 0–15 and 16–31).
@@ -73,6 +73,18 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static in
     *i0 = _mm512_cvtps_epi32(_mm512_mul_ps(*x0, inverse));
     *i1 = _mm512_cvtps_epi32(_mm512_mul_ps(*x1, inverse));
     return scale;
+}
+
+/// Block b of an activation with AVX-512: rounds its 32 values of x to integers of at most
+/// `steps` (ck_quantize_block_avx512), left in `i0` and `i1`, and stores its scale and sums
+/// into the fields (CK_BLOCK_SUM_FIELDS) with ck_store_block_sums.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static inline void ck_quantize_block_sums_avx512(
+    const float *x, int64_t b, float steps, float *scale, float *sum16, int32_t *qsum16, float *qsum32, float *sum32, __m512i *i0,
+    __m512i *i1) {
+    __m512 x0, x1;
+    const float block_scale = ck_quantize_block_avx512(x + b * 32, steps, &x0, &x1, i0, i1);
+    const int32_t q0 = _mm512_reduce_add_epi32(*i0), q1 = _mm512_reduce_add_epi32(*i1);
+    ck_store_block_sums(scale, sum16, qsum16, qsum32, sum32, b, block_scale, _mm512_reduce_add_ps(x0), _mm512_reduce_add_ps(x1), q0, q1);
 }
 
 #endif

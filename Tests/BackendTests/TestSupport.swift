@@ -1,4 +1,4 @@
-import BLASBackend
+@testable import BLASBackend
 import Foundation
 import TensorCore
 import TestSupport
@@ -6,34 +6,15 @@ import TestSupport
 /// The backends every test runs on, by name. `blas` is the BLAS backend as users get
 /// it (int16 activations for quantized weights when decoding, `f16` activations for
 /// `f16` and `bf16` weights where the processor is faster with them, the processor's
-/// best instruction set); the other `blas-…` names set its options so that every kernel
-/// the C code has runs here, whatever this processor would pick: `int8` and `float` are
-/// the other activation precisions, `half` and `no-half` turn the `f16` activations on
-/// and off, `prefetch` and `no-prefetch` the weight prefetch, `pairs` and `no-pairs` the
-/// int16 kernels' two blocks per 512-bit register (Q8_0, Q4_0, Q4_1, Q4_K), `avx2` and
-/// `portable` cap the instruction set (the AVX2 code an x86 without AVX-512 VNNI runs,
-/// its int16 and int8 kernels among them, and the plain C code a Mac or an older x86 runs).
+/// best instruction set). The other `blas-…` variants are generated from the kernel table
+/// (`KernelTable.c`), so that every kernel the table lists for an instruction set this
+/// processor runs is tested: for each (activation precision, instruction set) column with
+/// a kernel written for it, `blas-<isa>-<activation>` pins that instruction set and
+/// chooses that precision with the weight prefetch and block pairs off; for each option
+/// a kernel of that column reads, `blas-<isa>-<activation>-<option>` turns it on.
 enum TestBackends {
     /// The BLAS variants: name → backend options.
-    static let blasVariants: [(name: String, options: [String: String])] = [
-        ("blas", [:]),
-        ("blas-int8", ["activations": "int8"]),
-        ("blas-float", ["activations": "float"]),
-        ("blas-half", ["half-activations": "on"]),
-        ("blas-no-half", ["half-activations": "off"]),
-        ("blas-avx2-half", ["half-activations": "on", "instruction-set": "avx2"]),
-        ("blas-portable-half", ["half-activations": "on", "instruction-set": "portable"]),
-        ("blas-prefetch", ["weight-prefetch": "on"]),
-        ("blas-no-prefetch", ["weight-prefetch": "off"]),
-        ("blas-pairs", ["block-pairs": "on"]),
-        ("blas-no-pairs", ["block-pairs": "off"]),
-        ("blas-avx2", ["instruction-set": "avx2"]),
-        ("blas-avx2-float", ["activations": "float", "instruction-set": "avx2"]),
-        ("blas-avx2-int8", ["activations": "int8", "instruction-set": "avx2"]),
-        ("blas-portable", ["instruction-set": "portable"]),
-        ("blas-portable-int8", ["activations": "int8", "instruction-set": "portable"]),
-        ("blas-portable-float", ["activations": "float", "instruction-set": "portable"]),
-    ]
+    static let blasVariants: [(name: String, options: [String: String])] = [("blas", [:])] + KernelTable.testVariants()
 
     static let names = ["naive"] + blasVariants.map(\.name)
 
@@ -95,7 +76,7 @@ enum ActivationRounding: CustomStringConvertible {
     case int8PerBlock, half
 
     init?(of backend: any Backend, name: String, weightType: ElementType) {
-        if weightType.isQuantized && name.hasSuffix("int8") {
+        if weightType.isQuantized, let blas = backend as? BLASBackend, blas.activationPrecision == .int8 {
             self = .int8PerBlock
         } else if weightType == .f16 || weightType == .bf16, let blas = backend as? BLASBackend,
             blas.halfActivations && blas.activationPrecision != .float

@@ -47,27 +47,24 @@ typedef enum {
 ck_isa ck_detected_isa(void);
 /// "avx512", "avx2" or "portable".
 const char *ck_isa_name(ck_isa isa);
-/// Whether f16 and bf16 rows are multiplied faster with the activation rounded to f16
-/// (ck_matvec_half) than with f32 activations (ck_matvec) on this processor: true on AMD
-/// processors with AVX2, where the f16 activation halves the loads that held back the
-/// weight stream; false elsewhere (on Intel the widening costs more than the loads).
+
+// MARK: Processor policy (ProcessorPolicy.c, where each rule's measured reason is stated)
+
+/// Whether f16 and bf16 weights should meet activations rounded to f16 (the CK_ACT_F16
+/// kernels) rather than f32 ones on this processor: AMD processors with AVX2.
 int ck_half_activations_are_faster(void);
-/// Whether the AVX-512 decode kernels of float weights, ck_matvec (f32, f16, bf16) and
-/// ck_matvec_half, read weights faster with their software prefetch of every row on this
-/// processor: true on x86-64 processors with AVX-512 that are not AMD's (measured on an
-/// Intel Xeon) and on AMD's from family 0x1A (Zen 5, measured on an EPYC), false
-/// elsewhere (level or slower on AMD Zen 4).
+/// Whether the AVX-512 float-activation kernels (CK_ACT_F32, CK_ACT_F16) should prefetch
+/// every weight row (CK_OPTION_PREFETCH): AVX-512 processors other than AMD's before Zen 5.
 int ck_float_weight_prefetch_is_faster(void);
-/// Whether the AVX-512 VNNI decode kernels of quantized weights, ck_matvec_q16 and
-/// ck_matvec_q8, read weights faster with their software prefetch of every row: true on
-/// x86-64 processors with AVX-512 (measured on an Intel Xeon and AMD EPYCs of the Zen 4
-/// and Zen 5 generations).
+/// Whether the integer-activation kernels (CK_ACT_INT16, CK_ACT_INT8) should prefetch
+/// every weight row (CK_OPTION_PREFETCH): processors with AVX-512.
 int ck_quantized_weight_prefetch_is_faster(void);
-/// Whether the AVX-512 VNNI int16 kernels of ck_matvec_q16 for Q8_0, Q4_0, Q4_1 and Q4_K
-/// are faster with two blocks per 512-bit register than with one per 256-bit register on this
-/// processor: true with AVX-512 except on AMD's before family 0x1A (slower on Zen 4, whose
-/// 512-bit operations take two 256-bit halves; faster on Zen 5).
+/// Whether the AVX-512 int16 kernels should take two blocks per 512-bit register
+/// (CK_OPTION_BLOCK_PAIRS): AVX-512 processors other than AMD's before Zen 5.
 int ck_block_pairs_are_faster(void);
+/// The input rows from which the integer matrix–matrix kernels of instruction set
+/// `gemm_isa` are faster than the matrix–vector ones.
+int ck_integer_gemm_min_rows(ck_isa gemm_isa);
 
 /// The name of the kernels the process's OpenBLAS runs ("SkylakeX", "Haswell", "Zen",
 /// "Prescott", …), or NULL when no OpenBLAS is loaded.
@@ -82,15 +79,7 @@ void ck_openblas_replace_fallback_core(void);
 /// Decodes `count` values (whole blocks) of `type` at `src` into `dst`.
 void ck_dequantize_row(ck_type type, const void *src, float *dst, int64_t count);
 
-/// y[j * y_stride + r] = dot(row r of the weight, x_j) for rows r in [row_begin, row_end)
-/// and the x_count input rows x_j = x + j * k. `weight` points at row 0; rows are
-/// `row_bytes` apart and hold `k` values. Each weight row is read from memory once and
-/// used for every input row while it is in the cache.
-/// With `prefetch`, the AVX-512 kernels of f32, f16 and bf16 weights prefetch each row 2 KiB
-/// ahead (the same results; faster where ck_float_weight_prefetch_is_faster).
-void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-               const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
-               int prefetch);
+// MARK: Activations
 
 /// An activation vector of k values (k a multiple of 32) quantized for integer dot
 /// products: each block of 32 values is q[i] * scale[block] with q an int16 (|q| ≤ 32512 =
@@ -111,30 +100,15 @@ typedef struct {
     float *qsum32;   // k / 32: scale × the sum of q over the block
     float *sum32;    // k / 32 sums of the original values
     int64_t k;
-} ck_q16_activation;
+} ck_int16_activation;
 
 /// Bytes needed for the activation buffers of k values (q, its bytes, its reordered copy
 /// and the per-block fields together).
-size_t ck_q16_activation_bytes(int64_t k);
-/// Lays out the buffers of `activation` in `memory` (ck_q16_activation_bytes(k) bytes,
+size_t ck_int16_activation_bytes(int64_t k);
+/// Lays out the buffers of `activation` in `memory` (ck_int16_activation_bytes(k) bytes,
 /// 64-byte aligned) and quantizes x into them (with AVX-512 where `isa` allows it; the
 /// integers are the same either way).
-void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16_activation *activation);
-
-/// Whether `type` has an integer-activation kernel (ck_matvec_q16).
-int ck_has_q16_kernel(ck_type type);
-
-/// Like ck_matvec with the x_count input rows given as quantized activations x[0 ..< x_count];
-/// only for types where ck_has_q16_kernel is true.
-/// With `prefetch` the AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into
-/// all cache levels (the same results; faster where ck_quantized_weight_prefetch_is_faster),
-/// otherwise only rows of 4096 values and more, with the non-temporal hint. With
-/// `block_pairs` those of Q8_0, Q4_0, Q4_1 and Q4_K take two blocks per 512-bit register (faster
-/// where ck_block_pairs_are_faster), otherwise one per 256-bit register: the same integer
-/// sums, their scaled sums added in another order.
-void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch,
-                   int block_pairs);
+void ck_int16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_int16_activation *activation);
 
 /// An activation vector rounded to f16 for the f16- and bf16-weight kernel (ck_matvec_half): the
 /// values are x · 2^s rounded to nearest even, with s chosen so that the largest
@@ -151,14 +125,6 @@ size_t ck_half_activation_bytes(int64_t k);
 /// Rounds x to f16 into `memory` (ck_half_activation_bytes(k) bytes) and describes it in
 /// `activation`; the same values with every instruction set.
 void ck_half_convert(ck_isa isa, const float *x, int64_t k, void *memory, ck_half_activation *activation);
-/// Whether `type` has an f16-activation kernel (ck_matvec_half): CK_F16 and CK_BF16.
-int ck_has_half_kernel(ck_type type);
-/// Like ck_matvec with the x_count input rows given as f16 activations x[0 ..< x_count];
-/// only for types where ck_has_half_kernel is true. With `prefetch` the AVX-512 kernels
-/// prefetch every weight row 2 KiB ahead into all cache levels (the same results).
-void ck_matvec_half(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_half_activation *x,
-                    int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
-
 /// An activation vector quantized to int8 per block of 32 (scale = max|x| / 127), as
 /// llama.cpp quantizes activations to Q8_0 for its integer dot products; with the
 /// integer sums of each group of 16 quantized values (for offset corrections) and the
@@ -171,41 +137,108 @@ typedef struct {
     float *qsum32;   // k / 32: scale × the sum of q over the block (offset corrections)
     float *sum32;    // k / 32 sums of the original values (minimum terms)
     int64_t k;
-} ck_q8_activation;
+} ck_int8_activation;
 
-size_t ck_q8_activation_bytes(int64_t k);
-void ck_q8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q8_activation *activation);
+size_t ck_int8_activation_bytes(int64_t k);
+void ck_int8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_int8_activation *activation);
 
-/// Like ck_matvec_q16 with an int8 activation (the same types). With `prefetch` the
-/// AVX-512 VNNI kernels prefetch every weight row 2 KiB ahead into all cache levels (the
-/// same results); without, they do not prefetch.
-void ck_matvec_q8(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q8_activation *x,
-                  int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch);
+// MARK: The kernel table (KernelTable.c)
 
-/// Prompt processing for quantized weights in int16 integer arithmetic (the precision of
-/// ck_matvec_q16): activation rows and weight rows are packed so that one 512-bit
-/// vpdpwssd advances 16 blocks, and the product is computed in 4 × 3 tiles; without
-/// AVX-512 VNNI, 256-bit vpmaddwd and vpaddd advance 8 blocks, in 3 × 3 tiles. Available
-/// where ck_has_q16_gemm is true (AVX-512 VNNI or AVX2, and the 32-value block types Q8_0,
-/// Q4_0, Q4_1, Q5_0, Q5_1, and Q4_K, Q5_K, Q6_K).
-int ck_has_q16_gemm(ck_isa isa, ck_type type);
-/// Whether ck_gemm_q16 runs its AVX-512 VNNI tiles (else, where it runs, the AVX2 ones).
-int ck_q16_gemm_uses_vnni(ck_isa isa);
+/// The precision the activations of a matrix–vector product are given in; each has its
+/// own activation format and quantizer: f32 rows (`const float *`, rows k apart), f16
+/// (ck_half_convert, an array of ck_half_activation), int16 per block of 32
+/// (ck_int16_quantize, ck_int16_activation) and int8 per block of 32 (ck_int8_quantize,
+/// ck_int8_activation).
+typedef enum {
+    CK_ACT_F32 = 0,
+    CK_ACT_F16 = 1,
+    CK_ACT_INT16 = 2,
+    CK_ACT_INT8 = 3,
+} ck_activation;
+enum { CK_ACTIVATION_COUNT = 4, CK_ISA_COUNT = 3 };
+
+/// The settings a matrix–vector kernel may read from its `options` argument (the others
+/// ignore them; the results are the same either way).
+enum {
+    /// Prefetch every weight row 2 KiB ahead into all cache levels; without it the int16
+    /// kernels prefetch only rows of 4096 values and more, non-temporally, and the others
+    /// do not prefetch.
+    CK_OPTION_PREFETCH = 1,
+    /// Two blocks of 32 per 512-bit register instead of one per 256-bit register (the
+    /// same integer sums, their scaled sums added in another order).
+    CK_OPTION_BLOCK_PAIRS = 2,
+};
+
+/// y[j * y_stride + r] = dot(row r of the weight, x_j) for rows r in [row_begin, row_end)
+/// and the x_count activation rows x_j: `weight` points at row 0, rows are `row_bytes`
+/// apart and hold `k` values; `x` is in the format of the kernel's ck_activation. Each
+/// weight row is read once and used for every activation row while it is in the cache.
+typedef void (*ck_matvec_kernel)(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x,
+                                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
+                                 int options);
+/// Prompt processing in int16 integer tiles: y[j * y_stride + r] = dot(weight row r,
+/// activation row j) for r in [row_begin, row_end) and the x_count activation rows packed
+/// by ck_int16_pack_activations; `scratch` is ck_int16_gemm_scratch_bytes(k) bytes of this
+/// call's own.
+typedef void (*ck_gemm_kernel)(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
+                               int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
+                               void *scratch);
+/// Decodes weight rows [row_begin, row_end) into `dst` (row-major, k floats per row,
+/// starting at row_begin's).
+typedef void (*ck_dequantize_kernel)(ck_type type, const void *weight, size_t row_bytes, int64_t k, float *dst,
+                                     int64_t row_begin, int64_t row_end);
+
+/// A matrix–vector kernel and the CK_OPTION_ bits it reads.
+typedef struct {
+    ck_matvec_kernel kernel;  // NULL where there is none
+    int options;
+} ck_matvec_entry;
+
+/// The block layout of `type` (CK_BLOCK_LAYOUTS in BlockLayouts.h, its one definition):
+/// values and bytes per block; returns the type's name ("q4_K"), or NULL for a number
+/// that is no type.
+const char *ck_block_layout(ck_type type, int32_t *values, int32_t *bytes);
+
+/// The table's entries, each for the code written for exactly `isa`: the matrix–vector
+/// kernel of `type` with `activation` activations, the integer matrix–matrix kernel and
+/// the row dequantizer (NULL where there is none).
+ck_matvec_entry ck_matvec_kernel_at(ck_type type, ck_activation activation, ck_isa isa);
+ck_gemm_kernel ck_gemm_kernel_at(ck_type type, ck_isa isa);
+ck_dequantize_kernel ck_dequantize_kernel_at(ck_type type, ck_isa isa);
+/// The instruction sets the activation quantizer of `activation` has code for, as bits
+/// 1 << isa (every precision has portable code; CK_ACT_F32 needs no quantizer).
+int ck_quantizer_isas(ck_activation activation);
+/// Whether this processor runs the code written for `isa` for kernels of `activation`
+/// (with `gemm`, for the integer matrix–matrix tiles): the AVX-512 integer kernels need
+/// VNNI besides AVX-512 F/BW/VL.
+int ck_processor_runs(ck_isa isa, ck_activation activation, int gemm);
+
+/// The kernel to run for `type` with `activation` activations when instruction sets up
+/// to `allowed` may be used: the table's entry of the highest instruction set at most
+/// `allowed` that this processor runs, whose instruction set goes to *isa (a NULL kernel
+/// where there is none).
+ck_matvec_entry ck_resolve_matvec(ck_type type, ck_activation activation, ck_isa allowed, ck_isa *isa);
+/// The same for the integer matrix–matrix kernel and the row dequantizer (every type has
+/// a portable dequantizer).
+ck_gemm_kernel ck_resolve_gemm(ck_type type, ck_isa allowed, ck_isa *isa);
+ck_dequantize_kernel ck_resolve_dequantize(ck_type type, ck_isa allowed, ck_isa *isa);
+
+// MARK: Integer matrix–matrix products (Int16Gemm.c)
+
+/// The integer tiles (ck_gemm_kernel) compute in the precision of the int16 decode
+/// kernels: activation rows and weight rows are packed so that one 512-bit vpdpwssd
+/// advances 16 blocks, in 4 × 3 tiles; with AVX2, 256-bit vpmaddwd and vpaddd advance 8
+/// blocks, in 3 × 3 tiles.
 /// Bytes of one packed row of k values (k a multiple of 32).
-size_t ck_q16_packed_row_bytes(int64_t k);
+size_t ck_int16_packed_row_bytes(int64_t k);
 /// The activation rows the packed buffer must hold for `rows` rows (a multiple of the tile width).
-int64_t ck_q16_gemm_padded_rows(int64_t rows);
+int64_t ck_int16_gemm_padded_rows(int64_t rows);
 /// Quantizes `rows` rows of k floats at x to int16 per block of 32 and packs them into
-/// `packed` (padded_rows × ck_q16_packed_row_bytes(k) bytes; rows past `rows` are zero),
+/// `packed` (padded_rows × ck_int16_packed_row_bytes(k) bytes; rows past `rows` are zero),
 /// with the best of AVX-512, AVX2 and portable C that `isa` allows (the same integers).
-void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed);
-/// Scratch bytes one ck_gemm_q16 call needs for its panel of packed weight rows.
-size_t ck_q16_gemm_scratch_bytes(int64_t k);
-/// y[j * y_stride + r] = dot(weight row r, activation row j) for r in [row_begin, row_end)
-/// and the x_count packed activation rows; `scratch` is ck_q16_gemm_scratch_bytes(k) bytes
-/// of this call's own.
-void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
-                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch);
+void ck_int16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed);
+/// Scratch bytes one ck_gemm_int16 call needs for its panel of packed weight rows.
+size_t ck_int16_gemm_scratch_bytes(int64_t k);
 
 /// Attention of prompts over an f32 cache without an additive mask, 16 queries of one
 /// head per task with AVX-512, or two blocks of 8 with AVX2 (the queries in the vector
@@ -219,11 +252,6 @@ size_t ck_block_attention_scratch_floats(int64_t head_dim);
 void ck_block_attention(ck_isa isa, const float *q, int64_t n_queries, int64_t n_heads, int64_t head_dim, const float *keys,
                         const float *values, int64_t n_keys, int64_t n_kv_heads, int causal, int64_t first_position,
                         int64_t window, float scale, float *out, int64_t task_begin, int64_t task_end, float *scratch);
-
-/// Decodes rows [row_begin, row_end) of the weight into `dst` (row-major, k floats
-/// per row, starting at row_begin's), with vector code for f16, bf16, q8_0 and q4_0 where `isa` allows.
-void ck_dequantize_rows(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-                        float *dst, int64_t row_begin, int64_t row_end);
 
 /// Attention for heads × queries tasks [task_begin, task_end) (task = head * n_queries + query).
 ///

@@ -9,7 +9,7 @@
 // VNNI), a vector kernel that splits each int16 activation into two bytes and
 // multiplies them with the weights' bytes in vpdpbusd, exactly (or widens the weights to
 // int16 for vpdpwssd); processors with AVX2 but not these take the int16 kernels of
-// QuantizedMatvecAVX2.c.
+// Int16MatvecAVX2.c.
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,38 +22,34 @@
 
 static size_t round_up(size_t n) { return (n + 63) & ~(size_t)63; }
 
-size_t ck_q16_activation_bytes(int64_t k) {
+size_t ck_int16_activation_bytes(int64_t k) {
     return 2 * round_up((size_t)k * 2) + 2 * round_up((size_t)k) + 3 * round_up((size_t)(k / 32) * 4) + 2 * round_up((size_t)(k / 16) * 4);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include "VNNIHelpers.h"
 
-/// The blocks of ck_q16_quantize with AVX-512: the same integers, the float sums added
+/// The blocks of ck_int16_quantize with AVX-512: the same integers, the float sums added
 /// in another order.
-__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_q16_activation *a) {
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void quantize_blocks_avx512(const float *x, ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m512 x0, x1;
         __m512i i0, i1;
-        const float scale = ck_quantize_block_avx512(x + b * 32, 32512.0f, &x0, &x1, &i0, &i1);
+        ck_quantize_block_sums_avx512(x, b, 32512.0f, CK_BLOCK_SUM_FIELDS(a), &i0, &i1);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), _mm512_cvtepi32_epi16(i0));
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), _mm512_cvtepi32_epi16(i1));
         _mm_storeu_si128((__m128i *)(a->lo + b * 32), _mm512_cvtepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(a->lo + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
         _mm_storeu_si128((__m128i *)(a->hi + b * 32), _mm512_cvtepi32_epi8(_mm512_srai_epi32(i0, 8)));
         _mm_storeu_si128((__m128i *)(a->hi + b * 32 + 16), _mm512_cvtepi32_epi8(_mm512_srai_epi32(i1, 8)));
-        const int32_t q0 = _mm512_reduce_add_epi32(i0), q1 = _mm512_reduce_add_epi32(i1);
-        const float s0 = _mm512_reduce_add_ps(x0), s1 = _mm512_reduce_add_ps(x1);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, q0, q1);
     }
 }
 #endif
 
-/// The blocks of ck_q16_quantize in portable C.
-static void quantize_blocks_portable(const float *x, ck_q16_activation *a) {
+/// The blocks of ck_int16_quantize in portable C.
+static void quantize_blocks_portable(const float *x, ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
         const float *v = x + b * 32;
-        const float scale = ck_q16_quantize_block(v, a->q + b * 32);
+        const float scale = ck_int16_quantize_block(v, a->q + b * 32);
         int32_t q0 = 0, q1 = 0;
         float s0 = 0, s1 = 0;
         for (int i = 0; i < 32; i++) {
@@ -67,7 +63,7 @@ static void quantize_blocks_portable(const float *x, ck_q16_activation *a) {
 }
 
 /// Fills q_even_odd from q: per block of 32, values 0, 2, …, 30, then 1, 3, …, 31.
-static void store_even_odd(ck_q16_activation *a) {
+static void store_even_odd(ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
         const int16_t *q = a->q + b * 32;
         int16_t *split = a->q_even_odd + b * 32;
@@ -78,7 +74,7 @@ static void store_even_odd(ck_q16_activation *a) {
     }
 }
 
-void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16_activation *a) {
+void ck_int16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_int16_activation *a) {
     char *base = memory;
     a->q = (int16_t *)base;
     base += round_up((size_t)k * 2);
@@ -100,19 +96,11 @@ void ck_q16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_q16
     a->k = k;
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
     if (ck_use_avx512(isa)) quantize_blocks_avx512(x, a);
-    else if (ck_use_avx2(isa)) ck_q16_quantize_blocks_avx2(x, a);
+    else if (ck_use_avx2(isa)) ck_int16_quantize_blocks_avx2(x, a);
     else
 #endif
         quantize_blocks_portable(x, a);
     store_even_odd(a);
-}
-
-int ck_has_q16_kernel(ck_type type) {
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1:
-    case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
-    default: return 0;
-    }
 }
 
 // MARK: Integer dot product of the portable kernels
@@ -125,7 +113,7 @@ static inline int64_t dot32(const int32_t *q, const int16_t *x) {
 
 // MARK: Portable kernels
 
-static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+static float row_portable(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
     int32_t q[32];
     float sum = 0;
     switch (type) {
@@ -189,7 +177,7 @@ static float row_portable(ck_type type, const uint8_t *row, const ck_q16_activat
 
 /// Σ q·x over 32 values for small unsigned weights q (0..63): x = hi·256 + lo, so the
 /// sum is 256·Σ q·hi + Σ lo·q, both exact vpdpbusd products (u8 × s8).
-CK_VNNI static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m256i dot_unsigned(__m256i q, const ck_int16_activation *a, int64_t b) {
     const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
     const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
     const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, hi);
@@ -197,7 +185,7 @@ CK_VNNI static inline __m256i dot_unsigned(__m256i q, const ck_q16_activation *a
 }
 
 /// The same for signed weights w (Q8_0): |w| against hi with w's sign moved onto it.
-CK_VNNI static inline __m256i dot_signed(__m256i w, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m256i dot_signed(__m256i w, const ck_int16_activation *a, int64_t b) {
     const __m256i lo = _mm256_loadu_si256((const __m256i *)(a->lo + b * 32));
     const __m256i hi = _mm256_loadu_si256((const __m256i *)(a->hi + b * 32));
     const __m256i high = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(hi, w));
@@ -221,23 +209,21 @@ CK_VNNI static inline __m512i dpwssd512_fused(__m512i acc, __m512i w, __m512i x)
 /// Σ w·x over 32 values with the weights widened to int16 and the activation's int16
 /// values, vpmaddwd and one vpdpwssd: fewer instructions than two 8-bit products for the
 /// types whose bytes widen in one step. `low` holds values 0–15, `high` values 16–31.
-/// On an AMD EPYC of the Zen 4 generation the fused vpdpwssd (dpwssd_fused) took Q4_0 from
-/// 1.07–1.11 to 0.98–1.01 ns per block of 32 (fastest of 2000 products of 512 × 2048 from
-/// L2, 1 thread, medians of 10 alternating runs; 1.48 to 1.34 ns for the medians, when
-/// the processor's other work slowed every run).
-CK_VNNI static inline __m256i dot_words(__m256i low, __m256i high, const ck_q16_activation *a, int64_t b) {
+/// The fused vpdpwssd (dpwssd_fused) was measured faster for Q4_0 on an AMD EPYC of the
+/// Zen 4 generation.
+CK_VNNI static inline __m256i dot_words(__m256i low, __m256i high, const ck_int16_activation *a, int64_t b) {
     const __m256i x0 = _mm256_loadu_si256((const __m256i *)(a->q + b * 32));
     return dpwssd_fused(_mm256_madd_epi16(low, x0), high, a->q + b * 32 + 16);
 }
 
 /// The 32 nibbles of 16 bytes as int16: byte j widened, its low nibble (value j) and high
 /// nibble (value j + 16).
-CK_VNNI static inline __m256i dot_nibble_words(const uint8_t *qs, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m256i dot_nibble_words(const uint8_t *qs, const ck_int16_activation *a, int64_t b) {
     const __m256i bytes = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
     return dot_words(_mm256_and_si256(bytes, _mm256_set1_epi16(0x0F)), _mm256_srli_epi16(bytes, 4), a, b);
 }
 
-CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck_type type, const uint8_t *block, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck_type type, const uint8_t *block, const ck_int16_activation *a, int64_t b) {
     switch (type) {
     case CK_Q8_0:
         return dot_words(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(block + 2))),
@@ -257,55 +243,50 @@ CK_VNNI static inline __attribute__((always_inline)) __m256i block_products16(ck
 
 /// The blocks of a row from `b` on, one at a time, for the row kernels below: their
 /// products, scaled, added to `*acc`; returns their offset or minimum terms.
-CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
+CK_VNNI static inline __attribute__((always_inline)) float remaining_blocks16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                              int64_t b, __m256 *acc) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     float extra = 0;
     for (; b < a->k / 32; b++) {
-        const uint8_t *block = row + b * bytes;
+        const uint8_t *block = row + b * kind.bytes;
         const float d = f16(block);
         *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, block, a, b)), _mm256_set1_ps(d * a->scale[b]), *acc);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
+        if (kind.has_minimum) extra += f16(block + 2) * a->sum32[b];
+        else extra += kind.offset * d * a->qsum32[b];
     }
     return extra;
 }
 
 /// Rows of the 32-value types, eight blocks at a time (see Int8Matvec.c's row_blocks32):
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q + Σ_b m_b·Σx_b.
-CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
+CK_VNNI static inline __attribute__((always_inline)) float row_blocks32_16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                           int every_row) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, every_row);
-        const __m256 d = gather_f16(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * kind.bytes, every_row);
+        const __m256 d = gather_f16(first, kind.bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        if (kind.has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (kind.offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first, a, b)), _mm256_broadcast_ss(scales + 0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + bytes, a, b + 1)), _mm256_broadcast_ss(scales + 1), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 2 * bytes, a, b + 2)), _mm256_broadcast_ss(scales + 2), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 3 * bytes, a, b + 3)), _mm256_broadcast_ss(scales + 3), acc3);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 4 * bytes, a, b + 4)), _mm256_broadcast_ss(scales + 4), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 5 * bytes, a, b + 5)), _mm256_broadcast_ss(scales + 5), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + kind.bytes, a, b + 1)), _mm256_broadcast_ss(scales + 1), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 2 * kind.bytes, a, b + 2)), _mm256_broadcast_ss(scales + 2), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 3 * kind.bytes, a, b + 3)), _mm256_broadcast_ss(scales + 3), acc3);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 4 * kind.bytes, a, b + 4)), _mm256_broadcast_ss(scales + 4), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 5 * kind.bytes, a, b + 5)), _mm256_broadcast_ss(scales + 5), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 6 * kind.bytes, a, b + 6)), _mm256_broadcast_ss(scales + 6), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products16(type, first + 7 * kind.bytes, a, b + 7)), _mm256_broadcast_ss(scales + 7), acc3);
     }
     const float extra = remaining_blocks16(type, row, a, b, &acc0);
     const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
+    return hsum(total) + (kind.has_minimum ? 1.0f : kind.offset) * hsum(terms) + extra;
 }
 
 /// The weights of blocks b and b + 1 of the types that widen to int16 in one step, as
@@ -330,7 +311,7 @@ CK_VNNI static inline __attribute__((always_inline)) void block_pair_words(ck_ty
 /// Σ w·x of blocks b and b + 1 (lanes 0–7 and 8–15 hold partial sums of each), two
 /// 512-bit vpdpwssd against the activation's int16 values rearranged to match.
 CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products16(ck_type type, const uint8_t *block, int bytes,
-                                                                                  const ck_q16_activation *a, int64_t b) {
+                                                                                  const ck_int16_activation *a, int64_t b) {
     __m512i low, high;
     block_pair_words(type, block, bytes, &low, &high);
     const __m512i first = _mm512_loadu_si512((const void *)(a->q + b * 32));         // block b: values 0–15, 16–31
@@ -341,19 +322,15 @@ CK_VNNI static inline __attribute__((always_inline)) __m512i block_pair_products
 }
 
 /// row_blocks32_16 for Q8_0, Q4_0 and Q4_1 with two blocks per 512-bit register: the same
-/// exact integer sums in about half the instructions per block. On an AMD EPYC of the Zen 5
-/// generation (full-width 512-bit units) TinyLlama Q4_0 tg64 went from 47.9 to 56.0 t/s
-/// with it (medians of 5 alternating runs, 2 threads); on Zen 4 it is slower
-/// (ck_block_pairs_are_faster; see Documentation/Performance.md). The blocks after the
+/// exact integer sums in about half the instructions per block: faster where the 512-bit
+/// units are full width (Zen 5), slower on Zen 4 (ck_block_pairs_are_faster in
+/// ProcessorPolicy.c; see Documentation/Performance.md). The blocks after the
 /// last group of 8 take row_blocks32_16's 256-bit arithmetic.
-CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_q16_activation *a,
+CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_type type, const uint8_t *row, const ck_int16_activation *a,
                                                                             int every_row) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+    const ck_block32_kind kind = ck_block32(type, a->k);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
     // Lane i of a pair's products belongs to its first block for i < 8: the scales of
     // blocks 2p and 2p + 1 spread to lanes 0–7 and 8–15.
@@ -363,31 +340,31 @@ CK_VNNI static inline __attribute__((always_inline)) float row_block_pairs16(ck_
     const __m512i pair3 = _mm512_add_epi32(pair0, _mm512_set1_epi32(6));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, every_row);
-        const __m256 d = gather_f16(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * kind.bytes, every_row);
+        const __m256 d = gather_f16(first, kind.bytes, 0);
         const __m512 scales = _mm512_castps256_ps512(_mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first, bytes, a, b)), _mm512_permutexvar_ps(pair0, scales), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 2 * bytes, bytes, a, b + 2)),
+        if (kind.has_minimum) terms = _mm256_fmadd_ps(gather_f16(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (kind.offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first, kind.bytes, a, b)), _mm512_permutexvar_ps(pair0, scales), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 2 * kind.bytes, kind.bytes, a, b + 2)),
                                _mm512_permutexvar_ps(pair1, scales), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 4 * bytes, bytes, a, b + 4)),
+        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 4 * kind.bytes, kind.bytes, a, b + 4)),
                                _mm512_permutexvar_ps(pair2, scales), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 6 * bytes, bytes, a, b + 6)),
+        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_pair_products16(type, first + 6 * kind.bytes, kind.bytes, a, b + 6)),
                                _mm512_permutexvar_ps(pair3, scales), acc3);
     }
     __m256 tail = _mm256_setzero_ps();
     const float extra = remaining_blocks16(type, row, a, b, &tail);
     const __m512 total = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
-    return _mm512_reduce_add_ps(total) + hsum(tail) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
+    return _mm512_reduce_add_ps(total) + hsum(tail) + (kind.has_minimum ? 1.0f : kind.offset) * hsum(terms) + extra;
 }
 
 /// dot_unsigned for two sub-blocks at once: `q` holds the 64 unsigned weights of blocks
 /// b and b + 1 of the activation, whose hi and lo bytes lie next to each other; lanes 0–7
 /// of the result hold partial sums of block b, lanes 8–15 of block b + 1.
-CK_VNNI static inline __m512i dot_unsigned_pair(__m512i q, const ck_q16_activation *a, int64_t b) {
+CK_VNNI static inline __m512i dot_unsigned_pair(__m512i q, const ck_int16_activation *a, int64_t b) {
     const __m512i lo = _mm512_loadu_si512((const void *)(a->lo + b * 32));
     const __m512i hi = _mm512_loadu_si512((const void *)(a->hi + b * 32));
     const __m512i high = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, hi);
@@ -398,7 +375,7 @@ CK_VNNI static inline __m512i dot_unsigned_pair(__m512i q, const ck_q16_activati
 /// row_block_pairs16 does for Q4_0. Q5_K always takes this kernel; Q4_K where two blocks
 /// per register are faster (ck_block_pairs_are_faster; on Zen 5 this kernel was measured
 /// faster than one sub-block per register), row_q4_k_words16 elsewhere (on Zen 4 faster).
-CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_activation *a, int every_row) {
+CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_int16_activation *a, int every_row) {
     __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
@@ -428,12 +405,11 @@ CK_VNNI static float row_q45_k_16(int is_q5, const uint8_t *row, const ck_q16_ac
 }
 
 /// Q4_K with the weights as words (q4_k_pair_words), as the AVX2 kernel takes them
-/// (QuantizedMatvecAVX2.c's row_q45_k), against the activation in q_even_odd order; one
-/// vpmaddwd and one vpdpwssd per sub-block. On Zen 4 (1 thread, TinyLlama's blk.0.attn_k, 256 ×
-/// 2048 from L2, 9 alternating runs) it read 15.3 GB/s of weights where the byte-split
-/// kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16) read 10.0; TinyLlama
-/// Q4_K_M tg64 (2 threads, 6 alternating rounds) went from a median of 32.6 to 35.5 t/s.
-CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
+/// (Int16MatvecAVX2.c's row_q45_k), against the activation in q_even_odd order; one
+/// vpmaddwd and one vpdpwssd per sub-block. On Zen 4 it was measured faster than the
+/// byte-split kernel (two sub-blocks per 512-bit vpdpbusd, row_q45_k_16), from L2 and in
+/// TinyLlama Q4_K_M decode.
+CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_int16_activation *a, int every_row) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     float scales[8] __attribute__((aligned(32)));
     const int prefetch = ck_prefetches_rows(a->k, every_row);
@@ -459,7 +435,7 @@ CK_VNNI static float row_q4_k_words16(const uint8_t *row, const ck_q16_activatio
 
 /// Q6_K (see q6_k_group_scales), two sub-blocks of 32 per 512-bit register as
 /// row_q45_k_16.
-CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a, int every_row) {
+CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_int16_activation *a, int every_row) {
     __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
     // Lanes 0–3 of sub-block t's products take group 2t's scale, lanes 4–7 group 2t + 1's;
@@ -491,7 +467,7 @@ CK_VNNI static float row_q6_k_16(const uint8_t *row, const ck_q16_activation *a,
 /// `every_row`: prefetch every row into all cache levels (ck_quantized_weight_prefetch_is_faster),
 /// else only long rows, non-temporally (see ck_prefetch_weights). `pairs`: two blocks per
 /// 512-bit register for Q8_0, Q4_0, Q4_1 and Q4_K (ck_block_pairs_are_faster).
-CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_activation *a, int every_row, int pairs) {
+CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_int16_activation *a, int every_row, int pairs) {
     switch (type) {
     case CK_Q8_0: return pairs ? row_block_pairs16(CK_Q8_0, row, a, every_row) : row_blocks32_16(CK_Q8_0, row, a, every_row);
     case CK_Q4_0: return pairs ? row_block_pairs16(CK_Q4_0, row, a, every_row) : row_blocks32_16(CK_Q4_0, row, a, every_row);
@@ -507,24 +483,12 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_q16_a
 
 #endif
 
-void ck_matvec_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, const ck_q16_activation *x,
-                   int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int prefetch,
-                   int block_pairs) {
-    const uint8_t *w = weight;
+// MARK: Entry points (the CK_ACT_INT16 column of KernelTable.c)
+
+CK_DEFINE_MATVEC(ck_matvec_int16_portable, ck_int16_activation, row_portable(type, row, activation))
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512_vnni(isa)) {
-        for (int64_t r = row_begin; r < row_end; r++) {
-            for (int64_t j = 0; j < x_count; j++)
-                y[j * y_stride + r] = row_avx512(type, w + (size_t)r * row_bytes, x + j, prefetch, block_pairs);
-        }
-        return;
-    }
-    if (ck_use_avx2(isa)) {
-        ck_matvec_q16_avx2(type, w, row_bytes, x, x_count, y, y_stride, row_begin, row_end);
-        return;
-    }
+/// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH and CK_OPTION_BLOCK_PAIRS.
+CK_DEFINE_MATVEC(ck_matvec_int16_avx512, ck_int16_activation,
+                 row_avx512(type, row, activation, (options & CK_OPTION_PREFETCH) != 0, (options & CK_OPTION_BLOCK_PAIRS) != 0))
 #endif
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_portable(type, w + (size_t)r * row_bytes, x + j);
-    }
-}

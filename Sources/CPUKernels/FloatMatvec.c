@@ -128,13 +128,11 @@ CK_AVX2 static float dot_q4_0_avx2(const uint8_t *row, const float *x, int64_t k
 }
 
 /// Software prefetch of the weight row CK_PREFETCH_DISTANCE bytes ahead, into all cache
-/// levels (T0), for the AVX-512 float kernels where ck_float_weight_prefetch_is_faster: on an
-/// Intel Xeon (Emerald Rapids, 2 threads streaming a matrix far larger than the
-/// last-level cache, C microbenchmark, 4 rounds) f16 rows were read at 23.1-23.5 GB/s with
-/// it against 13.0-17.1 without, f32 rows at 25.4-26.2 against 22.6-23.8; the
-/// non-temporal hint (NTA) was slower than none (10-15 GB/s). On AMD Zen 4 an NTA prefetch
-/// made these kernels slower (TinyLlama F16 decode 12.1 -> 10.7 tokens/s), so there they
-/// run without (see ck_prefetch_weights in Kernels.h for the integer kernels).
+/// levels (T0), for the AVX-512 float kernels where ck_float_weight_prefetch_is_faster
+/// (ProcessorPolicy.c): on an Intel Xeon it made f16 and f32 rows stream faster from
+/// memory, while the non-temporal hint (NTA) was slower than none; on AMD Zen 4 an NTA
+/// prefetch made these kernels slower, so there they run without (see
+/// ck_prefetch_weights in Kernels.h for the integer kernels).
 /// (ck_prefetch_ahead in Kernels.h.)
 
 /// Float dot products over 64 values per iteration with four accumulators, so that
@@ -195,42 +193,11 @@ CK_AVX512F static float dot_bf16_avx512_prefetch(const uint8_t *row, const float
 
 #endif
 
-// MARK: Dispatch
+// MARK: Entry points (the CK_ACT_F32 column of KernelTable.c)
 
-static ck_dot ck_dot_for(ck_isa isa, ck_type type, int prefetch) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (ck_use_avx512(isa)) {
-        switch (type) {
-        case CK_F32: return prefetch ? dot_f32_avx512_prefetch : dot_f32_avx512;
-        case CK_F16: return prefetch ? dot_f16_avx512_prefetch : dot_f16_avx512;
-        case CK_BF16: return prefetch ? dot_bf16_avx512_prefetch : dot_bf16_avx512;
-        default: break;
-        }
-    }
-    if (ck_use_avx2(isa)) {
-        switch (type) {
-        case CK_F32: return dot_f32_avx2;
-        case CK_F16: return dot_f16_avx2;
-        case CK_BF16: return dot_bf16_avx2;
-        case CK_Q8_0: return dot_q8_0_avx2;
-        case CK_Q4_0: return dot_q4_0_avx2;
-        default: break;
-        }
-    }
-#endif
-    switch (type) {
-    case CK_F32: return dot_f32;
-    case CK_F16: return dot_f16;
-    case CK_BF16: return dot_bf16;
-    default: return 0;
-    }
-}
-
-void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k,
-               const float *x, int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end,
-               int prefetch) {
+static void matvec_rows(ck_dot dot, ck_type type, const void *weight, size_t row_bytes, int64_t k, const float *x,
+                        int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
     const uint8_t *w = (const uint8_t *)weight;
-    const ck_dot dot = ck_dot_for(isa, type, prefetch);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
         for (int64_t j = 0; j < x_count; j++) {
@@ -238,3 +205,43 @@ void ck_matvec(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, i
         }
     }
 }
+
+/// Every type: the float types' own loops, the block types decoded block by block.
+void ck_matvec_f32_portable(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                            float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)options;
+    const ck_dot dot = type == CK_F32 ? dot_f32 : type == CK_F16 ? dot_f16 : type == CK_BF16 ? dot_bf16 : 0;
+    matvec_rows(dot, type, weight, row_bytes, k, x, x_count, y, y_stride, row_begin, row_end);
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+/// F32, F16, BF16, Q8_0 and Q4_0.
+void ck_matvec_f32_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    (void)options;
+    ck_dot dot = 0;
+    switch (type) {
+    case CK_F32: dot = dot_f32_avx2; break;
+    case CK_F16: dot = dot_f16_avx2; break;
+    case CK_BF16: dot = dot_bf16_avx2; break;
+    case CK_Q8_0: dot = dot_q8_0_avx2; break;
+    case CK_Q4_0: dot = dot_q4_0_avx2; break;
+    default: break;
+    }
+    matvec_rows(dot, type, weight, row_bytes, k, x, x_count, y, y_stride, row_begin, row_end);
+}
+
+/// F32, F16 and BF16; reads CK_OPTION_PREFETCH.
+void ck_matvec_f32_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *x, int64_t x_count,
+                          float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, int options) {
+    const int prefetch = options & CK_OPTION_PREFETCH;
+    ck_dot dot = 0;
+    switch (type) {
+    case CK_F32: dot = prefetch ? dot_f32_avx512_prefetch : dot_f32_avx512; break;
+    case CK_F16: dot = prefetch ? dot_f16_avx512_prefetch : dot_f16_avx512; break;
+    case CK_BF16: dot = prefetch ? dot_bf16_avx512_prefetch : dot_bf16_avx512; break;
+    default: break;
+    }
+    matvec_rows(dot, type, weight, row_bytes, k, x, x_count, y, y_stride, row_begin, row_end);
+}
+#endif

@@ -1,4 +1,4 @@
-// The int16-activation matrix-vector products of QuantizedMatvec.c (ck_matvec_q16) for
+// The int16-activation matrix-vector products of Int16Matvec.c (ck_matvec_int16) for
 // x86-64 processors with AVX2, FMA and F16C but without AVX-512 VNNI (AMD Zen 2 and Zen 3,
 // Intel before Ice Lake): each block's weights are widened to int16 and multiplied with
 // the activation's int16 values by vpmaddwd, which adds pairs of products in int32. The
@@ -21,14 +21,13 @@
 
 // MARK: Activation
 
-/// The blocks of ck_q16_quantize with AVX2: the same integers (the values times the same
+/// The blocks of ck_int16_quantize with AVX2: the same integers (the values times the same
 /// float inverse, rounded to nearest even as lrintf does), the float sums added in
 /// another order.
-CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
+CK_AVX2 void ck_int16_quantize_blocks_avx2(const float *x, ck_int16_activation *a) {
     for (int64_t b = 0; b < a->k / 32; b++) {
-        __m256 v[4];
         __m256i i[4];
-        const float scale = round_block_avx2(x + b * 32, 32512.0f, v, i);
+        quantize_block_sums_avx2(x, b, 32512.0f, CK_BLOCK_SUM_FIELDS(a), i);
         const __m256i q0 = pack_words_in_order(i[0], i[1]), q1 = pack_words_in_order(i[2], i[3]);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32), q0);
         _mm256_storeu_si256((__m256i *)(a->q + b * 32 + 16), q1);
@@ -37,10 +36,6 @@ CK_AVX2 void ck_q16_quantize_blocks_avx2(const float *x, ck_q16_activation *a) {
         const __m256i hi = _mm256_packs_epi16(_mm256_srai_epi16(q0, 8), _mm256_srai_epi16(q1, 8));
         _mm256_storeu_si256((__m256i *)(a->lo + b * 32), _mm256_permute4x64_epi64(lo, _MM_SHUFFLE(3, 1, 2, 0)));
         _mm256_storeu_si256((__m256i *)(a->hi + b * 32), _mm256_permute4x64_epi64(hi, _MM_SHUFFLE(3, 1, 2, 0)));
-        float s0, s1;
-        int32_t s0_q, s1_q;
-        block_sums_avx2(v, i, &s0, &s1, &s0_q, &s1_q);
-        ck_store_block_sums(a->scale, a->sum16, a->qsum16, a->qsum32, a->sum32, b, scale, s0, s1, s0_q, s1_q);
     }
 }
 
@@ -65,11 +60,9 @@ CK_AVX2 static inline __m256i block_dot(__m256i low, __m256i high, const int16_t
 /// high nibbles values 2i + 16 and 2i + 17. The lower half keeps the low nibbles, the
 /// upper half the high ones where they are, as 16 times the value: block_dot's lanes 4–7
 /// then hold 16 times their sums, which row_blocks32 takes back once per row (a power of
-/// two). On Zen 4 with `instruction-set=avx2` (1 thread, 256 × 2048 from L2, medians of 5
-/// alternating runs), against widening the bytes by vpshufb and subtracting the offsets
-/// per block: Q4_0 1.278 → 1.113 ns per 32 weights, Q4_1 1.242 → 1.223, Q5_0 2.029 →
-/// 1.913, Q5_1 2.145 → 2.019 (shifting the upper half instead, by vpsrlvd, was an
-/// instruction more: Q4_0 1.226, Q4_1 1.294).
+/// two). On Zen 4 with `instruction-set=avx2` this was measured faster than widening the
+/// bytes by vpshufb and subtracting the offsets per block, for Q4_0, Q4_1, Q5_0 and Q5_1
+/// (shifting the upper half instead, by vpsrlvd, is an instruction more).
 CK_AVX2 static inline void nibbles_even_odd(const uint8_t *qs, __m256i *even, __m256i *odd) {
     const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
     const __m256i nibble = _mm256_setr_epi16(0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0);
@@ -123,26 +116,23 @@ CK_AVX2 static inline __attribute__((always_inline)) __m256i block_products(ck_t
 /// Q4_0 and Q5_0) over a row of a 32-value type, eight blocks at a time (their scales, and
 /// minimums or offset terms, gathered once) into four accumulators; the blocks after the
 /// last group of 8 one at a time.
-CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
+    const ck_block32_kind kind = ck_block32(type, a->k);
     const int16_t *q = type == CK_Q8_0 ? a->q : a->q_even_odd;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 minimum_terms = _mm256_setzero_ps(), offset_terms = _mm256_setzero_ps();
     float minimums = 0, offsets = 0;
     float scales[8] __attribute__((aligned(32)));
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
 #define CK_BLOCK(acc, i)                                                                                                       \
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + (i) * bytes, q + (b + (i)) * 32)),                  \
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_products(type, first + (i) * kind.bytes, q + (b + (i)) * 32)),                  \
                           _mm256_broadcast_ss(scales + (i)), acc)
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        const __m256 d = gather_halves(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        const __m256 d = gather_halves(first, kind.bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) minimum_terms = _mm256_fmadd_ps(gather_halves(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), minimum_terms);
-        if (offset != 0) offset_terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), offset_terms);
+        if (kind.has_minimum) minimum_terms = _mm256_fmadd_ps(gather_halves(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), minimum_terms);
+        if (kind.offset != 0) offset_terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), offset_terms);
         CK_BLOCK(acc0, 0);
         CK_BLOCK(acc1, 1);
         CK_BLOCK(acc2, 2);
@@ -153,24 +143,24 @@ CK_AVX2 static inline __attribute__((always_inline)) float row_blocks32(ck_type 
         CK_BLOCK(acc3, 7);
     }
 #undef CK_BLOCK
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
+    for (; b < kind.blocks; b++) {
+        const uint8_t *block = row + b * kind.bytes;
         const __m256 products = _mm256_cvtepi32_ps(block_products(type, block, q + b * 32));
         acc0 = _mm256_fmadd_ps(products, _mm256_set1_ps(f16(block) * a->scale[b]), acc0);
-        if (has_minimum) minimums += f16(block + 2) * a->sum32[b];
-        if (offset != 0) offsets += f16(block) * a->qsum32[b];
+        if (kind.has_minimum) minimums += f16(block + 2) * a->sum32[b];
+        if (kind.offset != 0) offsets += f16(block) * a->qsum32[b];
     }
     // The 4- and 5-bit types' lanes 4–7 hold 16 times their sums (nibbles_even_odd).
     const __m256 lanes = type == CK_Q8_0 ? _mm256_set1_ps(1.0f) : _mm256_setr_ps(1, 1, 1, 1, 0.0625f, 0.0625f, 0.0625f, 0.0625f);
     return hsum(_mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), lanes)) + hsum(minimum_terms) + minimums +
-           offset * (hsum(offset_terms) + offsets);
+           kind.offset * (hsum(offset_terms) + offsets);
 }
 
 /// Σ w·x over a block of 32 unsigned byte values `v` (value j in byte j) against the
 /// block's activation in q_even_odd order `x`: the bytes split into the words of the
 /// even-indexed values by a mask and of the odd-indexed ones by a shift, for block_dot,
-/// with no shuffle and no widening across lanes (against widen_in_lanes, on
-/// Zen 4 with `instruction-set=avx2`: Q6_K 2.06 → 1.49 ns per 32 weights, Q5_K 1.76 → 1.52).
+/// with no shuffle and no widening across lanes (measured faster than widen_in_lanes for
+/// Q5_K and Q6_K on Zen 4 with `instruction-set=avx2`).
 CK_AVX2 static inline __m256i bytes_dot(__m256i v, const int16_t *x) {
     return block_dot(_mm256_and_si256(v, _mm256_set1_epi16(0x00FF)), _mm256_srli_epi16(v, 8), x);
 }
@@ -180,7 +170,7 @@ CK_AVX2 static inline __m256i bytes_dot(__m256i v, const int16_t *x) {
 /// the low or high nibbles of 32 packed bytes and the fifth bit, bit g of byte l for value
 /// l of sub-block g) for bytes_dot; Q4_K's 32 packed bytes of two sub-blocks are split
 /// into the four nibbles of each word, the even and odd values of both, for block_dot.
-CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_int16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
     float scales[8] __attribute__((aligned(32)));
@@ -215,7 +205,7 @@ CK_AVX2 static float row_q45_k(int is_q5, const uint8_t *row, const ck_q16_activ
 /// sub-block t belong to group 2t, values 16–31 to group 2t + 1, and bytes_dot keeps them
 /// in lanes 0–3 and 4–7: one conversion and one multiply-add by the two groups' scales
 /// (in those lanes) per sub-block.
-CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_int16_activation *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     const __m256i pick0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), pick1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
@@ -246,7 +236,7 @@ CK_AVX2 static float row_q6_k(const uint8_t *row, const ck_q16_activation *a) {
     return hsum(_mm256_add_ps(acc0, acc1)) - 32.0f * hsum(offsets);
 }
 
-CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_q16_activation *a) {
+CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
     switch (type) {
     case CK_Q8_0: return row_blocks32(CK_Q8_0, row, a);
     case CK_Q4_0: return row_blocks32(CK_Q4_0, row, a);
@@ -260,11 +250,7 @@ CK_AVX2 static float row_avx2(ck_type type, const uint8_t *row, const ck_q16_act
     }
 }
 
-CK_AVX2 void ck_matvec_q16_avx2(ck_type type, const uint8_t *weight, size_t row_bytes, const ck_q16_activation *x, int64_t x_count,
-                                float *y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
-    for (int64_t r = row_begin; r < row_end; r++) {
-        for (int64_t j = 0; j < x_count; j++) y[j * y_stride + r] = row_avx2(type, weight + (size_t)r * row_bytes, x + j);
-    }
-}
+/// The CK_ACT_INT16 entry point of KernelTable.c for AVX2.
+CK_AVX2 CK_DEFINE_MATVEC(ck_matvec_int16_avx2, ck_int16_activation, row_avx2(type, row, activation))
 
 #endif

@@ -1,6 +1,6 @@
 // Matrix products of block-quantized weights with many activation rows (prompt
 // processing), in int16 integer arithmetic: the same numbers as the decode kernels of
-// QuantizedMatvec.c (activations rounded to int16 per block of 32, exact integer
+// Int16Matvec.c (activations rounded to int16 per block of 32, exact integer
 // products), computed as a tiled matrix product.
 //
 // Weight rows and activation rows are first packed "across blocks": 16 consecutive
@@ -40,9 +40,9 @@ static int64_t group_count(int64_t k) { return (k / BLOCK + GROUP_BLOCKS - 1) / 
 /// One packed row: the values (groups × 1024 bytes), then one float per block (scale),
 /// then one more float per block (weights: the minimum term's factor; activations:
 /// the exact sum of the block's original values). Padding blocks are zero.
-size_t ck_q16_packed_row_bytes(int64_t k) { return (size_t)group_count(k) * GROUP_BYTES; }
+size_t ck_int16_packed_row_bytes(int64_t k) { return (size_t)group_count(k) * GROUP_BYTES; }
 
-int64_t ck_q16_gemm_padded_rows(int64_t rows) { return (rows + TILE_X - 1) / TILE_X * TILE_X; }
+int64_t ck_int16_gemm_padded_rows(int64_t rows) { return (rows + TILE_X - 1) / TILE_X * TILE_X; }
 
 static inline int32_t *packed_values(uint8_t *row) { return (int32_t *)row; }
 static inline float *packed_scales(uint8_t *row, int64_t groups) { return (float *)(row + groups * GROUP_Q_BYTES); }
@@ -78,13 +78,13 @@ CK_VNNI512 static inline void store_block_vector(int32_t *values, int64_t b, __m
     for (int t = 0; t < 16; t++) lane[t * GROUP_BLOCKS] = words[t];
 }
 
-/// ck_q16_pack_activations for one row, with AVX-512: the same int16 values as the
+/// ck_int16_pack_activations for one row, with AVX-512: the same int16 values as the
 /// scalar code (round to nearest even, as lrintf), the sums added in another order.
 CK_VNNI512 static void pack_activation_row_avx512(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
     for (int64_t b = 0; b < blocks; b++, v += BLOCK) {
         __m512 x0, x1;
         __m512i i0, i1;
-        scales[b] = ck_quantize_block_avx512(v, 32512.0f, &x0, &x1, &i0, &i1);  // as ck_q16_quantize_block
+        scales[b] = ck_quantize_block_avx512(v, 32512.0f, &x0, &x1, &i0, &i1);  // as ck_int16_quantize_block
         const __m256i q0 = _mm512_cvtepi32_epi16(i0), q1 = _mm512_cvtepi32_epi16(i1);
         store_block_vector(values, b, _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1));
         sums[b] = _mm512_reduce_add_ps(_mm512_add_ps(x0, x1));
@@ -116,7 +116,7 @@ CK_AVX2 static inline void store_block_bytes(int32_t *values, int64_t b, __m256i
     store_block_words(values, b, low, high);
 }
 
-/// ck_q16_pack_activations for one row, with AVX2 (without AVX-512): the same int16 values
+/// ck_int16_pack_activations for one row, with AVX2 (without AVX-512): the same int16 values
 /// as the scalar code (the values times the same float inverse, rounded to nearest even as
 /// lrintf), the sums added in another order.
 CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int32_t *values, float *scales, float *sums) {
@@ -129,12 +129,12 @@ CK_AVX2 static void pack_activation_row_avx2(const float *v, int64_t blocks, int
     }
 }
 
-/// pack_weight_row with AVX2, for the types ck_has_q16_gemm lists: each block's values
+/// pack_weight_row with AVX2, for the types KernelTable.c lists the gemm kernels for: each block's values
 /// built in a vector, as the AVX2 decode kernels build them, widened to int16 and stored at
 /// the block's lane; the integers, scales and minimum factors of the portable unpacking
-/// (ck_unpack_block32, ck_unpack_k_sub_block, ck_unpack_q6_k_sub_block). On Zen 4 that
-/// unpacking, which packed the K-quants before, took about a fifth of their prompts'
-/// integer products (`perf`, TinyLlama pp512).
+/// (ck_unpack_block32, ck_unpack_k_sub_block, ck_unpack_q6_k_sub_block): that scalar
+/// unpacking, which packed the K-quants before, took a large share of their prompts'
+/// integer products.
 CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int32_t *values, float *scales,
                                          float *minima) {
     if (type == CK_Q8_0 || type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1) {
@@ -197,17 +197,17 @@ CK_AVX2 static void pack_weight_row_avx2(ck_type type, const uint8_t *src, int64
 /// Packs blocks [first, first + blocks) of one weight row (`src` points at the row) as a
 /// row of `groups` groups: every block as 32 small integers q with a scale d and a
 /// minimum factor m, so that the block's values are d·q + m. `first` is a multiple of 16.
-/// Only ck_gemm_q16 calls it, where ck_has_q16_gemm holds: AVX2 at least, and a type
-/// pack_weight_row_avx2 packs.
+/// Only the gemm entry points call it, for the types KernelTable.c lists them for (all
+/// of which pack_weight_row_avx2 packs).
 static void pack_weight_row(ck_type type, const uint8_t *src, int64_t first, int64_t blocks, int64_t groups, uint8_t *row) {
     clear_row_padding(row, groups, blocks);
     pack_weight_row_avx2(type, src, first, blocks, packed_values(row), packed_scales(row, groups), packed_extras(row, groups));
 }
 #endif
 
-void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
+void ck_int16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows, int64_t padded_rows, void *packed) {
     const int64_t groups = group_count(k), blocks = k / BLOCK;
-    const size_t row_bytes = ck_q16_packed_row_bytes(k);
+    const size_t row_bytes = ck_int16_packed_row_bytes(k);
     for (int64_t j = 0; j < padded_rows; j++) {
         uint8_t *row = (uint8_t *)packed + (size_t)j * row_bytes;
         if (j >= rows) { memset(row, 0, row_bytes); continue; }
@@ -229,7 +229,7 @@ void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows
             int16_t q16[32];
             int32_t q[32];
             float sum = 0;
-            scales[b] = ck_q16_quantize_block(v, q16);
+            scales[b] = ck_int16_quantize_block(v, q16);
             for (int i = 0; i < BLOCK; i++) {
                 q[i] = q16[i];
                 sum += v[i];
@@ -241,16 +241,6 @@ void ck_q16_pack_activations(ck_isa isa, const float *x, int64_t k, int64_t rows
 }
 
 
-int ck_q16_gemm_uses_vnni(ck_isa isa) { return ck_use_avx512_vnni(isa); }
-
-int ck_has_q16_gemm(ck_isa isa, ck_type type) {
-    if (!ck_use_avx512_vnni(isa) && !ck_use_avx2(isa)) return 0;
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
-    default: return 0;
-    }
-}
-
 /// A panel of packed weights: up to PANEL_ROWS rows × as many groups as fit in about
 /// PANEL_BYTES (at least one), so that the panel stays in the level-2 cache while the
 /// activation rows pass by TILE_X at a time, whatever the row length.
@@ -261,7 +251,7 @@ static int64_t panel_groups(int64_t k) {
     return fit < 1 ? 1 : fit > groups ? groups : fit;
 }
 
-size_t ck_q16_gemm_scratch_bytes(int64_t k) { return (size_t)PANEL_ROWS * (size_t)panel_groups(k) * GROUP_BYTES; }
+size_t ck_int16_gemm_scratch_bytes(int64_t k) { return (size_t)PANEL_ROWS * (size_t)panel_groups(k) * GROUP_BYTES; }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 /// A packed row's three arrays for one range of groups, and the distance between rows.
@@ -383,16 +373,16 @@ CK_AVX2 static void tile_avx2(packed_rows w, packed_rows x, int64_t groups, int 
 
 #endif
 
-void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
-                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (!ck_has_q16_gemm(isa, type)) return;
+/// The tiles of either instruction set over rows [row_begin, row_end): VNNI ones (`vnni`) or AVX2 ones.
+static void gemm(int vnni, ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x,
+                 int64_t x_count, float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
     const int64_t groups = group_count(k), blocks = k / BLOCK, chunk = panel_groups(k);
-    const size_t x_stride = ck_q16_packed_row_bytes(k);
+    const size_t x_stride = ck_int16_packed_row_bytes(k);
     const int has_minimum = type == CK_Q4_1 || type == CK_Q5_1 || type == CK_Q4_K || type == CK_Q5_K;
     const uint8_t *w = weight, *x = packed_x;
     uint8_t *panel = scratch;
-    const int vnni = ck_q16_gemm_uses_vnni(isa), tile_w = vnni ? TILE_W : TILE_AVX2_W;
+    const int tile_w = vnni ? TILE_W : TILE_AVX2_W;
     const int64_t panel_rows = PANEL_ROWS / tile_w * tile_w;  // padded to whole tiles within PANEL_ROWS
     for (int64_t first = row_begin; first < row_end; first += panel_rows) {
         const int64_t rows = row_end - first < panel_rows ? row_end - first : panel_rows;
@@ -421,8 +411,18 @@ void ck_gemm_q16(ck_isa isa, ck_type type, const void *weight, size_t row_bytes,
             }
         }
     }
-#else
-    (void)isa; (void)type; (void)weight; (void)row_bytes; (void)k; (void)packed_x;
-    (void)x_count; (void)y; (void)y_stride; (void)row_begin; (void)row_end; (void)scratch;
-#endif
 }
+
+// MARK: Entry points (the integer matrix–matrix column of KernelTable.c)
+
+/// Needs AVX-512 VNNI.
+void ck_gemm_int16_avx512(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x, int64_t x_count,
+                          float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
+    gemm(1, type, weight, row_bytes, k, packed_x, x_count, y, y_stride, row_begin, row_end, scratch);
+}
+
+void ck_gemm_int16_avx2(ck_type type, const void *weight, size_t row_bytes, int64_t k, const void *packed_x, int64_t x_count,
+                        float *y, int64_t y_stride, int64_t row_begin, int64_t row_end, void *scratch) {
+    gemm(0, type, weight, row_bytes, k, packed_x, x_count, y, y_stride, row_begin, row_end, scratch);
+}
+#endif

@@ -1,4 +1,4 @@
-// The row kernels of the int8-activation products (ck_matvec_q8), written once for two
+// The row kernels of the int8-activation products (ck_matvec_int8), written once for two
 // instruction sets. Each block's unsigned weights (or Q8_0's |w|, with w's sign moved
 // onto the activation) meet the activation's int8 values in one u8 × s8 product of 32
 // bytes, int8_dot: vpdpbusd where the processor has AVX-512 VNNI (Int8Matvec.c), vpmaddubsw
@@ -37,26 +37,23 @@ CK_INT8_TARGET static inline __attribute__((always_inline)) __m256i CK_INT8_NAME
 ///
 /// Σ_b d_b·s_b·(Σ q·x) + offset·Σ_b d_b·s_b·Σx_q (Q4_0: −8, Q5_0: −16) + Σ_b m_b·Σx_b (Q4_1, Q5_1).
 CK_INT8_TARGET static inline __attribute__((always_inline)) float CK_INT8_NAME(row_blocks32)(ck_type type, const uint8_t *row,
-                                                                                         const ck_q8_activation *a, int prefetch) {
-    const int bytes = ck_block_bytes(type);
-    const int has_minimum = ck_block32_has_minimum(type);
-    const float offset = ck_block32_offset(type);
+                                                                                         const ck_int8_activation *a, int prefetch) {
+    const ck_block32_kind kind = ck_block32(type, a->k);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     __m256 terms = _mm256_setzero_ps();
-    const int64_t blocks = a->k / 32;
     int64_t b = 0;
     float scales[8] __attribute__((aligned(32)));
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
 #define CK_INT8_BLOCK(acc, i)                                                                                                  \
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(CK_INT8_NAME(block_products)(type, first + (i) * bytes, a->q + (b + (i)) * 32)),  \
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(CK_INT8_NAME(block_products)(type, first + (i) * kind.bytes, a->q + (b + (i)) * 32)),  \
                           _mm256_broadcast_ss(scales + (i)), acc)
-    for (; b + 8 <= blocks; b += 8) {
-        const uint8_t *first = row + b * bytes;
-        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * bytes, 1);
-        const __m256 d = int8_gather_f16(first, bytes, 0);
+    for (; b + 8 <= kind.blocks; b += 8) {
+        const uint8_t *first = row + b * kind.bytes;
+        if (prefetch) ck_prefetch_weights(&prefetched, first + 8 * kind.bytes, 1);
+        const __m256 d = int8_gather_f16(first, kind.bytes, 0);
         _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_loadu_ps(a->scale + b)));
-        if (has_minimum) terms = _mm256_fmadd_ps(int8_gather_f16(first, bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
-        else if (offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
+        if (kind.has_minimum) terms = _mm256_fmadd_ps(int8_gather_f16(first, kind.bytes, 2), _mm256_loadu_ps(a->sum32 + b), terms);
+        else if (kind.offset != 0) terms = _mm256_fmadd_ps(d, _mm256_loadu_ps(a->qsum32 + b), terms);
         CK_INT8_BLOCK(acc0, 0);
         CK_INT8_BLOCK(acc1, 1);
         CK_INT8_BLOCK(acc2, 2);
@@ -68,20 +65,20 @@ CK_INT8_TARGET static inline __attribute__((always_inline)) float CK_INT8_NAME(r
     }
 #undef CK_INT8_BLOCK
     float extra = 0;
-    for (; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
+    for (; b < kind.blocks; b++) {
+        const uint8_t *block = row + b * kind.bytes;
         const float d = f16(block);
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(CK_INT8_NAME(block_products)(type, block, a->q + b * 32)), _mm256_set1_ps(d * a->scale[b]),
                                acc0);
-        if (has_minimum) extra += f16(block + 2) * a->sum32[b];
-        else extra += offset * d * a->qsum32[b];
+        if (kind.has_minimum) extra += f16(block + 2) * a->sum32[b];
+        else extra += kind.offset * d * a->qsum32[b];
     }
     const __m256 total = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    return hsum(total) + (has_minimum ? 1.0f : offset) * hsum(terms) + extra;
+    return hsum(total) + (kind.has_minimum ? 1.0f : kind.offset) * hsum(terms) + extra;
 }
 
 /// Q4_K and Q5_K (see k_super_block_scales).
-CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 minimums = _mm256_setzero_ps();
     const int bytes = is_q5 ? 176 : 144, qs_offset = is_q5 ? 48 : 16;
@@ -106,7 +103,7 @@ CK_INT8_TARGET static float CK_INT8_NAME(row_q45_k)(int is_q5, const uint8_t *ro
 }
 
 /// Q6_K (see q6_k_group_scales).
-CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 offsets = _mm256_setzero_ps();
     uintptr_t prefetched = (uintptr_t)row + CK_PREFETCH_DISTANCE;  // the previous row prefetched up to here
@@ -127,11 +124,11 @@ CK_INT8_TARGET static float CK_INT8_NAME(row_q6_k)(const uint8_t *row, const ck_
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) - 32.0f * hsum(offsets);
 }
 
-/// One row of any ck_has_q16_kernel type. `prefetch`: prefetch the row into all cache
+/// One row of any ck_has_int16_kernel type. `prefetch`: prefetch the row into all cache
 /// levels (ck_quantized_weight_prefetch_is_faster). Unlike the int16 kernels, these never
 /// prefetch long rows non-temporally: with half the activation bytes that gained nothing
 /// on Zen 4 (rows of 11008, see Kernels.h).
-CK_INT8_TARGET static float CK_INT8_NAME(row)(ck_type type, const uint8_t *row, const ck_q8_activation *a, int prefetch) {
+CK_INT8_TARGET static float CK_INT8_NAME(row)(ck_type type, const uint8_t *row, const ck_int8_activation *a, int prefetch) {
     switch (type) {
     case CK_Q4_K: return CK_INT8_NAME(row_q45_k)(0, row, a, prefetch);
     case CK_Q5_K: return CK_INT8_NAME(row_q45_k)(1, row, a, prefetch);
