@@ -103,74 +103,6 @@ void ck_int16_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_i
     store_even_odd(a);
 }
 
-// MARK: Integer dot product of the portable kernels
-
-static inline int64_t dot32(const int32_t *q, const int16_t *x) {
-    int64_t sum = 0;
-    for (int i = 0; i < 32; i++) sum += (int64_t)q[i] * x[i];
-    return sum;
-}
-
-// MARK: Portable kernels
-
-static float row_portable(ck_type type, const uint8_t *row, const ck_int16_activation *a) {
-    int32_t q[32];
-    float sum = 0;
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: {
-        const int bytes = ck_block_bytes(type);
-        for (int64_t b = 0; b < a->k / 32; b++) {
-            const uint8_t *block = row + b * bytes;
-            ck_unpack_block32(type, block, q);
-            sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32);
-        }
-        return sum;
-    }
-    case CK_Q4_1: case CK_Q5_1: {
-        const int bytes = type == CK_Q4_1 ? 20 : 24;
-        for (int64_t b = 0; b < a->k / 32; b++) {
-            const uint8_t *block = row + b * bytes;
-            ck_unpack_block32(type, block, q);
-            sum += ck_load_f16(block) * a->scale[b] * (float)dot32(q, a->q + b * 32)
-                 + ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-        }
-        return sum;
-    }
-    case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176;
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * bytes;
-            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
-            for (int g = 0; g < 8; g++) {
-                int sc, mn;
-                ck_k_scale_min(g, block + 4, &sc, &mn);
-                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
-                const int64_t b = s * 8 + g;
-                sum += d * (float)sc * a->scale[b] * (float)dot32(q, a->q + b * 32)
-                     - dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-            }
-        }
-        return sum;
-    }
-    case CK_Q6_K: {
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * 210;
-            const float d = ck_load_f16(block + 208);
-            for (int g = 0; g < 8; g++) {  // 8 activation blocks of 32, each two scale groups of 16
-                const int64_t b = s * 8 + g;
-                ck_unpack_q6_k_sub_block(block, g, q);
-                int64_t s0 = 0, s1 = 0;
-                for (int l = 0; l < 16; l++) { s0 += (int64_t)q[l] * a->q[b * 32 + l]; s1 += (int64_t)q[16 + l] * a->q[b * 32 + 16 + l]; }
-                sum += d * a->scale[b] * ((float)(int8_t)block[192 + 2 * g] * (float)s0 + (float)(int8_t)block[193 + 2 * g] * (float)s1);
-            }
-        }
-        return sum;
-    }
-    default:
-        return 0;
-    }
-}
-
 // MARK: AVX-512 VL + VNNI kernels: exact int16 products from two 8-bit products
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -485,7 +417,12 @@ CK_VNNI static float row_avx512(ck_type type, const uint8_t *row, const ck_int16
 
 // MARK: Entry points (the CK_ACT_INT16 column of KernelTable.c)
 
-CK_DEFINE_MATVEC(ck_matvec_int16_portable, ck_int16_activation, row_portable(type, row, activation))
+/// The activation as the portable row (ck_integer_row_portable) reads it.
+static inline ck_integer_values portable_values(const ck_int16_activation *a) {
+    return (ck_integer_values){a->q, 1, a->scale, a->sum16, a->k};
+}
+
+CK_DEFINE_MATVEC(ck_matvec_int16_portable, ck_int16_activation, ck_integer_row_portable(type, row, portable_values(activation)))
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 /// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH and CK_OPTION_BLOCK_PAIRS.

@@ -75,64 +75,6 @@ void ck_int8_quantize(ck_isa isa, const float *x, int64_t k, void *memory, ck_in
     }
 }
 
-// MARK: Portable kernels: decode a block to integers, multiply with the int8 values.
-
-static int32_t dot_range(const int32_t *q, const int8_t *x, int n) {
-    int32_t sum = 0;
-    for (int i = 0; i < n; i++) sum += q[i] * x[i];
-    return sum;
-}
-
-static float row_portable(ck_type type, const uint8_t *row, const ck_int8_activation *a) {
-    int32_t q[32];
-    float sum = 0;
-    const int64_t blocks = a->k / 32;
-    switch (type) {
-    case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: case CK_Q4_1: case CK_Q5_1: {
-        const int bytes = ck_block_bytes(type);
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *block = row + b * bytes;
-            float minimum = 0;
-            ck_unpack_block32(type, block, q);
-            if (ck_block32_has_minimum(type)) minimum = ck_load_f16(block + 2) * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-            sum += ck_load_f16(block) * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32) + minimum;
-        }
-        return sum;
-    }
-    case CK_Q4_K: case CK_Q5_K: {
-        const int bytes = type == CK_Q4_K ? 144 : 176;
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * bytes;
-            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
-            for (int g = 0; g < 8; g++) {
-                int sc, mn;
-                ck_k_scale_min(g, block + 4, &sc, &mn);
-                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
-                const int64_t b = s * 8 + g;
-                sum += d * (float)sc * a->scale[b] * (float)dot_range(q, a->q + b * 32, 32)
-                     - dmin * (float)mn * (a->sum16[2 * b] + a->sum16[2 * b + 1]);
-            }
-        }
-        return sum;
-    }
-    case CK_Q6_K: {
-        for (int64_t s = 0; s < a->k / 256; s++) {
-            const uint8_t *block = row + s * 210;
-            const float d = ck_load_f16(block + 208);
-            for (int g = 0; g < 8; g++) {
-                const int64_t b = s * 8 + g;
-                ck_unpack_q6_k_sub_block(block, g, q);
-                sum += d * a->scale[b] * ((float)(int8_t)block[192 + 2 * g] * (float)dot_range(q, a->q + b * 32, 16)
-                                        + (float)(int8_t)block[193 + 2 * g] * (float)dot_range(q + 16, a->q + b * 32 + 16, 16));
-            }
-        }
-        return sum;
-    }
-    default:
-        return 0;
-    }
-}
-
 // MARK: AVX-512 VL + VNNI kernels (256-bit registers): Int8RowsTemplate.h with vpdpbusd
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -161,7 +103,12 @@ CK_VNNI static inline __m256i fifth_bits_vnni(const uint8_t *qh) {
 
 // MARK: Entry points (the CK_ACT_INT8 column of KernelTable.c)
 
-CK_DEFINE_MATVEC(ck_matvec_int8_portable, ck_int8_activation, row_portable(type, row, activation))
+/// The activation as the portable row (ck_integer_row_portable) reads it.
+static inline ck_integer_values portable_values(const ck_int8_activation *a) {
+    return (ck_integer_values){a->q, 0, a->scale, a->sum16, a->k};
+}
+
+CK_DEFINE_MATVEC(ck_matvec_int8_portable, ck_int8_activation, ck_integer_row_portable(type, row, portable_values(activation)))
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 /// Needs AVX-512 VNNI; reads CK_OPTION_PREFETCH.

@@ -296,4 +296,82 @@ static inline void ck_prefetch_weights(uintptr_t *next, const uint8_t *end, int 
     }
 }
 
+// MARK: The portable integer-activation row, shared by the int16 and int8 kernels
+
+/// An integer activation as the portable row reads it: its values (int16 when `wide`,
+/// else int8), the scale of each block of 32 and the float sums of each group of 16.
+typedef struct {
+    const void *q;
+    int wide;
+    const float *scale, *sum16;
+    int64_t k;
+} ck_integer_values;
+
+/// Σ q·x over `n` values of the activation from value `first`.
+static inline int64_t ck_dot_integers(const int32_t *q, ck_integer_values a, int64_t first, int n) {
+    int64_t sum = 0;
+    if (a.wide) {
+        const int16_t *x = (const int16_t *)a.q + first;
+        for (int i = 0; i < n; i++) sum += (int64_t)q[i] * x[i];
+    } else {
+        const int8_t *x = (const int8_t *)a.q + first;
+        for (int i = 0; i < n; i++) sum += (int64_t)q[i] * x[i];
+    }
+    return sum;
+}
+
+/// One row of a quantized type against an integer activation, in portable C: each block
+/// decoded to integers, multiplied with the activation's, scaled; the minimum terms of
+/// Q4_1, Q5_1 and the K-quants from the activation's float sums. The int16 and int8
+/// portable kernels are this function over their activations.
+static inline float ck_integer_row_portable(ck_type type, const uint8_t *row, ck_integer_values a) {
+    int32_t q[32];
+    float sum = 0;
+    switch (type) {
+    case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: case CK_Q4_1: case CK_Q5_1: {
+        const int bytes = ck_block_bytes(type);
+        for (int64_t b = 0; b < a.k / 32; b++) {
+            const uint8_t *block = row + b * bytes;
+            float minimum = 0;
+            ck_unpack_block32(type, block, q);
+            if (ck_block32_has_minimum(type)) minimum = ck_load_f16(block + 2) * (a.sum16[2 * b] + a.sum16[2 * b + 1]);
+            sum += ck_load_f16(block) * a.scale[b] * (float)ck_dot_integers(q, a, b * 32, 32) + minimum;
+        }
+        return sum;
+    }
+    case CK_Q4_K: case CK_Q5_K: {
+        const int bytes = ck_block_bytes(type);
+        for (int64_t s = 0; s < a.k / 256; s++) {
+            const uint8_t *block = row + s * bytes;
+            const float d = ck_load_f16(block), dmin = ck_load_f16(block + 2);
+            for (int g = 0; g < 8; g++) {
+                int sc, mn;
+                ck_k_scale_min(g, block + 4, &sc, &mn);
+                ck_unpack_k_sub_block(type == CK_Q5_K, block, g, q);
+                const int64_t b = s * 8 + g;
+                sum += d * (float)sc * a.scale[b] * (float)ck_dot_integers(q, a, b * 32, 32)
+                     - dmin * (float)mn * (a.sum16[2 * b] + a.sum16[2 * b + 1]);
+            }
+        }
+        return sum;
+    }
+    case CK_Q6_K: {
+        const int bytes = ck_block_bytes(type);
+        for (int64_t s = 0; s < a.k / 256; s++) {
+            const uint8_t *block = row + s * bytes;
+            const float d = ck_load_f16(block + 208);
+            for (int g = 0; g < 8; g++) {  // 8 activation blocks of 32, each two scale groups of 16
+                const int64_t b = s * 8 + g;
+                ck_unpack_q6_k_sub_block(block, g, q);
+                sum += d * a.scale[b] * ((float)(int8_t)block[192 + 2 * g] * (float)ck_dot_integers(q, a, b * 32, 16)
+                                        + (float)(int8_t)block[193 + 2 * g] * (float)ck_dot_integers(q + 16, a, b * 32 + 16, 16));
+            }
+        }
+        return sum;
+    }
+    default:
+        return 0;
+    }
+}
+
 #endif
