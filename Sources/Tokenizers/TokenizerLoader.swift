@@ -26,9 +26,28 @@ public enum TokenizerLoader {
         }
         if url.pathExtension == "gguf" || isGGUF(url) {
             let file = try GGUFFile(contentsOf: url)
-            return try SentencePieceTokenizer(model: SentencePieceModel(gguf: GGUFTokenizerMetadata(file.metadata), source: url.path))
+            return try load(gguf: file.metadata, source: url.path)
         }
         return try SentencePieceTokenizer(model: SentencePieceModel(contentsOf: url))
+    }
+
+    /// The tokenizer a GGUF file's `tokenizer.ggml.*` metadata describes:
+    /// ``SentencePieceTokenizer`` for `tokenizer.ggml.model = llama`,
+    /// ``ByteLevelBPETokenizer`` for `gpt2`. Throws a ``TokenizerError`` naming `source`
+    /// for another model, or for metadata that is missing or malformed.
+    public static func load(gguf metadata: GGUFMetadata, source: String) throws -> any Tokenizer {
+        let tokenizer: GGUFTokenizerMetadata
+        do { tokenizer = try GGUFTokenizerMetadata(metadata) } catch let error as ModelFormatError {
+            throw TokenizerError(.invalidFile, file: source, "\(error.field): \(error.problem)")
+        }
+        switch tokenizer.model {
+        case "llama": return try SentencePieceTokenizer(model: SentencePieceModel(gguf: tokenizer, source: source))
+        case "gpt2": return try ByteLevelBPETokenizer(gguf: tokenizer, source: source)
+        default:
+            throw TokenizerError(
+                .unsupported, file: source,
+                "tokenizer.ggml.model is '\(tokenizer.model)'; SentencePiece ('llama') and byte-level BPE ('gpt2') vocabularies are supported")
+        }
     }
 
     private static func isGGUF(_ url: URL) -> Bool {

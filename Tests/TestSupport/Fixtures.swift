@@ -28,3 +28,22 @@ public enum Fixtures {
         return folder
     }
 }
+
+extension Fixtures {
+    /// A file of the shared reference fixtures, `../shared/fixtures/<path>` beside the
+    /// clone (read-only files too large to commit, such as the byte-level BPE vocabularies
+    /// of `vocab/`; CI puts them there).
+    public static func shared(_ path: String) -> URL {
+        root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/fixtures").appendingPathComponent(path)
+    }
+
+    /// The cache folder of downloaded files (`SWIFT_LLAMA_CACHE`, else
+    /// `$XDG_CACHE_HOME/swift-llama`, else `~/.cache/swift-llama`), as the scripts use it.
+    public static var cacheFolder: URL {
+        let environment = ProcessInfo.processInfo.environment
+        let cache = environment["SWIFT_LLAMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
+        return URL(fileURLWithPath: cache)
+    }
+}

@@ -32,6 +32,18 @@ enum ByteRunDecoder {
         return (String(scalars), i)
     }
 
+    /// The length of `bytes` without a final unfinished character: the bytes after the
+    /// last lead byte when they are a proper prefix of a valid character. Decoding that
+    /// much now and the rest later gives the same text as decoding everything at once.
+    static func completeLength(of bytes: [UInt8]) -> Int {
+        var lead = bytes.count - 1
+        // A character has at most 3 continuation bytes.
+        while lead >= 0, lead >= bytes.count - 4, bytes[lead] & 0xC0 == 0x80 { lead -= 1 }
+        guard lead >= 0, lead >= bytes.count - 4 else { return bytes.count }
+        if case .incomplete = validLength(bytes, at: lead) { return lead }
+        return bytes.count
+    }
+
     /// Whether all of `bytes` is valid UTF-8.
     static func isValid(_ bytes: [UInt8]) -> Bool {
         var i = 0

@@ -8,20 +8,24 @@ enum SpecialTokenSplitter {
 
     /// `specials` must be sorted longest first. With `allowedRanges`, a special token is
     /// recognised only where its bytes lie inside one of those byte ranges of `text`
-    /// (the parts a chat template wrote); elsewhere its text stays text.
-    static func split(_ text: String, specials: [(text: String, id: Int)], allowedRanges: [Range<Int>]? = nil) -> [Fragment] {
+    /// (the parts a chat template wrote); elsewhere its text stays text. The tokens of
+    /// `anywhere` are recognised in all of the text (llama.cpp's user-defined tokens).
+    static func split(
+        _ text: String, specials: [(text: String, id: Int)], allowedRanges: [Range<Int>]? = nil, anywhere: Set<Int> = []
+    ) -> [Fragment] {
         guard !specials.isEmpty else { return [.text(text)] }
-        let firstBytes = Set(specials.compactMap { $0.text.utf8.first })
+        var firstBytes = [Bool](repeating: false, count: 256)
+        for special in specials { if let first = special.text.utf8.first { firstBytes[Int(first)] = true } }
         let bytes = Array(text.utf8)
         let encoded = specials.map { (Array($0.text.utf8), $0.id) }
         var fragments: [Fragment] = []
         var textStart = 0
         var i = 0
         while i < bytes.count {
-            if firstBytes.contains(bytes[i]),
-               let (token, id) = encoded.first(where: { token, _ in
+            if firstBytes[Int(bytes[i])],
+               let (token, id) = encoded.first(where: { token, id in
                    SentencePieceTokenizer.hasPrefix(bytes, at: i, token)
-                       && (allowedRanges.map { TextSegment.ranges($0, contain: i..<i + token.count) } ?? true)
+                       && (allowedRanges.map { TextSegment.ranges($0, contain: i..<i + token.count) } ?? true || anywhere.contains(id))
                }) {
                 if textStart < i { fragments.append(.text(String(decoding: bytes[textStart..<i], as: UTF8.self))) }
                 fragments.append(.token(id))

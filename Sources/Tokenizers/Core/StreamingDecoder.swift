@@ -18,6 +18,9 @@ public final class StreamingDecoder {
         case invisible
         /// One raw byte (a byte-fallback piece `<0xNN>`).
         case byte(UInt8)
+        /// Raw bytes (a byte-level BPE token such as "Ġworld", or a piece of a character);
+        /// they are held until they end a character.
+        case bytes(ArraySlice<UInt8>)
         /// Text. `leadingSpaceEligible`: a leading space may be dropped at the start of
         /// the output (the space of the dummy prefix the encoder added).
         case text(String, leadingSpaceEligible: Bool = false)
@@ -48,6 +51,10 @@ public final class StreamingDecoder {
         /// The run is text if all of it is valid UTF-8; otherwise every byte becomes
         /// U+FFFD (the Hugging Face `ByteFallback` decoder). The run is held until it ends.
         case wholeRun
+        /// Each maximal invalid subsequence becomes one U+FFFD, as in Swift's
+        /// `String(decoding:as:)` and Rust's `String::from_utf8_lossy` (the `tokenizers`
+        /// `ByteLevel` decoder); an unfinished character is held until it completes.
+        case maximalSubparts
     }
 
     private let vocabularySize: Int
@@ -84,6 +91,17 @@ public final class StreamingDecoder {
             pendingBytes.removeFirst(used)
             return produced(text)
         }
+        if case let .bytes(values) = piece {
+            if !values.isEmpty { visiblePieceSeen = true }
+            pendingBytes += values
+            let complete = ByteRunDecoder.completeLength(of: pendingBytes)
+            guard complete > 0 else { return "" }
+            let text = String(decoding: pendingBytes[..<complete], as: UTF8.self)
+            pendingBytes.removeFirst(complete)
+            return produced(text)
+        }
+        // Byte-level tokenizers drop invisible tokens before joining the bytes of the others.
+        if case .invisible = piece, byteRule == .maximalSubparts { return "" }
         var output = flushBytes()
         if leadingSpaceSeen || producedText { expectingLeadingSpace = false }
         leadingSpaceSeen = false
@@ -129,6 +147,8 @@ public final class StreamingDecoder {
         case .wholeRun:
             text = ByteRunDecoder.isValid(pendingBytes)
                 ? ByteRunDecoder.text(of: pendingBytes) : String(repeating: "\u{FFFD}", count: pendingBytes.count)
+        case .maximalSubparts:
+            text = String(decoding: pendingBytes, as: UTF8.self)
         }
         pendingBytes.removeAll()
         return produced(text)

@@ -17,7 +17,9 @@ public final class HuggingFaceTokenizer: Tokenizer {
     private let spec: TokenizerJSON
     private let idToToken: [String]
     private let table: PieceTable
-    private let merges: [UInt64: (rank: Int32, id: Int32)]
+    private let merges: RankedMerges
+    /// The byte-level encoder, for a file whose pre-tokenizer ends in `ByteLevel`.
+    private let byteLevel: ByteLevelBPE?
     private let byteIDs: [Int?]
     private let idToByte: [Int: UInt8]
     private let unknownID: Int?
@@ -69,17 +71,29 @@ public final class HuggingFaceTokenizer: Tokenizer {
         table = PieceTable(spec.addedTokens.map { (Array($0.content.utf8), $0.id) } + entries.map { (Array($0.token.utf8), $0.id) })
         let model = table
 
-        var merges: [UInt64: (Int32, Int32)] = [:]
-        for (rank, (left, right)) in spec.merges.enumerated() {
-            guard let a = model.lookup(Array(left.utf8)), let b = model.lookup(Array(right.utf8)),
-                  let merged = model.lookup(Array(left.utf8) + Array(right.utf8))
-            else {
-                throw TokenizerError(.invalidFile, file: source, "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
+        if let steps = spec.byteLevel {
+            do {
+                byteLevel = try ByteLevelBPE(
+                    tokens: idToToken, merges: spec.merges, ignoreMerges: spec.ignoreMerges, preTokenizer: steps,
+                    unknownToken: spec.unknownToken.flatMap { model.lookup(Array($0.utf8)) }, mergeField: "model.merges",
+                    vocabularyField: "model.vocab")
+            } catch {
+                throw TokenizerError(.invalidFile, file: source, "\(error.field): \(error.message)")
             }
-            let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
-            if merges[key] == nil { merges[key] = (Int32(rank), Int32(merged)) }
+            merges = byteLevel!.merges
+        } else {
+            byteLevel = nil
+            var ranked = RankedMerges(capacity: spec.merges.count)
+            for (rank, (left, right)) in spec.merges.enumerated() {
+                guard let a = model.lookup(Array(left.utf8)), let b = model.lookup(Array(right.utf8)),
+                      let merged = model.lookup(Array(left.utf8) + Array(right.utf8))
+                else {
+                    throw TokenizerError(.invalidFile, file: source, "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
+                }
+                ranked.add(left: a, right: b, merged: merged, rank: rank)
+            }
+            merges = ranked
         }
-        self.merges = merges
         var bytes = [Int?](repeating: nil, count: 256)
         var idToByte: [Int: UInt8] = [:]
         for value in 0..<256 {
@@ -230,6 +244,11 @@ public final class HuggingFaceTokenizer: Tokenizer {
                 }
             }
         }
+        if let byteLevel {
+            var ids: [Int] = []
+            byteLevel.encode(text.unicodeScalars, into: &ids)
+            return ids
+        }
         var words = [text]
         if let metaspace = spec.preTokenizer {
             text = text.replacingScalars(" ", with: metaspace.replacement)
@@ -292,13 +311,9 @@ public final class HuggingFaceTokenizer: Tokenizer {
             }
         }
         var merger = BytePairMerger()
-        merger.reset(symbols)
-        merger.run(candidate: { left, right in
-            guard left.id >= 0, right.id >= 0,
-                  let merge = self.merges[UInt64(UInt32(left.id)) << 32 | UInt64(UInt32(right.id))] else { return nil }
-            return (-Float(merge.rank), merge.id)
-        })
-        return merger.result.map { Int($0.id) }
+        var ids: [Int] = []
+        if !symbols.isEmpty { merges.merge(symbols, using: &merger, into: &ids) }
+        return ids
     }
 
     // MARK: Decoding
@@ -332,6 +347,12 @@ public final class HuggingFaceTokenizer: Tokenizer {
         let steps = spec.decoder
         let tokens = idToToken
         let specials = specialIDs
+        if steps.contains(.byteLevel), let byteLevel {
+            // `tokenizers`' ByteLevel decoder: every token's bytes joined, then decoded lossily.
+            return StreamingDecoder(vocabularySize: tokens.count, leadingSpace: .keep, byteRuns: .maximalSubparts) { id in
+                specials.contains(id) && skipSpecialTokens ? .invisible : .bytes(byteLevel.bytes(of: id))
+            }
+        }
         let bytes = steps.contains(.byteFallback) ? idToByte : [:]
         var rule = StreamingDecoder.LeadingSpaceRule.keep
         var metaspace: TokenizerJSON.Metaspace? = nil
@@ -364,7 +385,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
     public func sentencePiecePieces() -> [SentencePieceModel.Piece] {
         var scores = [Float](repeating: 0, count: idToToken.count)
         var scored = [Bool](repeating: false, count: idToToken.count)
-        for (rank, id) in merges.values.sorted(by: { $0.rank < $1.rank }).map({ (Int($0.rank), Int($0.id)) }) where !scored[id] {
+        for (rank, id) in merges.entries.sorted(by: { $0.rank < $1.rank }) where !scored[id] {
             scores[id] = -Float(rank)
             scored[id] = true
         }

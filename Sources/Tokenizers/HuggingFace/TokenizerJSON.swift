@@ -21,6 +21,8 @@ struct TokenizerJSON {
         case fuse
         case strip(content: Character, start: Int, stop: Int)
         case metaspace(Metaspace)
+        /// GPT-2's byte alphabet back to bytes (`ByteLevel`).
+        case byteLevel
     }
 
     struct AddedToken {
@@ -43,6 +45,9 @@ struct TokenizerJSON {
     var ignoreMerges: Bool
     var normalizer: [NormalizerStep]
     var preTokenizer: Metaspace?
+    /// The steps of a byte-level pre-tokenizer (`Split`, `Digits`, ending in `ByteLevel`),
+    /// or `nil` when the file's tokenizer is not byte-level.
+    var byteLevel: PreTokenizer?
     var decoder: [DecoderStep]
     var addedTokens: [AddedToken]
     /// The tokens the post-processor puts before and after a single sequence.
@@ -87,7 +92,13 @@ struct TokenizerJSON {
         ignoreMerges = model["ignore_merges"]?.bool ?? false
 
         normalizer = try Self.normalizerSteps(object["normalizer"], fail: fail)
-        preTokenizer = try Self.metaspace(object["pre_tokenizer"], fail: fail)
+        if let steps = try Self.byteLevelSteps(object["pre_tokenizer"], fail: fail) {
+            byteLevel = steps
+            preTokenizer = nil
+        } else {
+            byteLevel = nil
+            preTokenizer = try Self.metaspace(object["pre_tokenizer"], fail: fail)
+        }
         decoder = try Self.decoderSteps(object["decoder"], fail: fail)
 
         addedTokens = try (object["added_tokens"]?.array ?? []).enumerated().map { index, entry in
@@ -104,7 +115,13 @@ struct TokenizerJSON {
         prefixTokens = []
         suffixTokens = []
         hasPostProcessor = false
-        if let post = object["post_processor"], post["type"]?.string == "TemplateProcessing", let single = post["single"]?.array {
+        var processors = Self.steps(object["post_processor"], key: "processors")
+        if processors.contains(where: { $0["type"]?.string == "ByteLevel" }) {
+            // The ByteLevel post-processor only trims offsets; it adds no tokens.
+            hasPostProcessor = true
+            processors.removeAll { $0["type"]?.string == "ByteLevel" }
+        }
+        if let post = processors.first, post["type"]?.string == "TemplateProcessing", let single = post["single"]?.array {
             hasPostProcessor = true
             var seenSequence = false
             for item in single {
@@ -149,6 +166,52 @@ struct TokenizerJSON {
         return metaspaceSettings(list[0])
     }
 
+    /// The steps of a pre-tokenizer made of `Split`, `Digits` and `ByteLevel` (which must
+    /// come last), or `nil` when it has no `ByteLevel` step.
+    static func byteLevelSteps(_ value: OrderedJSON?, fail: (String) -> TokenizerError) throws -> PreTokenizer? {
+        let list = steps(value, key: "pretokenizers")
+        guard list.contains(where: { $0["type"]?.string == "ByteLevel" }) else { return nil }
+        var result: [PreTokenizer.Step] = []
+        var seenByteLevel = false
+        for (index, step) in list.enumerated() {
+            let type = step["type"]?.string ?? "?"
+            if seenByteLevel { throw fail("pre_tokenizer: a '\(type)' step after ByteLevel is not supported") }
+            switch type {
+            case "Split":
+                let pattern: SplitPattern
+                if let regex = step["pattern"]?["Regex"]?.string {
+                    do { pattern = try SplitPattern(regex) } catch {
+                        throw fail("pre_tokenizer step \(index) (Split): the pattern \(regex.debugDescription) cannot be used: \(error)")
+                    }
+                } else if let literal = step["pattern"]?["String"]?.string {
+                    pattern = SplitPattern(literal: literal)
+                } else {
+                    throw fail("pre_tokenizer step \(index) (Split) has no pattern")
+                }
+                let name = step["behavior"]?.string ?? "Isolated"
+                let snake = name.unicodeScalars.enumerated().map { offset, scalar in
+                    offset > 0 && scalar.properties.isUppercase ? "_" + String(scalar).lowercased() : String(scalar).lowercased()
+                }.joined()
+                guard let behavior = PreTokenizer.Behavior(rawValue: snake) else {
+                    throw fail("pre_tokenizer step \(index) (Split): behavior '\(name)' is not supported")
+                }
+                result.append(.split(pattern, behavior: behavior, invert: step["invert"]?.bool ?? false))
+            case "Digits":
+                let individual = step["individual_digits"]?.bool ?? false
+                result.append(.split(try! SplitPattern(individual ? #"\p{N}"# : #"\p{N}+"#), behavior: .isolated, invert: false))
+            case "ByteLevel":
+                seenByteLevel = true
+                if step["add_prefix_space"]?.bool ?? true { result.append(.prefixSpace) }
+                if step["use_regex"]?.bool ?? true {
+                    result.append(.split(try! SplitPattern(PreTokenizer.gpt2Pattern), behavior: .isolated, invert: false))
+                }
+            default:
+                throw fail("pre-tokenizer '\(type)' is not supported in a byte-level pre-tokenizer (Split, Digits and ByteLevel are)")
+            }
+        }
+        return PreTokenizer(steps: result)
+    }
+
     static func metaspaceSettings(_ object: OrderedJSON) -> Metaspace {
         let scheme: PrependScheme
         if let name = object["prepend_scheme"]?.string, let parsed = PrependScheme(rawValue: name) {
@@ -171,6 +234,7 @@ struct TokenizerJSON {
                 let content = step["content"]?.string?.first ?? " "
                 return .strip(content: content, start: step["start"]?.int ?? 0, stop: step["stop"]?.int ?? 0)
             case "Metaspace": return .metaspace(metaspaceSettings(step))
+            case "ByteLevel": return .byteLevel
             case let other: throw fail("decoder '\(other ?? "?")' is not supported")
             }
         }
