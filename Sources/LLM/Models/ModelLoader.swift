@@ -110,7 +110,7 @@ public enum ModelLoader {
                     reason: "architecture '\(name)' is not supported (\(architectures.map { $0.ggufName }.joined(separator: ", ")) are)")
             }
             let model = try architecture.model(gguf: file, backend: backend)
-            let own = try? SentencePieceTokenizer(model: SentencePieceModel(gguf: GGUFTokenizerMetadata(file.metadata), source: url.path))
+            let own = try? TokenizerLoader.load(gguf: file.metadata, source: url.path)
             let template = try? file.metadata.string("tokenizer.chat_template")
             language = LanguageModel(
                 model: model, tokenizer: tokenizer ?? own, chatTemplateSource: template,

@@ -2,8 +2,10 @@
 /// general category (`\p{Lu}`, `\p{Nd}`, …), and one for `\s`.
 ///
 /// `\s` is Oniguruma's Unicode definition, which `tokenizers` uses: U+0009…U+000D, U+0085
-/// and the separators (Zs, Zl, Zp). `\w` is Letter, Mark, Decimal_Number and
-/// Connector_Punctuation; `\d` is Decimal_Number.
+/// and the separators (Zs, Zl, Zp). `\w` (and `\b`) is what Oniguruma matches against
+/// `tokenizers`: Alphabetic, Mark, Decimal_Number, Connector_Punctuation,
+/// and the Latin-1 superscripts and fractions (² ³ ¹ ¼ ½ ¾, which its Latin-1 table counts as
+/// word characters though U+2082 "₂" is not one). `\d` is Decimal_Number.
 enum ScalarClasses {
     typealias Mask = UInt32
 
@@ -44,6 +46,7 @@ enum ScalarClasses {
     }
 
     static let whitespace: Mask = 1 << 30
+    static let word: Mask = 1 << 31
 
     static let letter: Mask = 0b11111
     static let mark: Mask = 0b111 << 5
@@ -53,7 +56,6 @@ enum ScalarClasses {
     static let separator: Mask = 0b111 << 22
     static let other: Mask = 0b11111 << 25
     static let decimalNumber: Mask = 1 << 8
-    static let word: Mask = letter | mark | decimalNumber | (1 << 11)
 
     /// The masks of the property names `\p{…}` accepts: one- and two-letter general
     /// categories and their long names.
@@ -82,15 +84,21 @@ enum ScalarClasses {
     }
 
     private static func classify(_ scalar: Unicode.Scalar) -> Mask {
-        let mask = bit(scalar.properties.generalCategory)
+        var mask = bit(scalar.properties.generalCategory)
         let value = scalar.value
-        if value == 0x85 || mask & separator != 0 { return mask | whitespace }
+        if value == 0x85 || mask & separator != 0 { mask |= whitespace }
+        if scalar.properties.isAlphabetic || mask & (self.mark | decimalNumber | 1 << 11) != 0
+            || [0xB2, 0xB3, 0xB9, 0xBC, 0xBD, 0xBE].contains(value) {
+            mask |= word
+        }
         return mask
     }
 
     private static let ascii: [Mask] = (0..<128).map { value in
         let scalar = Unicode.Scalar(UInt8(value))
-        let mask = bit(scalar.properties.generalCategory)
-        return (0x09...0x0D).contains(value) || value == 0x20 ? mask | whitespace : mask
+        var mask = bit(scalar.properties.generalCategory)
+        if (0x09...0x0D).contains(value) || value == 0x20 { mask |= whitespace }
+        if scalar.properties.isAlphabetic || (0x30...0x39).contains(value) || value == 0x5F { mask |= word }
+        return mask
     }
 }

@@ -25,6 +25,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
     private let unknownID: Int?
     private let addedTokens: [TokenizerJSON.AddedToken]
     private let specialIDs: Set<Int>
+    private let addedIDs: Set<Int>
     public let specialTokens: SpecialTokens
     public let addsBOSByDefault: Bool
     public let addsEOSByDefault: Bool
@@ -107,6 +108,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
         unknownID = spec.unknownToken.flatMap { model.lookup(Array($0.utf8)) }
         addedTokens = spec.addedTokens.sorted { $0.content.utf8.count > $1.content.utf8.count }
         specialIDs = Set(spec.addedTokens.filter(\.special).map(\.id))
+        addedIDs = Set(spec.addedTokens.map(\.id))
 
         func tokenID(_ value: OrderedJSON?) -> Int? {
             (value?.string ?? value?["content"]?.string).flatMap { model.lookup(Array($0.utf8)) }
@@ -348,9 +350,14 @@ public final class HuggingFaceTokenizer: Tokenizer {
         let tokens = idToToken
         let specials = specialIDs
         if steps.contains(.byteLevel), let byteLevel {
-            // `tokenizers`' ByteLevel decoder: every token's bytes joined, then decoded lossily.
+            // `tokenizers`' ByteLevel decoder: the bytes of consecutive model tokens are
+            // joined, then decoded lossily; each added token is decoded on its own, so it
+            // ends the run before it (a skipped special token is removed first).
+            let added = addedIDs
             return StreamingDecoder(vocabularySize: tokens.count, leadingSpace: .keep, byteRuns: .maximalSubparts) { id in
-                specials.contains(id) && skipSpecialTokens ? .invisible : .bytes(byteLevel.bytes(of: id))
+                if specials.contains(id) && skipSpecialTokens { return .invisible }
+                if added.contains(id) { return .text(String(decoding: byteLevel.bytes(of: id), as: UTF8.self)) }
+                return .bytes(byteLevel.bytes(of: id))
             }
         }
         let bytes = steps.contains(.byteFallback) ? idToByte : [:]
