@@ -73,10 +73,16 @@ struct SplitPattern: Sendable {
     /// The non-empty matches inside `range`, in order, as Oniguruma's search finds them
     /// (each search starts where the previous match ended). The text outside `range` is
     /// invisible: lookahead and anchors see its ends as the ends of the text.
+    ///
+    /// A pattern from a file is untrusted, and a backtracking matcher can take exponential
+    /// time on patterns such as `(a|aa)+b`: the search stops when it has taken
+    /// ``stepsPerScalar`` steps per scalar of `range` (no real pre-tokenizer pattern comes
+    /// near), and the rest of the range is left unmatched.
     func matches(in text: ScalarText, range: Range<Int>) -> [Range<Int>] {
         var found: [Range<Int>] = []
         text.withBuffers { scalars, classes in
-            let matcher = Matcher(scalars: scalars, classes: classes, start: range.lowerBound, end: range.upperBound)
+            let budget = Budget(remaining: Self.stepsPerScalar * (range.count + 16))
+            let matcher = Matcher(scalars: scalars, classes: classes, start: range.lowerBound, end: range.upperBound, budget: budget)
             var position = range.lowerBound
             while position < range.upperBound {
                 if let end = matcher.match(root, position, { $0 }), end > position {
@@ -90,18 +96,30 @@ struct SplitPattern: Sendable {
         return found
     }
 
+    static let stepsPerScalar = 2_000
+
+    private final class Budget {
+        var remaining: Int
+        init(remaining: Int) { self.remaining = remaining }
+    }
+
     /// The backtracking matcher over one stretch of text.
     private struct Matcher {
         let scalars: UnsafeBufferPointer<UInt32>
         let classes: UnsafeBufferPointer<ScalarClasses.Mask>
         let start: Int
         let end: Int
+        let budget: Budget
 
-        static let maximumGroupIterations = 2048
+        /// Each iteration of a repeated group is a level of recursion; the cap keeps a
+        /// long run of text from exhausting a thread's stack.
+        static let maximumGroupIterations = 256
 
         /// Matches `node` at `position`, then the rest of the pattern (`next`); the end of
         /// the whole match, or `nil`.
         func match(_ node: Node, _ position: Int, _ next: (Int) -> Int?) -> Int? {
+            budget.remaining -= 1
+            guard budget.remaining >= 0 else { return nil }
             switch node {
             case let .set(set):
                 guard position < end, set.contains(scalars[position], classes: classes[position]) else { return nil }
@@ -122,6 +140,7 @@ struct SplitPattern: Sendable {
                           set.contains(scalars[position + count], classes: classes[position + count]) {
                         count += 1
                     }
+                    budget.remaining -= count
                     guard count >= minimum else { return nil }
                     if greedy {
                         var length = count
