@@ -108,6 +108,25 @@ def gguf_seeds():
         # The same model without its vocabulary, so the header is small.
         plain = [(k, t, v) for k, t, v in kv if not k.startswith(b"tokenizer.ggml.") or t != 9]
         put("gguf", model + "-no-vocabulary.gguf", gguf_write(version, plain, small[:4]))
+    # A small byte-level BPE vocabulary (tokenizer.ggml.model = gpt2): the 256 byte
+    # characters of GPT-2's alphabet, a few merges, control and user-defined tokens.
+    printable = list(range(0x21, 0x7F)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    extra = iter(range(256, 512))
+    alphabet = [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
+    words = ["he", "ll", "hell", "hello", "\u0120w", "or", "\u0120wor", "ld", "\u0120world"]
+    tokens = alphabet + words + ["<|begin_of_text|>", "<|eot_id|>", "<think>"]
+    merges = ["h e", "l l", "he ll", "hell o", "\u0120 w", "o r", "\u0120w or", "l d", "\u0120wor ld"]
+    kv = [
+        (b"general.architecture", 8, b"llama"),
+        (b"tokenizer.ggml.model", 8, b"gpt2"),
+        (b"tokenizer.ggml.pre", 8, b"llama-bpe"),
+        (b"tokenizer.ggml.tokens", 9, (8, [t.encode() for t in tokens])),
+        (b"tokenizer.ggml.token_type", 9, (5, [1] * (len(tokens) - 3) + [3, 3, 4])),
+        (b"tokenizer.ggml.merges", 9, (8, [m.encode() for m in merges])),
+        (b"tokenizer.ggml.bos_token_id", 4, len(tokens) - 3),
+        (b"tokenizer.ggml.eos_token_id", 4, len(tokens) - 2),
+    ]
+    put("gguf", "byte-level-vocabulary.gguf", gguf_write(3, kv, []))
 
 
 def safetensors_file(header, data):
@@ -165,6 +184,11 @@ def tokenizer_seeds():
             path = os.path.join("models", model, name)
             if os.path.exists(os.path.join(FIX, path)):
                 put(target, model + "-" + name, fixture(path))
+    # Byte-level BPE (ByteLevel / Split pre-tokenizers, ByteLevel decoder).
+    for model in sorted(os.listdir(os.path.join(FIX, "byte-level"))):
+        path = os.path.join("byte-level", model, "tokenizer.json")
+        if os.path.exists(os.path.join(FIX, path)):
+            put("tokenizer-json", "byte-level-" + model + "-tokenizer.json", fixture(path))
 
 
 def llama2c_file(version, fields, shared=True, group=4):

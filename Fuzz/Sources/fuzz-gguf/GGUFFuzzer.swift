@@ -8,8 +8,8 @@ import Tokenizers
 /// A GGUF file as the loaders read it: the header (metadata and tensor descriptions),
 /// every tensor as a view, the model's hyperparameters and configuration, the model
 /// built from its weights (Llama or Gemma 3, on the reference backend) with one
-/// forward pass when it is small, and the SentencePiece vocabulary as the tokenizer
-/// targets use theirs.
+/// forward pass when it is small, and the vocabulary (SentencePiece or byte-level BPE) as
+/// the tokenizer targets use theirs.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = FileBytes(copying: UnsafeBufferPointer(start: data, count: size), name: "fuzz.gguf")
@@ -23,9 +23,9 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let name = try? file.metadata.require("general.architecture", GGUFMetadata.string)
     let architecture = name.flatMap { ModelArchitectures.gguf($0) } ?? LlamaModel.self
     runSmallModel(try? architecture.model(gguf: file, backend: NaiveBackend()))
-    if let metadata = try? GGUFTokenizerMetadata(file.metadata),
-       let model = try? SentencePieceModel(gguf: metadata, source: file.path) {
-        exercise(SentencePieceTokenizer(model: model))
+    // SentencePiece or byte-level BPE, as tokenizer.ggml.model says.
+    if let tokenizer = try? TokenizerLoader.load(gguf: file.metadata, source: file.path) {
+        exercise(tokenizer)
     }
     return 0
 }

@@ -10,6 +10,8 @@ struct ByteLevelBPE: Sendable {
     let byteTokens: [Int32]
     /// Tokens by the bytes they stand for (tokens whose every character is in the alphabet).
     let tokensByBytes: PieceTable
+    /// Tokens by their text (the vocabulary strings' UTF-8).
+    let tokensByText: PieceTable
     let merges: RankedMerges
     let ignoreMerges: Bool
     let preTokenizer: PreTokenizer
@@ -32,11 +34,11 @@ struct ByteLevelBPE: Sendable {
     /// - Parameters:
     ///   - tokens: the vocabulary strings by id (characters of ``ByteLevelAlphabet``, or
     ///     anything for added tokens).
-    ///   - merges: the merge pairs in rank order.
+    ///   - merges: the merge pairs in rank order, as the UTF-8 of the two tokens.
     ///   - mergeField: the field name for messages (`tokenizer.ggml.merges`, `model.merges`).
     ///   - vocabularyField: the field holding the tokens, for messages.
     init(
-        tokens: [String], merges: [(String, String)], ignoreMerges: Bool, preTokenizer: PreTokenizer,
+        tokens: [String], merges: [([UInt8], [UInt8])], ignoreMerges: Bool, preTokenizer: PreTokenizer,
         unknownToken: Int?, mergeField: String, vocabularyField: String
     ) throws(Problem) {
         guard merges.count <= RankedMerges.maximumCount else {
@@ -66,27 +68,36 @@ struct ByteLevelBPE: Sendable {
         }
         let table = PieceTable(byText)
         var ranked = RankedMerges(capacity: merges.count)
-        for (rank, (left, right)) in merges.enumerated() {
-            let leftBytes = Array(left.utf8), rightBytes = Array(right.utf8)
+        for (rank, (leftBytes, rightBytes)) in merges.enumerated() {
             guard let a = table.lookup(leftBytes) else {
-                throw Problem(field: "\(mergeField)[\(rank)]", message: "'\(left) \(right)': '\(left)' is not in \(vocabularyField)")
+                throw Problem(field: "\(mergeField)[\(rank)]", message: Self.describe(leftBytes, rightBytes, missing: leftBytes, in: vocabularyField))
             }
             guard let b = table.lookup(rightBytes) else {
-                throw Problem(field: "\(mergeField)[\(rank)]", message: "'\(left) \(right)': '\(right)' is not in \(vocabularyField)")
+                throw Problem(field: "\(mergeField)[\(rank)]", message: Self.describe(leftBytes, rightBytes, missing: rightBytes, in: vocabularyField))
             }
             guard let merged = table.lookup(leftBytes + rightBytes) else {
-                throw Problem(field: "\(mergeField)[\(rank)]", message: "'\(left) \(right)': the merged token '\(left)\(right)' is not in \(vocabularyField)")
+                throw Problem(field: "\(mergeField)[\(rank)]", message: Self.describe(leftBytes, rightBytes, missing: nil, in: vocabularyField))
             }
             ranked.add(left: a, right: b, merged: merged, rank: rank)
         }
         self.byteTokens = byteTokens
         self.tokensByBytes = PieceTable(byBytes)
+        self.tokensByText = table
         self.merges = ranked
         self.ignoreMerges = ignoreMerges
         self.preTokenizer = preTokenizer
         self.unknownToken = unknownToken.map(Int32.init)
         self.decodedBytes = decodedBytes
         self.decodedOffsets = decodedOffsets
+    }
+
+    /// The message for a merge whose token `missing` (or, when `nil`, whose merged token)
+    /// is not in the vocabulary.
+    private static func describe(_ left: [UInt8], _ right: [UInt8], missing: [UInt8]?, in field: String) -> String {
+        let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+        let pair = "'\(text(left)) \(text(right))'"
+        guard let missing else { return "\(pair): the merged token '\(text(left + right))' is not in \(field)" }
+        return "\(pair): '\(text(missing))' is not in \(field)"
     }
 
     /// Appends the ids of `text` (no special-token handling) to `ids`.

@@ -33,7 +33,6 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     public let source: String
 
     let bpe: ByteLevelBPE
-    private let table: PieceTable
     /// Control, unknown and user-defined tokens by length, longest first.
     private let specialPieces: [(text: String, id: Int)]
     /// User-defined tokens: matched in any text, as llama.cpp does with parse_special off.
@@ -90,7 +89,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         guard let rawMerges = metadata.merges else {
             throw TokenizerError(.invalidFile, file: source, "tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its merges)")
         }
-        var merges: [(String, String)] = []
+        var merges: [([UInt8], [UInt8])] = []
         merges.reserveCapacity(rawMerges.count)
         for (index, merge) in rawMerges.enumerated() {
             // As llama.cpp: split at the first space that is not the first byte.
@@ -98,7 +97,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
             guard let space = bytes.dropFirst().firstIndex(of: 0x20) else {
                 throw invalid("tokenizer.ggml.merges[\(index)]", "'\(merge)' is not two tokens separated by a space")
             }
-            merges.append((String(decoding: bytes[..<space], as: UTF8.self), String(decoding: bytes[(space + 1)...], as: UTF8.self)))
+            merges.append((Array(bytes[..<space]), Array(bytes[(space + 1)...])))
         }
         let preTokenizer: PreTokenizer
         do { preTokenizer = try family.preTokenizer() } catch {
@@ -115,7 +114,6 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         tokenTypes = types
         preTokenizerName = metadata.preTokenizer
         self.source = source
-        table = PieceTable(metadata.tokens.enumerated().map { (Array($0.element.utf8), $0.offset) })
         specialPieces = types.indices
             .filter { [.control, .userDefined, .unknown].contains(types[$0]) && !metadata.tokens[$0].isEmpty }
             .map { (metadata.tokens[$0], $0) }
@@ -180,7 +178,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     }
 
     public func id(for piece: String) -> Int? {
-        table.lookup(Array(piece.utf8))
+        bpe.tokensByText.lookup(Array(piece.utf8))
     }
 
     public func isControl(_ id: Int) -> Bool {

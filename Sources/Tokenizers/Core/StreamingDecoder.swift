@@ -94,6 +94,16 @@ public final class StreamingDecoder {
         if case let .bytes(values) = piece {
             if !values.isEmpty { visiblePieceSeen = true }
             pendingBytes += values
+            switch byteRule {
+            case .perCharacter:
+                let (text, used) = ByteRunDecoder.decodePrefix(of: pendingBytes, final: false)
+                pendingBytes.removeFirst(used)
+                return produced(text)
+            case .wholeRun:
+                return ""
+            case .maximalSubparts:
+                break
+            }
             let complete = ByteRunDecoder.completeLength(of: pendingBytes)
             guard complete > 0 else { return "" }
             let text = String(decoding: pendingBytes[..<complete], as: UTF8.self)

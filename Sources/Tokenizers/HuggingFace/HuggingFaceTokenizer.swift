@@ -75,7 +75,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
         if let steps = spec.byteLevel {
             do {
                 byteLevel = try ByteLevelBPE(
-                    tokens: idToToken, merges: spec.merges, ignoreMerges: spec.ignoreMerges, preTokenizer: steps,
+                    tokens: idToToken, merges: spec.merges.map { (Array($0.0.utf8), Array($0.1.utf8)) }, ignoreMerges: spec.ignoreMerges, preTokenizer: steps,
                     unknownToken: spec.unknownToken.flatMap { model.lookup(Array($0.utf8)) }, mergeField: "model.merges",
                     vocabularyField: "model.vocab")
             } catch {
