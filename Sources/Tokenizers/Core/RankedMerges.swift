@@ -5,9 +5,15 @@
 /// An open-addressing hash table from the id pair to (rank, merged id): looked up for
 /// every adjacent pair of every word, so it avoids `Dictionary`'s per-lookup hashing cost.
 struct RankedMerges: Sendable {
-    private var keys: [UInt64]
-    private var ranks: [Int32]
-    private var mergedIDs: [Int32]
+    /// One slot of the table: key, rank and merged id side by side, so that a probe
+    /// touches one cache line.
+    private struct Slot {
+        var key: UInt64
+        var rank: Int32
+        var id: Int32
+    }
+
+    private var slots: [Slot]
     private var mask: Int
     private(set) var count = 0
 
@@ -20,9 +26,7 @@ struct RankedMerges: Sendable {
     init(capacity: Int) {
         var size = 16
         while size < min(capacity, Self.maximumCount) * 2 { size *= 2 }
-        keys = Array(repeating: Self.empty, count: size)
-        ranks = Array(repeating: 0, count: size)
-        mergedIDs = Array(repeating: 0, count: size)
+        slots = Array(repeating: Slot(key: Self.empty, rank: 0, id: 0), count: size)
         mask = size - 1
     }
 
@@ -40,31 +44,30 @@ struct RankedMerges: Sendable {
     /// whether it was added.
     @discardableResult
     mutating func add(left: Int, right: Int, merged: Int, rank: Int) -> Bool {
-        if (count + 1) * 2 > keys.count { grow() }
+        if (count + 1) * 2 > slots.count { grow() }
         let key = Self.key(Int32(left), Int32(right))
+        let mask = self.mask
         var index = slot(of: key)
-        while keys[index] != Self.empty {
-            if keys[index] == key { return false }
-            index = (index + 1) & mask
+        let added = slots.withUnsafeMutableBufferPointer { slots -> Bool in
+            while slots[index].key != Self.empty {
+                if slots[index].key == key { return false }
+                index = (index + 1) & mask
+            }
+            slots[index] = Slot(key: key, rank: Int32(rank), id: Int32(merged))
+            return true
         }
-        keys[index] = key
-        ranks[index] = Int32(rank)
-        mergedIDs[index] = Int32(merged)
-        count += 1
-        return true
+        if added { count += 1 }
+        return added
     }
 
     private mutating func grow() {
-        let old = (keys, ranks, mergedIDs)
-        keys = Array(repeating: Self.empty, count: old.0.count * 2)
-        ranks = Array(repeating: 0, count: keys.count)
-        mergedIDs = Array(repeating: 0, count: keys.count)
-        mask = keys.count - 1
+        let old = slots
+        slots = Array(repeating: Slot(key: Self.empty, rank: 0, id: 0), count: old.count * 2)
+        mask = slots.count - 1
         count = 0
-        for index in old.0.indices where old.0[index] != Self.empty {
-            let key = old.0[index]
-            add(left: Int(Int32(bitPattern: UInt32(key >> 32))), right: Int(Int32(bitPattern: UInt32(truncatingIfNeeded: key))),
-                merged: Int(old.2[index]), rank: Int(old.1[index]))
+        for slot in old where slot.key != Self.empty {
+            add(left: Int(Int32(bitPattern: UInt32(slot.key >> 32))), right: Int(Int32(bitPattern: UInt32(truncatingIfNeeded: slot.key))),
+                merged: Int(slot.id), rank: Int(slot.rank))
         }
     }
 
@@ -72,12 +75,12 @@ struct RankedMerges: Sendable {
     @inline(__always)
     func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, id: Int32)? {
         let key = Self.key(left, right)
-        return keys.withUnsafeBufferPointer { keys -> (Int32, Int32)? in
+        return slots.withUnsafeBufferPointer { slots -> (Int32, Int32)? in
             var index = slot(of: key)
             while true {
-                let stored = keys[index]
-                if stored == key { return (ranks[index], mergedIDs[index]) }
-                if stored == Self.empty { return nil }
+                let stored = slots[index]
+                if stored.key == key { return (stored.rank, stored.id) }
+                if stored.key == Self.empty { return nil }
                 index = (index + 1) & mask
             }
         }
@@ -85,7 +88,7 @@ struct RankedMerges: Sendable {
 
     /// Every merge as (rank, merged id), in no particular order.
     var entries: [(rank: Int, id: Int)] {
-        keys.indices.filter { keys[$0] != Self.empty }.map { (Int(ranks[$0]), Int(mergedIDs[$0])) }
+        slots.filter { $0.key != Self.empty }.map { (Int($0.rank), Int($0.id)) }
     }
 
     /// Merges `symbols` (each with its token id) and appends the ids of the result.
