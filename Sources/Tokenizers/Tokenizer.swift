@@ -1,7 +1,9 @@
 /// Turns text into token ids and back.
 ///
 /// Implementations: ``SentencePieceTokenizer`` (from a `tokenizer.model` or a GGUF
-/// file) and ``HuggingFaceTokenizer`` (from a `tokenizer.json`). Use
+/// file), ``ByteLevelBPETokenizer`` (byte-level BPE from a GGUF file: Llama 3, Qwen,
+/// GPT-2…) and ``HuggingFaceTokenizer`` (from a `tokenizer.json`, SentencePiece-style or
+/// byte-level). Use
 /// ``TokenizerLoader`` to open whichever file a model comes with.
 ///
 /// ```swift

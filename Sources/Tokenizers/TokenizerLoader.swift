@@ -6,7 +6,8 @@ public enum TokenizerLoader {
     /// Loads a tokenizer from:
     /// - a SentencePiece `tokenizer.model`;
     /// - a Hugging Face `tokenizer.json` (with `tokenizer_config.json` beside it, if any);
-    /// - a GGUF file (its `tokenizer.ggml.*` metadata);
+    /// - a GGUF file (its `tokenizer.ggml.*` metadata: SentencePiece for
+    ///   `tokenizer.ggml.model = llama`, byte-level BPE for `gpt2`);
     /// - a folder holding one of those (`tokenizer.json` is preferred, as
     ///   transformers prefers the fast tokenizer).
     public static func load(from url: URL) throws -> any Tokenizer {

@@ -4,7 +4,9 @@ import ModelFormats
 /// A Hugging Face `tokenizer.json` tokenizer of the kind Llama-family models ship:
 /// a BPE model with a vocabulary and ranked merges (and byte fallback), the
 /// normalizer / pre-tokenizer / decoder steps those files use (`Prepend`, `Replace`,
-/// `NFC`/`NFKC`…, `Metaspace`, `ByteFallback`, `Fuse`, `Strip`), and added tokens.
+/// `NFC`/`NFKC`…, `Metaspace`, `ByteFallback`, `Fuse`, `Strip`), and added tokens; or a
+/// byte-level BPE model (Llama 3, Qwen 2, GPT-2) whose pre-tokenizer is `Split` /
+/// `Digits` steps ending in `ByteLevel`, with the `ByteLevel` decoder.
 /// The reference is the `tokenizers` library reading the same file.
 ///
 /// As in `tokenizers`, added tokens written in the text (`<s>`, `<|im_start|>`) are
