@@ -5,7 +5,7 @@
 PROMPT ?= The capital of France is
 TOKENS ?= 64
 
-.PHONY: run test system-packages model build-release
+.PHONY: run test system-packages model vocabularies build-release
 
 system-packages:
 	@Scripts/install-system-packages.sh
@@ -13,6 +13,10 @@ system-packages:
 # Downloads the default model (Gemma 3 270M) into the cache folder once.
 model:
 	@Scripts/fetch-default-model.sh >/dev/null
+
+# Downloads llama.cpp's vocabulary-only GGUF files (byte-level BPE test vectors) once.
+vocabularies:
+	@Scripts/fetch-llama-cpp-vocabularies.sh >/dev/null
 
 build-release: system-packages
 	swift build -c release --product llama
@@ -22,7 +26,7 @@ run: build-release model
 
 # Tests run optimised (-c release): the reference loops and the C kernels are tens of
 # times faster than in a debug build, which more than pays for the longer compile.
-test: system-packages model
+test: system-packages model vocabularies
 	swift test -c release -Xswiftc -enable-testing
 
 # ThreadSanitizer: several generations and two chat sessions on one shared model at once

@@ -65,6 +65,14 @@ struct ByteLevelVectorTests {
         #expect(try Self.check(url, vectors: name) == vectors.count)
     }
 
+    /// `make test` fetches the cached vocabularies first, so in CI (`CI` set) a missing one
+    /// is a failure rather than a skipped check.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] != nil, "only in CI"))
+    func cachedVocabulariesArePresentInCI() {
+        let all = ["deepseek-llm", "deepseek-coder", "starcoder", "refact", "falcon", "mpt", "command-r", "qwen35"]
+        #expect(Self.cachedVocabularies == all, "run Scripts/fetch-llama-cpp-vocabularies.sh (make test does)")
+    }
+
     @Test(.enabled(if: !cachedVocabularies.isEmpty, "no llama.cpp vocabularies in the cache"), arguments: cachedVocabularies)
     func cachedVocabularyMatchesLlamaCpp(name: String) throws {
         let url = try #require(Self.cachedVocabulary(name))
