@@ -24,7 +24,8 @@ import Foundation
 /// The token ids are in the summary (``GenerationInfo/generatedTokens``), and as they
 /// come in the token stream of ``LanguageModel/generateTokens(prompt:parameters:)``.
 public enum GenerationEvent: Sendable, Equatable {
-    /// Newly generated text: whole characters, never the start of a stop string.
+    /// Newly generated text: whole characters, and no stop string (text that could
+    /// begin one is held back until it is known not to).
     case chunk(String)
     /// The summary, once, at the end.
     case info(GenerationInfo)
