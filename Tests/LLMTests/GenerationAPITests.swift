@@ -279,7 +279,14 @@ struct GenerationAPITests {
         let (droppedModel, droppedCancelling, _) = try Self.cancellingModel(Self.load())
         let dropped = try ChatSession(model: droppedModel, template: .chatml, parameters: parameters)
         _ = await dropped.streamResponse(to: "Tell me a long story")
+        // The turn runs on a task of its own, which may reach the actor after this
+        // test does; wait for the reply to join the conversation.
         messages = await dropped.messages
+        let deadline = ContinuousClock.now + CancellingModel.patience
+        while messages.count < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            messages = await dropped.messages
+        }
         #expect(messages.count == 2 && messages[1].role == .assistant)
         prompt = ChatTemplate.chatml.encode(Array(messages.prefix(1)), with: tokenizer)
         cached = await dropped.cachedTokenCount
@@ -313,11 +320,17 @@ struct GenerationAPITests {
 }
 
 /// Wraps a model to cancel a generation at a known point while it is certainly under
-/// way: at forward pass ``pass`` it cancels the task given to ``cancelAtPass(_:)``, then
-/// holds the pass until the task running it has seen the cancellation (which reaches a
-/// stream's producer only when its consumer next asks for an event). It gives up
-/// waiting after 20 seconds, and the tests' counts then fail.
+/// way: at forward pass ``pass`` it cancels the task given to ``cancelAtPass(_:)`` (if
+/// any), then holds the pass until the task running it has seen the cancellation
+/// (which reaches a stream's producer only when its consumer next asks for an event,
+/// or leaves the stream). The hold keeps one thread of the shared pool, and in a full
+/// test run the consumer may wait for the other while long synchronous tests of other
+/// suites occupy it; the hold gives up only after ``patience``, and the tests' counts
+/// then fail.
 final class CancellingModel: TransformerModel, @unchecked Sendable {
+    /// How long a hold lasts at most.
+    static let patience = Duration.seconds(120)
+
     let base: any TransformerModel
     let pass: Int
     private let lock = NSLock()
@@ -350,10 +363,11 @@ final class CancellingModel: TransformerModel, @unchecked Sendable {
             return count
         }
         if number == pass {
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + Self.patience
             // The test names its task just after creating it, which may be after the
-            // generation has started.
-            while ContinuousClock.now < deadline {
+            // generation has started. A test that names none stops the generation by
+            // leaving its stream, which ends this wait too.
+            while !Task.isCancelled && ContinuousClock.now < deadline {
                 if let cancel = lock.withLock({ cancelTarget }) {
                     cancel()
                     break
