@@ -21,18 +21,15 @@ do {
     let model = try ModelLoader.load(from: URL(fileURLWithPath: arguments[1]), backend: backend)
 
     // 3. How to generate: greedy, at most 64 tokens.
-    var parameters = GenerateParameters.greedy
-    parameters.maxTokens = 64
+    let parameters = GenerateParameters(maxTokens: 64, temperature: 0)
 
-    // 4. Stream the text as it comes.
+    // 4. Stream the text as it comes, then the summary.
     for try await event in model.generate(prompt: arguments[2], parameters: parameters) {
-        switch event {
-        case .chunk(let text):
+        if let text = event.chunk {
             FileHandle.standardOutput.write(Data(text.utf8))
-        case .info(let info):
+        }
+        if let info = event.info {
             print(String(format: "\n[%d tokens, %.1f tokens/s]", info.generatedTokens.count, info.generationTokensPerSecond))
-        case .token:
-            break
         }
     }
 } catch {

@@ -55,12 +55,8 @@ struct ChatCommand: AsyncParsableCommand {
                 }
                 var info: GenerationInfo? = nil
                 for try await event in await session.streamResponse(to: message) {
-                    switch event {
-                    case let .chunk(text):
-                        writeOutput(text)
-                    case let .info(summary): info = summary
-                    case .token: break
-                    }
+                    if let text = event.chunk { writeOutput(text) }
+                    if let summary = event.info { info = summary }
                 }
                 writeOutput("\n")
                 if let info, interactive {

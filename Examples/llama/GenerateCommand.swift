@@ -45,23 +45,15 @@ struct GenerateCommand: AsyncParsableCommand {
             let loadTime = (ContinuousClock.now - loadStart).seconds
             let parameters = try sampling.parameters(model: modelOptions)
             let ids = try promptTokens(model)
-            var text = ""
             var info: GenerationInfo? = nil
             for try await event in model.generate(promptTokens: ids, parameters: parameters) {
-                switch event {
-                case let .chunk(chunk):
-                    text += chunk
-                    if !json {
-                        writeOutput(chunk)
-                    }
-                case let .info(summary): info = summary
-                case .token: break
-                }
+                if let text = event.chunk, !json { writeOutput(text) }
+                if let summary = event.info { info = summary }
             }
             guard let info else { return }
             if json {
                 try printJSON([
-                    "prompt_ids": info.promptTokens, "generated_ids": info.generatedTokens, "text": text,
+                    "prompt_ids": info.promptTokens, "generated_ids": info.generatedTokens, "text": info.text,
                     "stop_reason": info.stopReason.rawValue,
                     "timings": [
                         "load_seconds": loadTime, "prompt_tokens": info.processedPromptTokenCount,

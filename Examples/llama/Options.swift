@@ -146,21 +146,11 @@ struct SamplingOptions: ParsableArguments {
     var ignoreEOS = false
 
     func parameters(model: ModelOptions) throws -> GenerateParameters {
-        var p = GenerateParameters()
-        p.maxTokens = maxTokens
-        p.temperature = temperature
-        p.topK = topK
-        p.topP = topP
-        p.minP = minP
-        p.repetitionPenalty = repeatPenalty
-        p.penaltyWindow = repeatLastN
-        p.frequencyPenalty = frequencyPenalty
-        p.presencePenalty = presencePenalty
-        p.seed = seed
-        p.stopStrings = stop
-        p.stopAtEndOfSequence = !ignoreEOS
-        p.context = model.context
-        p.cacheType = try model.cacheElementType()
+        let p = GenerateParameters(
+            maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
+            repetitionPenalty: repeatPenalty, frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty,
+            penaltyWindow: repeatLastN, seed: seed, stopStrings: stop, stopAtEndOfSequence: !ignoreEOS,
+            cacheType: try model.cacheElementType(), context: model.context)
         do {
             try p.validate()
         } catch let ModelError.invalidParameter(name, value, reason) {

@@ -11,11 +11,8 @@ struct ChatSessionTests {
         var text = ""
         var info: GenerationInfo?
         for try await event in await session.streamResponse(to: message) {
-            switch event {
-            case let .chunk(chunk): text += chunk
-            case let .info(summary): info = summary
-            case .token: break
-            }
+            if let chunk = event.chunk { text += chunk }
+            if let summary = event.info { info = summary }
         }
         return (text, try #require(info))
     }

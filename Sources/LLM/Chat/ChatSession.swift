@@ -11,13 +11,16 @@ import Tokenizers
 /// ```swift
 /// let chat = try ChatSession(model: model, systemPrompt: "You are terse.")
 /// print(try await chat.respond(to: "What is the capital of France?"))
-/// for try await event in await chat.streamResponse(to: "And of Italy?") {
-///     if case let .chunk(text) = event { print(text, terminator: "") }
+/// for try await text in await chat.streamResponse(to: "And of Italy?").text {
+///     print(text, terminator: "")
 /// }
 /// ```
 public actor ChatSession {
+    /// The model that replies.
     public let model: LanguageModel
+    /// The prompt format the conversation is rendered with.
     public let template: ChatTemplate
+    /// The settings of the replies.
     public var parameters: GenerateParameters
     /// The conversation so far.
     public private(set) var messages: [ChatMessage]
@@ -26,9 +29,14 @@ public actor ChatSession {
     private var cachedTokens: [Int] = []
     private let tokenizer: any Tokenizer
 
+    /// A new conversation.
+    ///
     /// - Parameters:
+    ///   - model: the model that replies; it needs a tokenizer.
     ///   - template: the prompt format; by default the one the model's file names
     ///     (an error if the file names none or one this library does not recognise).
+    ///   - systemPrompt: the conversation's first, system message, if any.
+    ///   - parameters: the settings of the replies.
     public init(
         model: LanguageModel, template: ChatTemplate? = nil, systemPrompt: String? = nil,
         parameters: GenerateParameters = GenerateParameters()
@@ -54,37 +62,47 @@ public actor ChatSession {
     /// How many tokens the cache holds.
     public var cachedTokenCount: Int { cachedTokens.count }
 
-    /// Sends `message` and returns the whole reply.
-    public func respond(to message: String) async throws -> String {
+    /// Sends `message` and returns the whole reply. Cancelling the calling task stops
+    /// the reply before its next token; what was generated joins the conversation and
+    /// is returned.
+    ///
+    /// Nonisolated so that the reply is read off the actor, which the generation
+    /// occupies: read on it, the loop could not ask for the next piece, and so could
+    /// not pass on a cancellation, until the generation had ended.
+    public nonisolated func respond(to message: String) async throws -> String {
         var reply = ""
-        for try await event in streamResponse(to: message) {
-            if case let .chunk(text) = event { reply += text }
-        }
+        for try await text in await streamResponse(to: message).text { reply += text }
         return reply
     }
 
-    /// Sends `message` and streams the reply. The reply joins the conversation when
-    /// the stream ends (also when it is cancelled, with what was generated).
-    public func streamResponse(to message: String) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
+    /// Sends `message` and streams the reply's text and, at the end, a
+    /// ``GenerationInfo``.
+    ///
+    /// The reply joins the conversation when generation stops, also when it stops
+    /// early: cancelling the consuming task stops it before its next token (the summary
+    /// still comes, with ``StopReason/cancelled``), and so does breaking out of the
+    /// loop or dropping the stream. See ``GenerationStream``.
+    ///
+    /// ```swift
+    /// for try await text in await chat.streamResponse(to: "And of Italy?").text {
+    ///     print(text, terminator: "")
+    /// }
+    /// ```
+    public func streamResponse(to message: String) -> GenerationStream<GenerationEvent> {
+        GenerationStream { channel in
+            Task {
                 do {
-                    let info = try self.runTurn(message) { event in
-                        if Task.isCancelled { return false }
-                        if case .terminated = continuation.yield(event) { return false }
-                        return true
-                    }
-                    continuation.yield(.info(info))
-                    continuation.finish()
+                    let info = try self.runTurn(message) { channel.yield(.chunk($0)) }
+                    channel.yield(.info(info))
+                    channel.finish()
                 } catch {
-                    continuation.finish(throwing: error)
+                    channel.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 
-    private func runTurn(_ message: String, emit: (GenerationEvent) -> Bool) throws -> GenerationInfo {
+    private func runTurn(_ message: String, emit: (String) -> Bool) throws -> GenerationInfo {
         messages.append(.user(message))
         let prompt = template.encode(messages, with: tokenizer)
         let state = try self.state ?? model.model.makeState(
@@ -95,14 +113,12 @@ public actor ChatSession {
         if reused == prompt.count { reused -= 1 }  // the last prompt token must run to give logits
         state.cache.trim(to: reused)
         cachedTokens = Array(prompt.prefix(reused))
-        let generator = TokenGenerator(model: model.model, tokenizer: tokenizer, parameters: parameters)
-        var reply = ""
         let info: GenerationInfo
         do {
-            info = try generator.run(prompt: prompt, newTokens: Array(prompt[reused...]), state: state) { event in
-                if case let .chunk(text) = event { reply += text }
-                return emit(event)
-            }
+            let generator = try TokenGenerator(
+                model: model.model, tokenizer: tokenizer, parameters: parameters, prompt: prompt,
+                newTokens: Array(prompt[reused...]), state: state)
+            info = try generator.runText(emit)
         } catch {
             messages.removeLast()
             cachedTokens = Array(cachedTokens.prefix(state.position))
@@ -110,7 +126,7 @@ public actor ChatSession {
         }
         let all = prompt + info.generatedTokens
         cachedTokens = Array(all.prefix(state.position))
-        messages.append(.assistant(reply))
+        messages.append(.assistant(info.text))
         return info
     }
 }

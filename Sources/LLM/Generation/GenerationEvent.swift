@@ -1,14 +1,95 @@
 import Foundation
 
-/// What a generation stream yields.
+/// What the text stream yields: the generated text as it becomes certain, then a
+/// summary.
+///
+/// ``LanguageModel/generate(prompt:parameters:)`` and ``ChatSession/streamResponse(to:)``
+/// yield these. Most callers want only the text:
+///
+/// ```swift
+/// for try await text in model.generate(prompt: "Once upon a time").text {
+///     print(text, terminator: "")
+/// }
+/// ```
+///
+/// and those that want the summary too read the accessors:
+///
+/// ```swift
+/// for try await event in model.generate(prompt: "Once upon a time") {
+///     if let text = event.chunk { print(text, terminator: "") }
+///     if let info = event.info { print("\n\(info.generationTokensPerSecond) tokens/s") }
+/// }
+/// ```
+///
+/// The token ids are in the summary (``GenerationInfo/generatedTokens``), and as they
+/// come in the token stream of ``LanguageModel/generateTokens(prompt:parameters:)``.
 public enum GenerationEvent: Sendable, Equatable {
-    /// The id of a generated token (before its text, which may come later: a character
-    /// spread over several byte tokens is emitted when complete).
-    case token(Int)
-    /// Newly generated text.
+    /// Newly generated text: whole characters, and no stop string (text that could
+    /// begin one is held back until it is known not to).
     case chunk(String)
     /// The summary, once, at the end.
     case info(GenerationInfo)
+
+    /// The text of a ``chunk(_:)`` event, `nil` for the summary.
+    public var chunk: String? {
+        if case let .chunk(text) = self { return text }
+        return nil
+    }
+
+    /// The summary of an ``info(_:)`` event, `nil` for text.
+    public var info: GenerationInfo? {
+        if case let .info(info) = self { return info }
+        return nil
+    }
+}
+
+/// What the token stream yields: each generated token, then a summary.
+///
+/// ``LanguageModel/generateTokens(prompt:parameters:)`` yields these, for callers that
+/// work with token ids (or want to know which token produced which text).
+///
+/// ```swift
+/// for try await event in model.generateTokens(prompt: "Once upon a time") {
+///     if let token = event.token { print(token.id, token.text) }
+///     if let info = event.info { print(info.stopReason) }
+/// }
+/// ```
+public enum TokenGenerationEvent: Sendable, Equatable {
+    /// A generated token (never the end-of-sequence token that stopped generation).
+    case token(GeneratedToken)
+    /// The summary, once, at the end.
+    case info(GenerationInfo)
+
+    /// The token of a ``token(_:)`` event, `nil` for the summary.
+    public var token: GeneratedToken? {
+        if case let .token(token) = self { return token }
+        return nil
+    }
+
+    /// The summary of an ``info(_:)`` event, `nil` for a token.
+    public var info: GenerationInfo? {
+        if case let .info(info) = self { return info }
+        return nil
+    }
+}
+
+/// One generated token and the text it made certain.
+public struct GeneratedToken: Sendable, Equatable, Hashable {
+    /// The token's id in the model's vocabulary.
+    public var id: Int
+    /// The text that became certain when this token was generated; often the token's
+    /// own text, but possibly empty (the token is part of a character spread over
+    /// several byte tokens, or could be the start of a stop string) or longer (it
+    /// completed text held back for those reasons). Text released only when
+    /// generation stopped comes after the last token: ``GenerationInfo/text`` has the
+    /// whole text, and ``TokenGenerator/trailingText`` that last part.
+    public var text: String
+
+    /// A token and its text.
+    public init(id: Int, text: String) {
+        self.id = id
+        self.text = text
+    }
 }
 
 /// Why a generation stopped.
@@ -21,24 +102,36 @@ public enum StopReason: String, Sendable, Equatable {
     case maxTokens
     /// The KV cache is full.
     case contextFull
-    /// The consumer stopped listening or the task was cancelled.
+    /// The generation was stopped before any of the above: ``TokenGenerator/cancel()``
+    /// was called, the task running it was cancelled, or the consumer of its stream
+    /// went away.
     case cancelled
 }
 
-/// Counts and timings of a generation.
+/// The summary of a generation: the tokens and text, counts, timings and why it
+/// stopped.
 public struct GenerationInfo: Sendable, Equatable {
-    /// The prompt's ids (including any BOS), and the generated ids (without the stop token).
+    /// The prompt's ids, including any BOS (and, in a chat session, the whole
+    /// conversation as the template rendered it).
     public var promptTokens: [Int]
+    /// The generated ids, without the end-of-sequence token that stopped generation.
     public var generatedTokens: [Int]
+    /// The generated text, without the stop string that stopped generation (empty
+    /// for a model without a tokenizer).
+    public var text: String
     /// How many prompt tokens were processed (fewer than the prompt when a chat session
-    /// reused its cache).
+    /// reused its cache; 0 if generation was cancelled before the prompt ran).
     public var processedPromptTokenCount: Int
+    /// The time spent processing the prompt.
     public var promptTime: Duration
+    /// The time from the end of the prompt until generation stopped.
     public var generationTime: Duration
     /// From the start until the first generated token was sampled.
     public var timeToFirstToken: Duration
+    /// Why generation stopped.
     public var stopReason: StopReason
 
+    /// Prompt tokens processed per second.
     public var promptTokensPerSecond: Double {
         Double(processedPromptTokenCount) / max(promptTime.seconds, 1e-9)
     }

@@ -2,64 +2,103 @@ import Foundation
 import Tokenizers
 
 extension LanguageModel {
-    /// Generates a continuation of `prompt`, streaming token ids, text and, at the end,
-    /// a ``GenerationInfo``. The prompt is encoded with the model's BOS setting.
-    /// Cancelling the consuming task (or dropping the stream) stops the generation.
-    public func generate(prompt: String, parameters: GenerateParameters = GenerateParameters()) -> AsyncThrowingStream<GenerationEvent, Error> {
-        do {
-            let ids = try requireTokenizer().encode(prompt)
-            return generate(promptTokens: ids, parameters: parameters)
-        } catch {
-            return AsyncThrowingStream { $0.finish(throwing: error) }
+    /// Generates a continuation of `prompt`, streaming its text and, at the end, a
+    /// ``GenerationInfo``. The prompt is encoded with the model's BOS setting.
+    ///
+    /// ```swift
+    /// for try await text in model.generate(prompt: "The capital of France is").text {
+    ///     print(text, terminator: "")
+    /// }
+    /// ```
+    ///
+    /// Generation runs on a task of its own. Cancelling the consuming task stops it
+    /// before its next token, and the stream still ends with the summary, whose stop
+    /// reason is then ``StopReason/cancelled``; breaking out of the loop or dropping
+    /// the stream stops it too. Errors (an invalid parameter, a prompt too long for
+    /// the context, a failed forward pass) end the stream by throwing. See
+    /// ``GenerationStream``.
+    public func generate(prompt: String, parameters: GenerateParameters = GenerateParameters()) -> GenerationStream<GenerationEvent> {
+        stream { try TokenGenerator(model: self, prompt: prompt, parameters: parameters) } run: { generator, channel in
+            let info = try generator.runText { channel.yield(.chunk($0)) }
+            channel.yield(.info(info))
         }
     }
 
-    /// Generates a continuation of a prompt given as token ids.
-    public func generate(promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
+    /// Generates a continuation of a prompt given as token ids, streaming its text and,
+    /// at the end, a ``GenerationInfo``; as ``generate(prompt:parameters:)``.
+    public func generate(promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) -> GenerationStream<GenerationEvent> {
+        stream { try TokenGenerator(model: self, promptTokens: promptTokens, parameters: parameters) } run: { generator, channel in
+            let info = try generator.runText { channel.yield(.chunk($0)) }
+            channel.yield(.info(info))
+        }
+    }
+
+    /// Generates a continuation of `prompt`, streaming each token (its id and the text
+    /// it made certain) and, at the end, a ``GenerationInfo``, whose
+    /// ``GenerationInfo/text`` also holds text released after the last token.
+    /// Cancellation and errors as in ``generate(prompt:parameters:)``.
+    public func generateTokens(prompt: String, parameters: GenerateParameters = GenerateParameters()) -> GenerationStream<TokenGenerationEvent> {
+        stream { try TokenGenerator(model: self, prompt: prompt, parameters: parameters) } run: { generator, channel in
+            try Self.streamTokens(generator, channel)
+        }
+    }
+
+    /// Generates a continuation of a prompt given as token ids, streaming each token
+    /// and, at the end, a ``GenerationInfo``; as ``generateTokens(prompt:parameters:)``.
+    public func generateTokens(promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) -> GenerationStream<TokenGenerationEvent> {
+        stream { try TokenGenerator(model: self, promptTokens: promptTokens, parameters: parameters) } run: { generator, channel in
+            try Self.streamTokens(generator, channel)
+        }
+    }
+
+    /// Generates a continuation of `prompt` and returns the whole text with the summary.
+    ///
+    /// Cancelling the calling task stops generation before its next token and returns
+    /// what was generated, with ``StopReason/cancelled`` as the stop reason.
+    public func generateText(prompt: String, parameters: GenerateParameters = GenerateParameters()) async throws -> (text: String, info: GenerationInfo) {
+        try await collect { try TokenGenerator(model: self, prompt: prompt, parameters: parameters) }
+    }
+
+    /// Generates a continuation of a prompt given as token ids and returns the whole
+    /// text with the summary; as ``generateText(prompt:parameters:)``.
+    public func generateText(promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) async throws -> (text: String, info: GenerationInfo) {
+        try await collect { try TokenGenerator(model: self, promptTokens: promptTokens, parameters: parameters) }
+    }
+
+    private static func streamTokens(_ generator: TokenGenerator, _ channel: GenerationStream<TokenGenerationEvent>.Channel) throws {
+        while let token = try generator.next() {
+            if !channel.yield(.token(token)) { generator.cancel() }
+        }
+        channel.yield(.info(generator.info!))
+    }
+
+    /// A stream fed by a generator running on a detached task (a forward pass blocks
+    /// its thread); the consumer's cancellation, or its going away, cancels the task.
+    private func stream<Event: Sendable>(
+        make: @escaping @Sendable () throws -> TokenGenerator,
+        run: @escaping @Sendable (TokenGenerator, GenerationStream<Event>.Channel) throws -> Void
+    ) -> GenerationStream<Event> {
+        GenerationStream { channel in
+            Task.detached {
                 do {
-                    let state = try model.makeState(
-                        context: try resolveContext(parameters.context),
-                        batchCapacity: min(parameters.prefillStepSize, max(1, promptTokens.count)),
-                        cacheType: parameters.cacheType)
-                    let generator = TokenGenerator(model: model, tokenizer: tokenizer, parameters: parameters)
-                    let info = try generator.run(prompt: promptTokens, newTokens: promptTokens, state: state) { event in
-                        if Task.isCancelled { return false }
-                        if case .terminated = continuation.yield(event) { return false }
-                        return true
-                    }
-                    continuation.yield(.info(info))
-                    continuation.finish()
+                    try run(try make(), channel)
+                    channel.finish()
                 } catch {
-                    continuation.finish(throwing: error)
+                    channel.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 
-    /// Generates and collects the whole text.
-    public func generateText(prompt: String, parameters: GenerateParameters = GenerateParameters()) async throws -> (text: String, info: GenerationInfo) {
-        try await collect(generate(prompt: prompt, parameters: parameters))
-    }
-
-    /// Generates from token ids and collects the whole text.
-    public func generateText(promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) async throws -> (text: String, info: GenerationInfo) {
-        try await collect(generate(promptTokens: promptTokens, parameters: parameters))
-    }
-
-    private func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> (text: String, info: GenerationInfo) {
-        var text = ""
-        var info: GenerationInfo? = nil
-        for try await event in stream {
-            switch event {
-            case let .chunk(chunk): text += chunk
-            case let .info(summary): info = summary
-            case .token: break
-            }
+    /// Runs a generator to the end on a detached task, which the calling task's
+    /// cancellation cancels (the generator then stops with ``StopReason/cancelled``).
+    private func collect(_ make: @escaping @Sendable () throws -> TokenGenerator) async throws -> (text: String, info: GenerationInfo) {
+        let task = Task.detached { () throws -> GenerationInfo in
+            let generator = try make()
+            while try generator.next() != nil {}
+            return generator.info!
         }
-        guard let info else { throw CancellationError() }
-        return (text, info)
+        let info = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return (info.text, info)
     }
 }

@@ -2,19 +2,105 @@ import Foundation
 import TensorCore
 import Tokenizers
 
-/// The generation loop: process the prompt in steps, then sample, emit and feed back
-/// one token at a time until a stop condition. Used by ``LanguageModel/generate(promptTokens:parameters:)``
-/// and by ``ChatSession``.
-struct TokenGenerator {
+/// Generates one token per call, for callers who drive generation themselves.
+///
+/// The first call to ``next()`` processes the prompt; each call samples a token,
+/// decodes its text and returns it, and the following call feeds it back through the
+/// model. ``next()`` returns `nil` once generation has stopped; ``stopReason`` then
+/// says why and ``info`` holds the summary. The streams of
+/// ``LanguageModel/generate(prompt:parameters:)``,
+/// ``LanguageModel/generateTokens(prompt:parameters:)`` and ``ChatSession`` run this
+/// same loop on a task of their own; drive a generator yourself to decide after each
+/// token whether to go on, without a task or a stream in between.
+///
+/// ```swift
+/// let generator = try TokenGenerator(model: model, prompt: "Once upon a time", parameters: .greedy)
+/// while let token = try generator.next() {
+///     print(token.text, terminator: "")
+///     if token.text.contains("dragon") { generator.cancel() }
+/// }
+/// print(generator.trailingText)
+/// print(generator.stopReason!)  // .cancelled if a dragon appeared
+/// ```
+///
+/// Each call to ``next()`` runs one forward pass on the calling thread; use a
+/// generator from one task at a time. Cancelling the task that drives it stops it
+/// like ``cancel()`` does.
+public final class TokenGenerator {
     let model: any TransformerModel
-    let tokenizer: (any Tokenizer)?
-    let parameters: GenerateParameters
+    /// The settings this generation runs with.
+    public let parameters: GenerateParameters
+    /// The whole prompt, including any BOS (in a chat session, the whole conversation).
+    public let promptTokens: [Int]
+    /// The prompt tokens not yet in the state's cache (all of them, unless a chat
+    /// session reused its cache).
+    private let newTokens: [Int]
+    private let state: InferenceState
+    private var sampler: Sampler
+    private let decoder: StreamingDecoder?
+    private let stopIDs: Set<Int>
 
-    /// Runs `newTokens` (what is not yet in `state`'s cache of the full prompt
-    /// `prompt`) and generates. `emit` receives each event and returns false to stop.
-    func run(
-        prompt: [Int], newTokens: [Int], state: InferenceState, emit: (GenerationEvent) -> Bool
-    ) throws -> GenerationInfo {
+    /// The tokens generated so far.
+    public private(set) var generatedTokens: [Int] = []
+    /// The text generated so far, without text held back as the possible start of a
+    /// stop string; complete once ``next()`` has returned `nil`.
+    public private(set) var text = ""
+    /// The text released when generation stopped, after the last token's (text that
+    /// was held back as the possible start of a stop string, or the bytes of an
+    /// unfinished character); empty while generating.
+    public private(set) var trailingText = ""
+    /// Why generation stopped; `nil` while it runs.
+    public private(set) var stopReason: StopReason?
+
+    private var history: [Int]
+    private var logits: [Float] = []
+    /// The token the next forward pass feeds back; one array reused from token to token.
+    private var step = [0]
+    /// Decoded text not yet released because it could be the start of a stop string.
+    private var pendingText = ""
+    private var started = false
+    private var cancelRequested = false
+    private var processedPromptTokenCount = 0
+
+    private let clock = ContinuousClock()
+    private var start: ContinuousClock.Instant
+    private var generationStart: ContinuousClock.Instant
+    private var promptTime = Duration.zero
+    private var timeToFirstToken = Duration.zero
+    private var generationTime = Duration.zero
+
+    /// A generator that continues `prompt`, encoded with the model's BOS setting.
+    ///
+    /// - Throws: an error if the model has no tokenizer, the parameters are invalid
+    ///   (``ModelError/invalidParameter(name:value:reason:)``), the prompt is empty or
+    ///   does not fit in the context.
+    public convenience init(model: LanguageModel, prompt: String, parameters: GenerateParameters = GenerateParameters()) throws {
+        try self.init(model: model, promptTokens: model.requireTokenizer().encode(prompt), parameters: parameters)
+    }
+
+    /// A generator that continues a prompt given as token ids.
+    ///
+    /// - Throws: an error if the parameters are invalid
+    ///   (``ModelError/invalidParameter(name:value:reason:)``), the prompt is empty or
+    ///   does not fit in the context.
+    public convenience init(model: LanguageModel, promptTokens: [Int], parameters: GenerateParameters = GenerateParameters()) throws {
+        try parameters.validate()
+        let state = try model.model.makeState(
+            context: try model.resolveContext(parameters.context),
+            batchCapacity: min(parameters.prefillStepSize, max(1, promptTokens.count)),
+            cacheType: parameters.cacheType)
+        try self.init(
+            model: model.model, tokenizer: model.tokenizer, parameters: parameters, prompt: promptTokens,
+            newTokens: promptTokens, state: state)
+    }
+
+    /// A generator that processes `newTokens` (what is not yet in `state`'s cache of
+    /// the full prompt `prompt`), then generates; ``ChatSession`` keeps `state`
+    /// between turns.
+    init(
+        model: any TransformerModel, tokenizer: (any Tokenizer)?, parameters: GenerateParameters,
+        prompt: [Int], newTokens: [Int], state: InferenceState
+    ) throws {
         try parameters.validate()
         guard !newTokens.isEmpty || state.position > 0 else {
             throw ModelError.emptyPrompt
@@ -22,97 +108,159 @@ struct TokenGenerator {
         guard state.position + newTokens.count <= state.cache.capacity else {
             throw ModelError.promptTooLong(tokens: state.position + newTokens.count, context: state.cache.capacity)
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var logits = try model.process(newTokens, state: state)
-        try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
-        let promptTime = start.duration(to: clock.now)
-        var sampler = Sampler(parameters: parameters)
-        var history = prompt
-        var generated: [Int] = []
-        var step = [0]
-        let decoder = tokenizer?.makeStreamingDecoder()
-        var pendingText = ""
-        var emittedText = ""
-        let stopIDs = parameters.stopAtEndOfSequence ? (tokenizer?.specialTokens.stopIDs ?? []) : []
-        var reason = StopReason.maxTokens
-        var firstTokenTime = promptTime
-        let generationStart = clock.now
+        self.model = model
+        self.parameters = parameters
+        self.promptTokens = prompt
+        self.newTokens = newTokens
+        self.state = state
+        sampler = Sampler(parameters: parameters)
+        decoder = tokenizer?.makeStreamingDecoder()
+        stopIDs = parameters.stopAtEndOfSequence ? (tokenizer?.specialTokens.stopIDs ?? []) : []
+        history = prompt
+        start = clock.now
+        generationStart = start
+    }
 
-        /// Emits the part of `pendingText` that cannot be the start of a stop string;
-        /// returns true when a stop string was found.
-        func releaseText(final: Bool) -> Bool {
-            if let (range, _) = parameters.stopStrings.compactMap({ stop in
-                pendingText.range(of: stop).map { ($0, stop) }
-            }).min(by: { $0.0.lowerBound < $1.0.lowerBound }) {
-                let before = String(pendingText[..<range.lowerBound])
-                if !before.isEmpty { _ = emit(.chunk(before)) }
-                pendingText = ""
-                return true
+    /// Stops the generation: the next call to ``next()`` returns `nil`, with
+    /// ``stopReason`` ``StopReason/cancelled``. Does nothing once it has stopped.
+    ///
+    /// Call it from the code that drives the generator (the generator is not
+    /// `Sendable`); to stop it from elsewhere, cancel the task that drives it.
+    public func cancel() {
+        cancelRequested = true
+    }
+
+    /// The summary, once generation has stopped (`nil` before).
+    public var info: GenerationInfo? {
+        guard let stopReason else { return nil }
+        return GenerationInfo(
+            promptTokens: promptTokens, generatedTokens: generatedTokens, text: text,
+            processedPromptTokenCount: processedPromptTokenCount, promptTime: promptTime,
+            generationTime: generationTime, timeToFirstToken: timeToFirstToken, stopReason: stopReason)
+    }
+
+    /// Generates the next token: on the first call processes the prompt, on later
+    /// calls feeds the previous token back, then samples.
+    ///
+    /// - Returns: the token and the text it made certain, or `nil` when generation has
+    ///   stopped (at the end-of-sequence token, a stop string, `maxTokens`, a full
+    ///   context, or on cancellation); ``stopReason`` says which.
+    /// - Throws: errors of the forward pass, such as
+    ///   ``ModelError/nonFiniteLogits(position:generatedTokens:count:)``; generation
+    ///   cannot continue after one.
+    public func next() throws -> GeneratedToken? {
+        guard stopReason == nil else { return nil }
+        if cancelRequested || Task.isCancelled { return end(.cancelled) }
+        if !started {
+            started = true
+            start = clock.now
+            logits = try model.process(newTokens, state: state)
+            processedPromptTokenCount = newTokens.count
+            try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
+            promptTime = start.duration(to: clock.now)
+            timeToFirstToken = promptTime
+            generationStart = clock.now
+            if generatedTokens.count >= parameters.maxTokens { return end(.maxTokens) }
+            if cancelRequested || Task.isCancelled { return end(.cancelled) }
+        } else {
+            try model.forward(step, state: state, allLogits: nil)
+            state.lastLogits.copyFloats(into: &logits)
+            try checkFinite(logits, position: state.position - 1, generatedTokens: generatedTokens.count)
+        }
+        let id = sampler.next(logits: logits, history: history)
+        if generatedTokens.isEmpty { timeToFirstToken = start.duration(to: clock.now) }
+        if stopIDs.contains(id) { return end(.endOfSequence) }
+        generatedTokens.append(id)
+        history.append(id)
+        step[0] = id
+        var released = ""
+        if let decoder {
+            pendingText += try decoder.append(id)
+            guard let ready = releaseText(final: false) else {
+                return GeneratedToken(id: id, text: releaseBeforeStopString() + finish(.stopString))
             }
-            var safe = pendingText.endIndex
-            if !final {
-                for stop in parameters.stopStrings {
-                    for length in stride(from: min(stop.count - 1, pendingText.count), to: 0, by: -1) {
-                        let suffixStart = pendingText.index(pendingText.endIndex, offsetBy: -length)
-                        if stop.hasPrefix(pendingText[suffixStart...]) {
-                            safe = min(safe, suffixStart)
-                            break
-                        }
+            released = ready
+        }
+        if generatedTokens.count >= parameters.maxTokens {
+            released += finish(.maxTokens)
+        } else if state.position >= state.cache.capacity {
+            released += finish(.contextFull)
+        }
+        return GeneratedToken(id: id, text: released)
+    }
+
+    /// Ends generation between tokens: what is released now becomes ``trailingText``.
+    private func end(_ reason: StopReason) -> GeneratedToken? {
+        trailingText = finish(reason)
+        return nil
+    }
+
+    /// Records why generation stopped and returns the text it releases: unless a stop
+    /// string was found, the decoder's unfinished character and the text held back as
+    /// the possible start of a stop string (which may itself reach one, and then
+    /// becomes the reason).
+    private func finish(_ reason: StopReason) -> String {
+        var reason = reason
+        var released = ""
+        if reason != .stopString, let decoder {
+            pendingText += decoder.finish()
+            if let ready = releaseText(final: true) {
+                released = ready
+            } else {
+                released = releaseBeforeStopString()
+                reason = .stopString
+            }
+        }
+        stopReason = reason
+        generationTime = generationStart.duration(to: clock.now)
+        return released
+    }
+
+    /// Releases the pending text that ``releaseText(final:)`` cut before a stop string.
+    private func releaseBeforeStopString() -> String {
+        let before = pendingText
+        pendingText = ""
+        text += before
+        return before
+    }
+
+    /// Releases the part of the pending text that cannot be the start of a stop string
+    /// (all of it when `final`) and adds it to ``text``. Returns `nil` when the
+    /// pending text contains a stop string: the pending text is then cut to what comes
+    /// before the earliest one.
+    private func releaseText(final: Bool) -> String? {
+        if let range = parameters.stopStrings.compactMap({ pendingText.range(of: $0) })
+            .min(by: { $0.lowerBound < $1.lowerBound })
+        {
+            pendingText = String(pendingText[..<range.lowerBound])
+            return nil
+        }
+        var safe = pendingText.endIndex
+        if !final {
+            for stop in parameters.stopStrings {
+                for length in stride(from: min(stop.count - 1, pendingText.count), to: 0, by: -1) {
+                    let suffixStart = pendingText.index(pendingText.endIndex, offsetBy: -length)
+                    if stop.hasPrefix(pendingText[suffixStart...]) {
+                        safe = min(safe, suffixStart)
+                        break
                     }
                 }
             }
-            let ready = String(pendingText[..<safe])
-            pendingText = String(pendingText[safe...])
-            if !ready.isEmpty {
-                emittedText += ready
-                if !emit(.chunk(ready)) { reason = .cancelled }
-            }
-            return false
         }
+        let ready = String(pendingText[..<safe])
+        pendingText = String(pendingText[safe...])
+        text += ready
+        return ready
+    }
 
-        while generated.count < parameters.maxTokens {
-            if Task.isCancelled || reason == .cancelled {
-                reason = .cancelled
-                break
-            }
-            let next = sampler.next(logits: logits, history: history)
-            if generated.isEmpty { firstTokenTime = start.duration(to: clock.now) }
-            if stopIDs.contains(next) {
-                reason = .endOfSequence
-                break
-            }
-            generated.append(next)
-            history.append(next)
-            if !emit(.token(next)) {
-                reason = .cancelled
-                break
-            }
-            if let decoder {
-                pendingText += try decoder.append(next)
-                if releaseText(final: false) {
-                    reason = .stopString
-                    break
-                }
-            }
-            if generated.count == parameters.maxTokens { break }
-            guard state.position < state.cache.capacity else {
-                reason = .contextFull
-                break
-            }
-            step[0] = next  // the token and the logits reuse their arrays from token to token
-            try model.forward(step, state: state, allLogits: nil)
-            state.lastLogits.copyFloats(into: &logits)
-            try checkFinite(logits, position: state.position - 1, generatedTokens: generated.count)
+    /// Runs to the end, passing each non-empty piece of text (the trailing text too) to
+    /// `emit`; cancels when `emit` returns false. Returns the summary.
+    func runText(_ emit: (String) -> Bool) throws -> GenerationInfo {
+        while let token = try next() {
+            if !token.text.isEmpty, !emit(token.text) { cancel() }
         }
-        if let decoder, reason != .stopString {
-            pendingText += decoder.finish()
-            if releaseText(final: true) { reason = .stopString }
-        }
-        return GenerationInfo(
-            promptTokens: prompt, generatedTokens: generated, processedPromptTokenCount: newTokens.count,
-            promptTime: promptTime, generationTime: generationStart.duration(to: clock.now),
-            timeToFirstToken: firstTokenTime, stopReason: reason)
+        if !trailingText.isEmpty { _ = emit(trailingText) }
+        return info!
     }
 
     /// Throws ``ModelError/nonFiniteLogits(position:generatedTokens:count:)`` if any logit

@@ -6,9 +6,11 @@ import Foundation
 /// Everything after the logits is plain, deterministic Swift, so the same logits and
 /// seed give the same token on every backend and every run.
 public struct Sampler: Sendable {
+    /// The settings it samples with.
     public let parameters: GenerateParameters
     private var random: Xoshiro256
 
+    /// A sampler seeded with `parameters.seed` (or a random seed when it is `nil`).
     public init(parameters: GenerateParameters) {
         self.parameters = parameters
         random = Xoshiro256(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
