@@ -5,6 +5,7 @@ import ModelFormats
 import TensorCore
 import Testing
 import TestSupport
+import Tokenizers
 
 /// The architecture registry: which type a file's architecture name picks, the errors
 /// for names no architecture claims, architectures given by the caller, and the log of
@@ -71,6 +72,21 @@ struct ModelArchitectureTests {
         #expect(loaded?.metadata["architecture"] == "LlamaModel")
         #expect(loaded?.metadata["format"] == "gguf")
         #expect(loaded?.metadata["layers"] != nil)
+    }
+
+    /// A chat session logs the template it uses and who chose it, at `.debug`.
+    @Test func aChatSessionLogsItsTemplate() throws {
+        let records = LockedRecords()
+        var logger = Logger(label: "test") { _ in RecordingHandler(records: records) }
+        logger.logLevel = .debug
+        let model = try ModelLoader.load(from: Fixtures.url("models/llama-mha"), backend: NaiveBackend())
+        _ = try ChatSession(model: model, template: .chatml, logger: logger)
+        let chosen = records.value.first { $0.message == "chat template" }
+        #expect(chosen?.metadata["template"] == ChatTemplate.chatml.rawValue)
+        #expect(chosen?.metadata["chosen by"] == "the caller")
+        logger.logLevel = .info
+        _ = try ChatSession(model: model, template: .chatml, logger: logger)
+        #expect(records.value.filter { $0.message == "chat template" }.count == 1)
     }
 }
 

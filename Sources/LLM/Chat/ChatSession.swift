@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Tokenizers
 
 /// A conversation with a chat model that keeps its KV cache between turns: a
@@ -16,6 +17,9 @@ import Tokenizers
 /// }
 /// ```
 public actor ChatSession {
+    /// The logger a session reports to unless it is given one (`SwiftLlama.ChatSession`).
+    public static let defaultLogger = Logger(label: "SwiftLlama.ChatSession")
+
     /// The model that replies.
     public let model: LanguageModel
     /// The prompt format the conversation is rendered with.
@@ -37,15 +41,20 @@ public actor ChatSession {
     ///     (an error if the file names none or one this library does not recognise).
     ///   - systemPrompt: the conversation's first, system message, if any.
     ///   - parameters: the settings of the replies.
+    ///   - logger: where the session reports, at `debug` level, the template it chose and
+    ///     why.
     public init(
         model: LanguageModel, template: ChatTemplate? = nil, systemPrompt: String? = nil,
-        parameters: GenerateParameters = GenerateParameters()
+        parameters: GenerateParameters = GenerateParameters(), logger: Logger = ChatSession.defaultLogger
     ) throws {
         guard let chosen = template ?? model.chatTemplate else {
             throw TokenizerError(
                 .unknownTemplate,
                 "the model names no chat template this library recognises; choose one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        logger.debug(
+            "chat template",
+            metadata: ["template": "\(chosen.rawValue)", "chosen by": template == nil ? "the model" : "the caller"])
         self.model = model
         self.template = chosen
         self.parameters = parameters
