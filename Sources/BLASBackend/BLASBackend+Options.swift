@@ -3,7 +3,7 @@ import Logging
 import TensorCore
 
 extension BLASBackend {
-    /// The backend's settings read from ``BackendConfiguration/options``, with the
+    /// The backend's settings read from `BackendConfiguration.options`, with the
     /// defaults of the `auto` values taken from the processor policy
     /// (`ProcessorPolicy.swift`) and the rule behind each of them kept for the log.
     struct Options {

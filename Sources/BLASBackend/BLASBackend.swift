@@ -44,7 +44,7 @@ import TensorCore
 /// costs more than the loads they save) and with `activations=float` they stay in `f32`
 /// (``halfActivations``). `f32` weights always meet `f32` activations.
 ///
-/// Options (``BackendConfiguration/options``): `gemm-min-rows` sets
+/// Options (`BackendConfiguration.options`): `gemm-min-rows` sets
 /// ``matrixRowThreshold``, `integer-gemm-min-rows` sets ``integerMatrixRowThreshold``,
 /// `panel-min-rows` sets ``panelRowThreshold``, `panel-bytes` sets ``panelByteCount``,
 /// `block-attention-min-rows` sets ``blockAttentionRowThreshold``,
@@ -60,7 +60,7 @@ import TensorCore
 /// that lists these (``optionKeys``), so a misspelt setting is not silently ignored.
 ///
 /// OpenBLAS's thread count is a process-wide setting; creating a `BLASBackend` sets
-/// it to ``BackendConfiguration/threadCount``. So is the choice of OpenBLAS's kernels:
+/// it to `BackendConfiguration.threadCount`. So is the choice of OpenBLAS's kernels:
 /// an OpenBLAS built for many processors (Debian's) that does not know this one runs its
 /// "Prescott" (SSE3) kernels, far slower than its AVX-512 ones on a recent Xeon; unless
 /// `openblas-core=keep` or `OPENBLAS_CORETYPE` is set, creating a backend makes it choose
@@ -153,7 +153,7 @@ public final class BLASBackend: Backend {
     let parallelRows: ParallelRows
     let scratch = ScratchBuffers()
 
-    /// The keys of ``BackendConfiguration/options`` this backend reads; creating one with
+    /// The keys of `BackendConfiguration.options` this backend reads; creating one with
     /// any other key throws.
     public static let optionKeys: [String] = [
         "activations", "block-attention-min-rows", "block-pairs", "gemm-min-rows", "half-activations", "instruction-set",

@@ -4,7 +4,7 @@ import Foundation
 
 /// Measures read bandwidth the way a bandwidth-bound decoder uses memory: threads
 /// sum disjoint parts of a buffer much larger than the caches, once per pass. The buffer
-/// asks for 2 MiB pages (Linux), as model files' mappings do (``FileBytes``): with 4 KiB
+/// asks for 2 MiB pages (Linux), as model files' mappings do (`FileBytes` in ModelFormats): with 4 KiB
 /// pages TLB misses and prefetchers stopping at page boundaries would lower the limit
 /// the decoder is measured against.
 public enum MemoryBandwidthProbe {
