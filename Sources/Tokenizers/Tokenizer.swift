@@ -46,6 +46,16 @@ public protocol Tokenizer: Sendable {
 }
 
 extension Tokenizer {
+    /// The text of `ids` through ``makeStreamingDecoder()``: every id appended in turn,
+    /// then what the decoder held back. Tokenizers whose reference decodes a sequence
+    /// otherwise than piece by piece override it.
+    public func decode(_ ids: [Int]) throws -> String {
+        let decoder = makeStreamingDecoder()
+        var text = ""
+        for id in ids { text += try decoder.append(id) }
+        return text + decoder.finish()
+    }
+
     /// The ids of `text` with the model's default BOS/EOS handling and special-token
     /// text treated as plain text.
     public func encode(_ text: String) -> [Int] {

@@ -13,14 +13,7 @@ import TestSupport
 /// are skipped, saying so, when they are not there).
 struct ByteLevelVectorTests {
     static func vectors(_ name: String) throws -> [(String, [Int])] {
-        let input = try String(contentsOf: Fixtures.url("llama-cpp-vocab/ggml-vocab-\(name).gguf.inp"), encoding: .utf8)
-        let output = try String(contentsOf: Fixtures.url("llama-cpp-vocab/ggml-vocab-\(name).gguf.out"), encoding: .utf8)
-        var texts = input.components(separatedBy: "\n__ggml_vocab_test__\n")
-        if texts.last == "" { texts.removeLast() }
-        var expected = output.components(separatedBy: "\n")
-        if expected.last == "" { expected.removeLast() }
-        #expect(texts.count == expected.count)
-        return zip(texts, expected).map { text, line in (text, line.split(separator: " ").map { Int($0)! }) }
+        try LlamaCppVectorTests.vectors(of: "llama-cpp-vocab/ggml-vocab-\(name).gguf")
     }
 
     static func cachedVocabulary(_ name: String) -> URL? {

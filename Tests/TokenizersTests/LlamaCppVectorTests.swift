@@ -6,9 +6,11 @@ import TestSupport
 /// llama.cpp's own tokenizer test vectors for the Llama 2 vocabulary
 /// (`ggml-vocab-llama-spm.gguf.inp`/`.out`: add_special=false, parse_special=false).
 struct LlamaCppVectorTests {
-    static func vectors() throws -> [(String, [Int])] {
-        let input = try String(contentsOf: Fixtures.url("shared/ggml-vocab-llama-spm.gguf.inp"), encoding: .utf8)
-        let output = try String(contentsOf: Fixtures.url("shared/ggml-vocab-llama-spm.gguf.out"), encoding: .utf8)
+    /// The vectors of the fixture `vocabulary` (its `.inp` and `.out` files): each input
+    /// text with its expected ids.
+    static func vectors(of vocabulary: String = "shared/ggml-vocab-llama-spm.gguf") throws -> [(String, [Int])] {
+        let input = try String(contentsOf: Fixtures.url(vocabulary + ".inp"), encoding: .utf8)
+        let output = try String(contentsOf: Fixtures.url(vocabulary + ".out"), encoding: .utf8)
         var texts = input.components(separatedBy: "\n__ggml_vocab_test__\n")
         if texts.last == "" { texts.removeLast() }
         var expected = output.components(separatedBy: "\n")

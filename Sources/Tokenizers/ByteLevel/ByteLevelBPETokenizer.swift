@@ -166,13 +166,6 @@ public final class ByteLevelBPETokenizer: Tokenizer {
 
     // MARK: Decoding
 
-    public func decode(_ ids: [Int]) throws -> String {
-        let decoder = makeStreamingDecoder()
-        var text = ""
-        for id in ids { text += try decoder.append(id) }
-        return text + decoder.finish()
-    }
-
     public func piece(for id: Int) -> String? {
         tokens.indices.contains(id) ? tokens[id] : nil
     }

@@ -303,13 +303,6 @@ public final class SentencePieceTokenizer: Tokenizer {
 
     // MARK: Decoding
 
-    public func decode(_ ids: [Int]) throws -> String {
-        let decoder = makeStreamingDecoder()
-        var text = ""
-        for id in ids { text += try decoder.append(id) }
-        return text + decoder.finish()
-    }
-
     public func piece(for id: Int) -> String? {
         model.pieces.indices.contains(id) ? model.pieces[id].text : nil
     }
