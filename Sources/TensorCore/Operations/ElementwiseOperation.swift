@@ -1,5 +1,6 @@
 /// `output = a + b` or `output = a × b`, element by element, on `f32` tensors of
-/// the same shape. The output may be one of the inputs (in-place).
+/// the same shape, or with `b` one row that applies to every row of `a` (a bias:
+/// `b` of shape `[a.rowLength]`). The output may be one of the inputs (in-place).
 public struct ElementwiseOperation: Sendable {
     /// The arithmetic to apply.
     public enum Kind: String, Sendable, CaseIterable {
@@ -18,7 +19,9 @@ public struct ElementwiseOperation: Sendable {
         try OperationChecks.requireF32(b, "b", in: name)
         try OperationChecks.requireF32(output, "output", in: name)
         try OperationChecks.requireWritable(output, in: name)
-        try OperationChecks.requireSameShape(a, "a", b, "b", in: name)
+        if b.shape.count != 1 || b.shape[0] != a.rowLength || a.shape.count == 1 {
+            try OperationChecks.requireSameShape(a, "a", b, "b", in: name)
+        }
         try OperationChecks.requireSameShape(a, "a", output, "output", in: name)
         self.kind = kind
         self.a = a
@@ -26,11 +29,15 @@ public struct ElementwiseOperation: Sendable {
         self.output = output
     }
 
+    /// Whether `b` is one row applied to every row of `a`.
+    public var broadcastsRow: Bool { b.elementCount != a.elementCount }
+
     public func computeReference() {
         let x = a.floatPointer, y = b.floatPointer, z = output.mutableFloatPointer
+        let period = b.elementCount
         switch kind {
-        case .add: for i in 0..<a.elementCount { z[i] = x[i] + y[i] }
-        case .multiply: for i in 0..<a.elementCount { z[i] = x[i] * y[i] }
+        case .add: for i in 0..<a.elementCount { z[i] = x[i] + y[i % period] }
+        case .multiply: for i in 0..<a.elementCount { z[i] = x[i] * y[i % period] }
         }
     }
 }

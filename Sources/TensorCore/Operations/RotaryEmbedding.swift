@@ -4,7 +4,8 @@ import Foundation
 /// angle proportional to the token's position.
 ///
 /// Pair i (of `dimensions / 2`) of a token at position p turns by
-/// `p / positionScale × base^(−2i / dimensions)` radians. Which two values form
+/// `p / positionScale × base^(−2i / dimensions) / factor(i)` radians (the factors are 1
+/// unless a model sets per-pair ``Parameters/frequencyFactors``). Which two values form
 /// pair i depends on how the checkpoint ordered the rows of its Q and K weights;
 /// see ``Layout``. Values past `dimensions` (partial rotary) are left as they are.
 /// The output may be the input.
@@ -30,18 +31,26 @@ public struct RotaryEmbedding: Sendable {
         public var dimensions: Int
         /// Linear RoPE scaling: positions are divided by this factor (1 = no scaling).
         public var positionScale: Float
+        /// Per-pair divisors of the frequencies, `dimensions / 2` of them, or `nil` for
+        /// none: Llama 3's frequency-dependent scaling (`rope_scaling` of type `llama3`
+        /// in `config.json`, the `rope_freqs.weight` tensor of GGUF files), which slows
+        /// the low frequencies and leaves the high ones.
+        public var frequencyFactors: [Float]?
 
-        public init(base: Float, layout: Layout, dimensions: Int, positionScale: Float = 1) {
+        public init(base: Float, layout: Layout, dimensions: Int, positionScale: Float = 1, frequencyFactors: [Float]? = nil) {
             self.base = base
             self.layout = layout
             self.dimensions = dimensions
             self.positionScale = positionScale
+            self.frequencyFactors = frequencyFactors
         }
 
         /// The angular frequency of pair `i`, rounded to `Float` as Hugging Face's
-        /// `inv_freq` is.
+        /// `inv_freq` is, and divided by the pair's factor when there are factors.
         public func frequency(ofPair i: Int) -> Float {
-            Float(pow(Double(base), -Double(2 * i) / Double(dimensions)))
+            let frequency = Float(pow(Double(base), -Double(2 * i) / Double(dimensions)))
+            guard let frequencyFactors else { return frequency }
+            return frequency / frequencyFactors[i]
         }
     }
 
@@ -72,6 +81,13 @@ public struct RotaryEmbedding: Sendable {
         guard parameters.base > 1, parameters.base.isFinite, parameters.positionScale > 0, parameters.positionScale.isFinite else {
             throw TensorError.invalidArgument(
                 operation: name, details: "base \(parameters.base) must exceed 1 and scale \(parameters.positionScale) be positive")
+        }
+        if let factors = parameters.frequencyFactors {
+            guard factors.count == parameters.dimensions / 2, factors.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw TensorError.invalidArgument(
+                    operation: name,
+                    details: "\(factors.count) frequency factors for \(parameters.dimensions / 2) pairs; each must be finite and positive")
+            }
         }
         guard positions.allSatisfy({ $0 >= 0 }) else {
             throw TensorError.invalidArgument(operation: name, details: "positions cannot be negative")
