@@ -25,6 +25,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeDimensions: Int
     /// Which values RoPE pairs; it follows the checkpoint's Q/K row order.
     public var ropeLayout: RotaryEmbedding.Layout
+    /// Per-pair divisors of the RoPE frequencies (Llama 3's scaling), `ropeDimensions / 2`
+    /// of them, or `nil`; see `RotaryEmbedding.Parameters.frequencyFactors`.
+    public var ropeFrequencyFactors: [Float]?
     /// The context the model was trained for.
     public var contextLength: Int
     /// Whether the output projection is the token embedding.
@@ -35,8 +38,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public init(
         vocabularySize: Int, embeddingLength: Int, layerCount: Int, headCount: Int,
         kvHeadCount: Int, headDimension: Int? = nil, feedForwardLength: Int, rmsNormEpsilon: Float, ropeBase: Float,
-        ropeScale: Float = 1, ropeDimensions: Int? = nil, ropeLayout: RotaryEmbedding.Layout, contextLength: Int,
-        tiedEmbeddings: Bool, attentionScale: Float? = nil
+        ropeScale: Float = 1, ropeDimensions: Int? = nil, ropeLayout: RotaryEmbedding.Layout,
+        ropeFrequencyFactors: [Float]? = nil, contextLength: Int, tiedEmbeddings: Bool, attentionScale: Float? = nil
     ) {
         let head = headDimension ?? (headCount > 0 ? embeddingLength / headCount : 0)
         self.vocabularySize = vocabularySize
@@ -51,6 +54,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.ropeScale = ropeScale
         self.ropeDimensions = ropeDimensions ?? head
         self.ropeLayout = ropeLayout
+        self.ropeFrequencyFactors = ropeFrequencyFactors
         self.contextLength = contextLength
         self.tiedEmbeddings = tiedEmbeddings
         self.attentionScale = attentionScale ?? (head > 0 ? 1 / Float(head).squareRoot() : 1)
@@ -94,6 +98,13 @@ public struct ModelConfiguration: Sendable, Equatable {
                   "RoPE dimensions \(ropeDimensions) must be even and at most the head dimension \(headDimension)")
         try check(ropeBase > 1 && ropeBase.isFinite, "RoPE base \(ropeBase) must exceed 1")
         try check(ropeScale > 0 && ropeScale.isFinite, "RoPE scale \(ropeScale) must be positive")
+        if let factors = ropeFrequencyFactors {
+            try check(factors.count == ropeDimensions / 2,
+                      "\(factors.count) RoPE frequency factors for \(ropeDimensions / 2) rotated pairs")
+            if let bad = factors.first(where: { !($0 > 0 && $0.isFinite) }) {
+                try check(false, "RoPE frequency factor \(bad) must be finite and positive")
+            }
+        }
         try check(rmsNormEpsilon >= 0 && rmsNormEpsilon < 1, "RMSNorm epsilon \(rmsNormEpsilon) must be in [0, 1)")
         try check(attentionScale > 0 && attentionScale.isFinite, "attention scale \(attentionScale) must be positive")
     }

@@ -5,6 +5,7 @@ import TensorCore
 ///
 /// ```
 /// q = x·Wqᵀ, k = x·Wkᵀ, v = x·Wvᵀ            (heads × d, kvHeads × d, kvHeads × d)
+/// [q, k, v += biases]                         (when the architecture has them)
 /// [q, k = RMSNorm per head]                   (when the architecture has Q/K norms)
 /// q, k = RoPE(q, k, positions)
 /// cache[positions] = k, v
@@ -57,33 +58,54 @@ public struct SelfAttention: Sendable {
         public var query, key, value, output: String
         /// The per-head Q/K norms, for architectures that have them.
         public var queryNorm, keyNorm: String?
+        /// The biases of the projections, for architectures that have them.
+        public var queryBias, keyBias, valueBias, outputBias: String?
 
-        public init(query: String, key: String, value: String, output: String, queryNorm: String? = nil, keyNorm: String? = nil) {
+        public init(
+            query: String, key: String, value: String, output: String, queryNorm: String? = nil, keyNorm: String? = nil,
+            queryBias: String? = nil, keyBias: String? = nil, valueBias: String? = nil, outputBias: String? = nil
+        ) {
             self.query = query
             self.key = key
             self.value = value
             self.output = output
             self.queryNorm = queryNorm
             self.keyNorm = keyNorm
+            self.queryBias = queryBias
+            self.keyBias = keyBias
+            self.valueBias = valueBias
+            self.outputBias = outputBias
         }
 
         /// llama.cpp's GGUF names of layer `i` (`blk.i.attn_q.weight`, …; with
-        /// `queryKeyNorms`, `blk.i.attn_q_norm.weight` and `blk.i.attn_k_norm.weight`).
-        public static func gguf(layer i: Int, queryKeyNorms: Bool = false) -> WeightNames {
+        /// `queryKeyNorms`, `blk.i.attn_q_norm.weight` and `blk.i.attn_k_norm.weight`;
+        /// with `biases`, `blk.i.attn_q.bias`, `blk.i.attn_k.bias` and `blk.i.attn_v.bias`;
+        /// with `outputBias`, `blk.i.attn_output.bias`).
+        public static func gguf(layer i: Int, queryKeyNorms: Bool = false, biases: Bool = false, outputBias: Bool = false)
+            -> WeightNames
+        {
             let p = "blk.\(i)."
             return WeightNames(
                 query: p + "attn_q.weight", key: p + "attn_k.weight", value: p + "attn_v.weight",
                 output: p + "attn_output.weight", queryNorm: queryKeyNorms ? p + "attn_q_norm.weight" : nil,
-                keyNorm: queryKeyNorms ? p + "attn_k_norm.weight" : nil)
+                keyNorm: queryKeyNorms ? p + "attn_k_norm.weight" : nil, queryBias: biases ? p + "attn_q.bias" : nil,
+                keyBias: biases ? p + "attn_k.bias" : nil, valueBias: biases ? p + "attn_v.bias" : nil,
+                outputBias: outputBias ? p + "attn_output.bias" : nil)
         }
 
         /// Hugging Face transformers' names of layer `i` (`model.layers.i.self_attn.q_proj.weight`,
-        /// …; with `queryKeyNorms`, `….self_attn.q_norm.weight` and `….self_attn.k_norm.weight`).
-        public static func huggingFace(layer i: Int, queryKeyNorms: Bool = false) -> WeightNames {
+        /// …; with `queryKeyNorms`, `….self_attn.q_norm.weight` and `….self_attn.k_norm.weight`;
+        /// with `biases`, `….self_attn.q_proj.bias`, `k_proj.bias` and `v_proj.bias`; with
+        /// `outputBias`, `….self_attn.o_proj.bias`).
+        public static func huggingFace(layer i: Int, queryKeyNorms: Bool = false, biases: Bool = false, outputBias: Bool = false)
+            -> WeightNames
+        {
             let p = "model.layers.\(i).self_attn."
             return WeightNames(
                 query: p + "q_proj.weight", key: p + "k_proj.weight", value: p + "v_proj.weight", output: p + "o_proj.weight",
-                queryNorm: queryKeyNorms ? p + "q_norm.weight" : nil, keyNorm: queryKeyNorms ? p + "k_norm.weight" : nil)
+                queryNorm: queryKeyNorms ? p + "q_norm.weight" : nil, keyNorm: queryKeyNorms ? p + "k_norm.weight" : nil,
+                queryBias: biases ? p + "q_proj.bias" : nil, keyBias: biases ? p + "k_proj.bias" : nil,
+                valueBias: biases ? p + "v_proj.bias" : nil, outputBias: outputBias ? p + "o_proj.bias" : nil)
         }
     }
 
@@ -97,11 +119,16 @@ public struct SelfAttention: Sendable {
         func norm(_ name: String?) throws -> RMSNorm? {
             try name.map { RMSNorm(weight: try loader.loadNorm($0, length: hd), epsilon: c.rmsNormEpsilon) }
         }
+        func projection(_ name: String, bias: String?, rows: Int) throws -> Linear {
+            Linear(weight: try loader.load(name, shape: [rows, d]), bias: try bias.map { try loader.loadVector($0, length: rows) })
+        }
         self.init(
-            query: Linear(weight: try loader.load(names.query, shape: [c.headCount * hd, d])),
-            key: Linear(weight: try loader.load(names.key, shape: [c.kvHeadCount * hd, d])),
-            value: Linear(weight: try loader.load(names.value, shape: [c.kvHeadCount * hd, d])),
-            output: Linear(weight: try loader.load(names.output, shape: [d, c.headCount * hd])),
+            query: try projection(names.query, bias: names.queryBias, rows: c.headCount * hd),
+            key: try projection(names.key, bias: names.keyBias, rows: c.kvHeadCount * hd),
+            value: try projection(names.value, bias: names.valueBias, rows: c.kvHeadCount * hd),
+            output: Linear(
+                weight: try loader.load(names.output, shape: [d, c.headCount * hd]),
+                bias: try names.outputBias.map { try loader.loadVector($0, length: d) }),
             headCount: c.headCount, kvHeadCount: c.kvHeadCount, headDimension: hd, rope: rope, scale: c.attentionScale,
             window: window, queryNorm: try norm(names.queryNorm), keyNorm: try norm(names.keyNorm))
     }
@@ -141,6 +168,9 @@ public struct SelfAttention: Sendable {
         try projections.append(weight: key.weight, output: k)
         try projections.append(weight: value.weight, output: v)
         try backend.execute(projections)
+        try query.addBias(to: q, backend: backend)
+        try key.addBias(to: k, backend: backend)
+        try value.addBias(to: v, backend: backend)
         let queryHeads = try q.reshaped(TensorShape(n, headCount, headDimension))
         let keyHeads = try k.reshaped(TensorShape(n, kvHeadCount, headDimension))
         if let queryNorm { try queryNorm(queryHeads, into: queryHeads, backend: backend) }

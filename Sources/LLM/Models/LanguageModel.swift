@@ -40,6 +40,13 @@ public final class LanguageModel: Sendable {
         return architecture.defaultChatTemplate
     }
 
+    /// Whether the file carries a chat template of its own (`tokenizer.chat_template`,
+    /// `chat_template` in `tokenizer_config.json`). Chat and instruction-tuned models
+    /// ship one; a file without one is most likely a base model, which continues text
+    /// rather than answering, even when an architecture's default template
+    /// (``chatTemplate``) wraps the messages.
+    public var hasOwnChatTemplate: Bool { chatTemplateSource != nil }
+
     /// The tokenizer, or an error saying the model has none.
     public func requireTokenizer() throws -> any Tokenizer {
         guard let tokenizer else {

@@ -13,6 +13,9 @@ import TensorCore
 ///
 /// It reads GGUF files (`general.architecture` `llama`), Hugging Face checkpoints
 /// (`LlamaForCausalLM`, `MistralForCausalLM`, `YiForCausalLM`) and llama2.c checkpoints.
+/// Llama 3's RoPE scaling (`rope_scaling` of type `llama3`, `rope_freqs.weight`) and
+/// Q/K/V biases (`attention_bias`, `blk.N.attn_q.bias`) are read when a file has them.
+/// ``Qwen2Model`` and ``Qwen3Model`` are this decoder with other names and settings.
 public final class LlamaModel: ModelArchitecture {
     public static let ggufName = "llama"
     public static let huggingFaceNames = ["LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM"]
@@ -33,11 +36,19 @@ public final class LlamaModel: ModelArchitecture {
     public let output: Linear
 
     public convenience init(gguf file: GGUFFile, backend: any Backend) throws {
-        try self.init(configuration: Self.configuration(gguf: file), weights: file, names: .gguf, backend: backend)
+        // llama.cpp's llama graph adds the attention biases when the file has them.
+        let names = WeightNames.gguf(
+            biases: file.tensorInfo(named: "blk.0.attn_q.bias") != nil,
+            outputBias: file.tensorInfo(named: "blk.0.attn_output.bias") != nil)
+        try self.init(configuration: Self.configuration(gguf: file), weights: file, names: names, backend: backend)
     }
 
     public convenience init(huggingFace config: HuggingFaceConfig, weights: any WeightSource, backend: any Backend) throws {
-        try self.init(configuration: Self.configuration(huggingFace: config), weights: weights, names: .huggingFace, backend: backend)
+        // transformers' `attention_bias` gives all four attention projections a bias.
+        let biases = try config.attentionBias
+        try self.init(
+            configuration: Self.configuration(huggingFace: config), weights: weights,
+            names: .huggingFace(biases: biases, outputBias: biases), backend: backend)
     }
 
     /// Loads the weights named by `names` from `source`, checking every shape.
@@ -49,7 +60,8 @@ public final class LlamaModel: ModelArchitecture {
         let embeddingTable = try loader.load(names.embedding, shape: [c.vocabularySize, d])
         embedding = TokenEmbedding(table: embeddingTable)
         let rope = RotaryEmbedding.Parameters(
-            base: c.ropeBase, layout: c.ropeLayout, dimensions: c.ropeDimensions, positionScale: c.ropeScale)
+            base: c.ropeBase, layout: c.ropeLayout, dimensions: c.ropeDimensions, positionScale: c.ropeScale,
+            frequencyFactors: c.ropeFrequencyFactors)
         blocks = try loader.layers(c.layerCount, probe: { names.layer($0).attentionNorm }) { i in
             let n = names.layer(i)
             return Block(
@@ -90,10 +102,14 @@ public final class LlamaModel: ModelArchitecture {
 // MARK: - Configuration
 
 extension LlamaModel {
-    /// The configuration of a `llama` GGUF file (llama.cpp's keys). The vocabulary size
-    /// comes from the token embedding's shape; Q/K rows in such files are in the
-    /// interleaved RoPE order (llama.cpp permutes them when converting).
-    public static func configuration(gguf file: GGUFFile) throws -> ModelConfiguration {
+    /// The configuration of a GGUF file of this decoder (llama.cpp's keys, under the
+    /// file's `general.architecture`). The vocabulary size comes from the token
+    /// embedding's shape, Llama 3's frequency factors from `rope_freqs.weight`. Q/K rows
+    /// of `llama` files are in the interleaved RoPE order (llama.cpp permutes them when
+    /// converting), those of `qwen2` and `qwen3` files in the half-split order.
+    public static func configuration(
+        gguf file: GGUFFile, ropeLayout: RotaryEmbedding.Layout = .interleaved
+    ) throws -> ModelConfiguration {
         let m = try GGUFModelMetadata(file.metadata)
         func require(_ value: Int?, _ key: String) throws -> Int {
             guard let value else {
@@ -106,13 +122,14 @@ extension LlamaModel {
         }
         let width = try require(m.embeddingLength, "embedding_length")
         let heads = try require(m.headCount, "attention.head_count")
+        let head = m.keyLength ?? width / max(heads, 1)
         return ModelConfiguration(
             vocabularySize: embedding.shape[0], embeddingLength: width,
             layerCount: try require(m.blockCount, "block_count"), headCount: heads, kvHeadCount: m.headCountKV ?? heads,
-            headDimension: m.keyLength ?? width / max(heads, 1),
-            feedForwardLength: try require(m.feedForwardLength, "feed_forward_length"),
+            headDimension: head, feedForwardLength: try require(m.feedForwardLength, "feed_forward_length"),
             rmsNormEpsilon: Float(m.rmsNormEpsilon ?? 1e-5), ropeBase: Float(m.ropeFrequencyBase ?? 10_000),
-            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount, ropeLayout: .interleaved,
+            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount, ropeLayout: ropeLayout,
+            ropeFrequencyFactors: try file.ropeFrequencyFactors(dimensions: m.ropeDimensionCount ?? head),
             contextLength: try require(m.contextLength, "context_length"),
             tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil)
     }
@@ -123,12 +140,18 @@ extension LlamaModel {
         if let activation = config.hiddenAct, activation != "silu" {
             throw ModelError.invalidConfiguration("activation '\(activation)' is not supported by the Llama model (silu is)")
         }
+        if try config.mlpBias {
+            throw ModelError.invalidConfiguration("\(config.file): mlp_bias is true; feed-forward biases are not supported")
+        }
+        let base = Float(config.ropeTheta ?? 10_000)
+        let head = config.headDim ?? config.hiddenSize / config.numAttentionHeads
         return ModelConfiguration(
             vocabularySize: config.vocabSize, embeddingLength: config.hiddenSize,
             layerCount: config.numHiddenLayers, headCount: config.numAttentionHeads,
-            kvHeadCount: config.numKeyValueHeads ?? config.numAttentionHeads, headDimension: config.headDim,
+            kvHeadCount: config.numKeyValueHeads ?? config.numAttentionHeads, headDimension: head,
             feedForwardLength: config.intermediateSize, rmsNormEpsilon: Float(config.rmsNormEps),
-            ropeBase: Float(config.ropeTheta ?? 10_000), ropeScale: try config.linearRopeScale(), ropeLayout: .halfSplit,
+            ropeBase: base, ropeScale: try config.linearRopeScale(), ropeLayout: .halfSplit,
+            ropeFrequencyFactors: try config.ropeFrequencyFactors(dimensions: head, base: base),
             contextLength: config.maxPositionEmbeddings, tiedEmbeddings: config.tieWordEmbeddings ?? false)
     }
 
@@ -180,21 +203,35 @@ extension LlamaModel {
         }
 
         /// llama.cpp's GGUF names (`blk.N.attn_q.weight`, …).
-        public static let gguf = WeightNames(
-            embedding: "token_embd.weight", outputNorm: "output_norm.weight", output: "output.weight"
-        ) { i in
-            Layer(
-                attentionNorm: "blk.\(i).attn_norm.weight", attention: .gguf(layer: i),
-                feedForwardNorm: "blk.\(i).ffn_norm.weight", feedForward: .gguf(layer: i))
+        public static let gguf = gguf()
+
+        /// llama.cpp's GGUF names, with the Q/K/V biases (`blk.N.attn_q.bias`, …), the
+        /// output projection's bias and the per-head Q/K norms (`blk.N.attn_q_norm.weight`,
+        /// …) when asked for.
+        public static func gguf(biases: Bool = false, outputBias: Bool = false, queryKeyNorms: Bool = false) -> WeightNames {
+            WeightNames(embedding: "token_embd.weight", outputNorm: "output_norm.weight", output: "output.weight") { i in
+                Layer(
+                    attentionNorm: "blk.\(i).attn_norm.weight",
+                    attention: .gguf(layer: i, queryKeyNorms: queryKeyNorms, biases: biases, outputBias: outputBias),
+                    feedForwardNorm: "blk.\(i).ffn_norm.weight", feedForward: .gguf(layer: i))
+            }
         }
 
         /// Hugging Face transformers' names (`model.layers.N.self_attn.q_proj.weight`, …).
-        public static let huggingFace = WeightNames(
-            embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight"
-        ) { i in
-            Layer(
-                attentionNorm: "model.layers.\(i).input_layernorm.weight", attention: .huggingFace(layer: i),
-                feedForwardNorm: "model.layers.\(i).post_attention_layernorm.weight", feedForward: .huggingFace(layer: i))
+        public static let huggingFace = huggingFace()
+
+        /// Hugging Face transformers' names, with the Q/K/V biases (`….q_proj.bias`, …),
+        /// the output projection's bias and the per-head Q/K norms
+        /// (`….self_attn.q_norm.weight`, …) when asked for.
+        public static func huggingFace(biases: Bool = false, outputBias: Bool = false, queryKeyNorms: Bool = false)
+            -> WeightNames
+        {
+            WeightNames(embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight") { i in
+                Layer(
+                    attentionNorm: "model.layers.\(i).input_layernorm.weight",
+                    attention: .huggingFace(layer: i, queryKeyNorms: queryKeyNorms, biases: biases, outputBias: outputBias),
+                    feedForwardNorm: "model.layers.\(i).post_attention_layernorm.weight", feedForward: .huggingFace(layer: i))
+            }
         }
 
         /// Meta's names, as llama2.c uses them (`layers.N.attention.wq.weight`; w1 = gate,

@@ -58,6 +58,8 @@ public enum ModelArchitectures {
     public static let builtIn: [any ModelArchitecture.Type] = [
         LlamaModel.self,
         Gemma3Model.self,
+        Qwen2Model.self,
+        Qwen3Model.self,
     ]
 
     /// The architecture of GGUF files whose `general.architecture` is `name`, among

@@ -66,6 +66,12 @@ public struct WeightLoader: Sendable {
 
     /// A norm weight, converted to `f32` once (norms are small and read every token).
     public func loadNorm(_ name: String, length: Int) throws -> Tensor {
+        try loadVector(name, length: length)
+    }
+
+    /// A vector of `length` values (a norm weight, a bias, RoPE frequency factors),
+    /// converted to `f32` once.
+    public func loadVector(_ name: String, length: Int) throws -> Tensor {
         guard source.contains(name) else {
             throw ModelError.invalidWeight(name: name, file: source.path, problem: "is missing")
         }

@@ -8,12 +8,29 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         /// `rope_type` (or the older `type`): `linear`, `dynamic`, `yarn`, `llama3`, `default`.
         public var type: String
         public var factor: Double?
+        /// Llama 3's scaling (`llama3`): frequencies whose wavelength exceeds
+        /// `originalMaxPositionEmbeddings / lowFrequencyFactor` are divided by `factor`,
+        /// those under `originalMaxPositionEmbeddings / highFrequencyFactor` kept, those
+        /// between interpolated.
+        public var lowFrequencyFactor: Double?
+        public var highFrequencyFactor: Double?
+        /// The context the model was trained for before scaling (`llama3`, `yarn`).
+        public var originalMaxPositionEmbeddings: Int?
 
-        enum CodingKeys: String, CodingKey { case type, ropeType = "rope_type", factor }
+        enum CodingKeys: String, CodingKey {
+            case type, ropeType = "rope_type", factor, lowFrequencyFactor = "low_freq_factor"
+            case highFrequencyFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
 
-        public init(type: String, factor: Double?) {
+        public init(
+            type: String, factor: Double?, lowFrequencyFactor: Double? = nil, highFrequencyFactor: Double? = nil,
+            originalMaxPositionEmbeddings: Int? = nil
+        ) {
             self.type = type
             self.factor = factor
+            self.lowFrequencyFactor = lowFrequencyFactor
+            self.highFrequencyFactor = highFrequencyFactor
+            self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
         }
 
         public init(from decoder: Decoder) throws {
@@ -21,6 +38,9 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
             type = try container.decodeIfPresent(String.self, forKey: .ropeType)
                 ?? container.decodeIfPresent(String.self, forKey: .type) ?? "default"
             factor = try container.decodeIfPresent(Double.self, forKey: .factor)
+            lowFrequencyFactor = try container.decodeIfPresent(Double.self, forKey: .lowFrequencyFactor)
+            highFrequencyFactor = try container.decodeIfPresent(Double.self, forKey: .highFrequencyFactor)
+            originalMaxPositionEmbeddings = try container.decodeIfPresent(Int.self, forKey: .originalMaxPositionEmbeddings)
         }
     }
 
@@ -79,12 +99,16 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         case ropeParameters = "rope_parameters"
     }
 
-    /// Newer transformers write `rope_parameters` (`rope_theta`, `rope_type`, `factor`).
+    /// Newer transformers write `rope_parameters`: `rope_theta` and the keys of
+    /// `rope_scaling`.
     private struct RopeParameters: Decodable {
         var ropeTheta: Double?
-        var ropeType: String?
-        var factor: Double?
-        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta", ropeType = "rope_type", factor }
+        var scaling: RopeScaling
+        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
+        init(from decoder: Decoder) throws {
+            ropeTheta = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .ropeTheta)
+            scaling = try RopeScaling(from: decoder)
+        }
     }
 
     public init(from decoder: Decoder) throws {
@@ -103,9 +127,7 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
         if let parameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters) {
             ropeTheta = ropeTheta ?? parameters.ropeTheta
-            if ropeScaling == nil, let type = parameters.ropeType, type != "default" {
-                ropeScaling = RopeScaling(type: type, factor: parameters.factor)
-            }
+            if ropeScaling == nil, parameters.scaling.type != "default" { ropeScaling = parameters.scaling }
         }
         maxPositionEmbeddings = try c.decode(Int.self, forKey: .maxPositionEmbeddings)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
@@ -197,8 +219,16 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         if let ropeTheta, !(ropeTheta.isFinite && ropeTheta > 1) {
             throw fail("rope_theta", "is \(ropeTheta), expected a finite number above 1")
         }
-        if let factor = ropeScaling?.factor, !(factor.isFinite && factor > 0) {
-            throw fail("rope_scaling.factor", "is \(factor), expected a finite positive number")
+        for (key, value) in [
+            ("factor", ropeScaling?.factor), ("low_freq_factor", ropeScaling?.lowFrequencyFactor),
+            ("high_freq_factor", ropeScaling?.highFrequencyFactor),
+        ] {
+            if let value, !(value.isFinite && value > 0) {
+                throw fail("rope_scaling.\(key)", "is \(value), expected a finite positive number")
+            }
+        }
+        if let original = ropeScaling?.originalMaxPositionEmbeddings, original <= 0 {
+            throw fail("rope_scaling.original_max_position_embeddings", "must be positive, not \(original)")
         }
         for (key, id) in [("bos_token_id", bosTokenID)] + eosTokenIDs.map({ ("eos_token_id", $0) }) {
             if let id, id < 0 { throw fail(key, "is \(id); token ids are not negative") }
