@@ -1,18 +1,22 @@
 # The two commands of the README:
-#   make run PROMPT="The capital of France is"   generate text (sets everything up first)
-#   make test                                     run every test (sets everything up first)
+#   make run PROMPT="What is the capital of France?"   answer a chat message (sets everything up first)
+#   make test                                           run every test (sets everything up first)
 
-PROMPT ?= The capital of France is
-TOKENS ?= 64
+PROMPT ?= What is the capital of France?
+TOKENS ?= 128
 
-.PHONY: run test system-packages model vocabularies build-release
+.PHONY: run test system-packages model gemma-model vocabularies build-release
 
 system-packages:
 	@Scripts/install-system-packages.sh
 
-# Downloads the default model (Gemma 3 270M) into the cache folder once.
+# Downloads the default model (SmolLM2-135M-Instruct, a chat model) into the cache folder once.
 model:
 	@Scripts/fetch-default-model.sh >/dev/null
+
+# Downloads Gemma 3 270M (base), which the Gemma 3 tests run, into the cache folder once.
+gemma-model:
+	@Scripts/fetch-default-model.sh --model gemma3 >/dev/null
 
 # Downloads llama.cpp's vocabulary-only GGUF files (byte-level BPE test vectors) once.
 vocabularies:
@@ -21,12 +25,13 @@ vocabularies:
 build-release: system-packages
 	swift build -c release --product llama
 
+# The prompt is a user message, wrapped in the model's chat template; greedy decoding.
 run: build-release model
-	.build/release/llama generate --temperature 0 -n $(TOKENS) "$(PROMPT)"
+	.build/release/llama generate --chat --temperature 0 -n $(TOKENS) "$(PROMPT)"
 
 # Tests run optimised (-c release): the reference loops and the C kernels are tens of
 # times faster than in a debug build, which more than pays for the longer compile.
-test: system-packages model vocabularies
+test: system-packages model gemma-model vocabularies
 	swift test -c release -Xswiftc -enable-testing
 
 # ThreadSanitizer: several generations and two chat sessions on one shared model at once

@@ -33,6 +33,7 @@ struct ChatCommand: AsyncParsableCommand {
             parameters.maxTokens = sampling.maxTokens
             let session = try ChatSession(
                 model: model, template: template.map(ChatTemplate.named), systemPrompt: system, parameters: parameters)
+            modelOptions.noteIfBaseModel(model)
             let interactive = isatty(0) != 0
             if interactive { printError("Chatting with \(model.name) (\(await session.template.rawValue) template). /reset, /system TEXT, /exit.") }
             while true {

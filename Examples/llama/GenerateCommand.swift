@@ -92,6 +92,7 @@ struct GenerateCommand: AsyncParsableCommand {
             guard let chosen else {
                 throw ValidationError("the model names no chat template this tool recognises; pass --template llama2|chatml|mistral|gemma")
             }
+            modelOptions.noteIfBaseModel(model)
             return chosen.encode([.user(text)], with: tokenizer)
         }
         return tokenizer.encode(text, options: EncodingOptions(addBOS: noBOS ? false : nil))

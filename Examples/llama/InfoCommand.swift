@@ -12,7 +12,7 @@ struct InfoCommand: AsyncParsableCommand {
               llama info model.gguf --json | jq '.metadata["general.architecture"]'
             """)
 
-    @Argument(help: "A GGUF file (default: the cached Gemma 3 270M).")
+    @Argument(help: "A GGUF file (default: the cached SmolLM2-135M-Instruct).")
     var file: String?
 
     @Flag(help: "Print JSON.")

@@ -8,9 +8,9 @@ struct LlamaCommand: AsyncParsableCommand {
         commandName: "llama",
         abstract: "Run, convert, inspect and benchmark Llama-family language models on the CPU.",
         discussion: """
-            Models: GGUF files (llama, gemma3), Hugging Face folders (config.json + safetensors) and llama2.c \
-            checkpoints. Without --model, the default model (Gemma 3 270M) is used from the cache folder; \
-            `Scripts/fetch-default-model.sh` downloads it.
+            Models: GGUF files (llama, gemma3, qwen2, qwen3), Hugging Face folders (config.json + safetensors) \
+            and llama2.c checkpoints. Without --model, the default model (SmolLM2-135M-Instruct, a small chat \
+            model) is used from the cache folder; `Scripts/fetch-default-model.sh` downloads it.
             """,
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ConvertCommand.self, QuantizeCommand.self, TokenizeCommand.self,

@@ -5,10 +5,10 @@ import LLM
 import TensorCore
 
 /// Where the default model lives: `$SWIFT_LLAMA_MODEL`, else
-/// `$SWIFT_LLAMA_CACHE/models/gemma-3-270m-q4_k_m.gguf`, with the cache folder
-/// defaulting to `$XDG_CACHE_HOME/swift-llama` or `~/.cache/swift-llama`.
+/// `$SWIFT_LLAMA_CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf` (a small chat model), with
+/// the cache folder defaulting to `$XDG_CACHE_HOME/swift-llama` or `~/.cache/swift-llama`.
 enum DefaultModel {
-    static let fileName = "gemma-3-270m-q4_k_m.gguf"
+    static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
     static var path: String {
         let environment = ProcessInfo.processInfo.environment
@@ -71,7 +71,7 @@ struct BackendOptions: ParsableArguments {
 
 /// The options that choose a model and how to run it.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face folder or a llama2.c checkpoint (default: the cached Gemma 3 270M).")
+    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face folder or a llama2.c checkpoint (default: the cached SmolLM2-135M-Instruct).")
     var model: String?
 
     @Option(help: "A tokenizer (tokenizer.model, tokenizer.json or GGUF) to use instead of the model's, or for a model without one.")
@@ -97,6 +97,16 @@ struct ModelOptions: ParsableArguments {
         }
         return try ModelLoader.load(
             from: URL(fileURLWithPath: path), backend: backendOptions.makeBackend(), tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
+    }
+
+    /// Says once, on standard error, when `model` is used for chat but carries no chat
+    /// template of its own: it is then most likely a base model, whose replies are
+    /// continuations (echoes, lists) rather than answers.
+    func noteIfBaseModel(_ model: LanguageModel) {
+        guard !model.hasOwnChatTemplate else { return }
+        printError(
+            "llama: note: \(model.name) carries no chat template, so it is most likely a base model, not tuned for chat; "
+                + "expect continuations rather than answers (the default model, SmolLM2-135M-Instruct, is a chat model)")
     }
 
     func cacheElementType() throws -> ElementType {

@@ -15,7 +15,7 @@ struct TokenizeCommand: AsyncParsableCommand {
               llama tokenize -m model.gguf --json --parse-special "<start_of_turn>user"
             """)
 
-    @Option(name: .shortAndLong, help: "A model whose tokenizer to use (default: the cached Gemma 3 270M).")
+    @Option(name: .shortAndLong, help: "A model whose tokenizer to use (default: the cached SmolLM2-135M-Instruct).")
     var model: String?
 
     @Option(help: "A tokenizer file: tokenizer.model, tokenizer.json or GGUF.")
