@@ -738,6 +738,75 @@ def loader_notes(spec, d, reader, ref):
     return notes
 
 
+def gguf_forward_check(reader, ref):
+    """An independent float64 numpy forward pass over the GGUF tensors, read with llama.cpp's
+    conventions (metadata keys, tensor names, its rope kind per architecture, rope_freqs
+    divisors), compared with transformers' last_logits: shows that the file holds what
+    gguf-tensors.json says. Not llama.cpp itself (no ggml here)."""
+    fields = reader.fields
+    arch = fields["general.architecture"].contents()
+    T = {t.name: np.asarray(t.data).astype(np.float64).reshape([int(x) for x in reversed(t.shape)])
+         for t in reader.tensors}
+    meta = lambda k, d=None: fields[arch + "." + k].contents() if arch + "." + k in fields else d  # noqa: E731
+    n_layer, n_embd = meta("block_count"), meta("embedding_length")
+    n_head, n_kv = meta("attention.head_count"), meta("attention.head_count_kv")
+    hd = meta("attention.key_length", n_embd // n_head)
+    n_rot = meta("rope.dimension_count", hd)
+    base, eps = meta("rope.freq_base", 10000.0), meta("attention.layer_norm_rms_epsilon")
+    neox = arch in ("qwen2", "qwen3")  # llama_model_rope_type: LLAMA is NORM (pairs 2j, 2j+1), QWEN2/QWEN3 NEOX
+    ff = T.get("rope_freqs.weight", np.ones(n_rot // 2))
+    theta_scale = base ** (-2.0 * np.arange(n_rot // 2) / n_rot) / ff
+
+    def rms(x, w):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+
+    def rope(x, pos):  # x: (T, heads, hd)
+        ang = pos[:, None, None] * theta_scale[None, None, :]
+        c, s = np.cos(ang), np.sin(ang)
+        y = x.copy()
+        if neox:
+            a, b = x[..., :n_rot // 2], x[..., n_rot // 2:n_rot]
+            y[..., :n_rot // 2], y[..., n_rot // 2:n_rot] = a * c - b * s, a * s + b * c
+        else:
+            a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
+            y[..., 0:n_rot:2], y[..., 1:n_rot:2] = a * c - b * s, a * s + b * c
+        return y
+
+    out_w = T.get("output.weight", T["token_embd.weight"])
+    diffs = {}
+    for p in ref["prompts"]:
+        ids = p["ids"]
+        n = len(ids)
+        pos = np.arange(n, dtype=np.float64)
+        x = T["token_embd.weight"][ids]
+        for i in range(n_layer):
+            b = "blk.%d." % i
+            h = rms(x, T[b + "attn_norm.weight"])
+            q = h @ T[b + "attn_q.weight"].T + T.get(b + "attn_q.bias", 0.0)
+            k = h @ T[b + "attn_k.weight"].T + T.get(b + "attn_k.bias", 0.0)
+            v = h @ T[b + "attn_v.weight"].T + T.get(b + "attn_v.bias", 0.0)
+            q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
+            if b + "attn_q_norm.weight" in T:
+                q, k = rms(q, T[b + "attn_q_norm.weight"]), rms(k, T[b + "attn_k_norm.weight"])
+            q, k = rope(q, pos), rope(k, pos)
+            att = np.zeros((n, n_head, hd))
+            mask = np.triu(np.full((n, n), -np.inf), 1)
+            for hh in range(n_head):
+                kv = hh // (n_head // n_kv)
+                sc = q[:, hh] @ k[:, kv].T / math.sqrt(hd) + mask
+                sc = np.exp(sc - sc.max(-1, keepdims=True))
+                att[:, hh] = (sc / sc.sum(-1, keepdims=True)) @ v[:, kv]
+            x = x + att.reshape(n, n_head * hd) @ T[b + "attn_output.weight"].T
+            h = rms(x, T[b + "ffn_norm.weight"])
+            g = h @ T[b + "ffn_gate.weight"].T
+            x = x + ((g / (1 + np.exp(-g))) * (h @ T[b + "ffn_up.weight"].T)) @ T[b + "ffn_down.weight"].T
+        logits = rms(x[-1], T["output_norm.weight"]) @ out_w.T
+        diffs[p["name"]] = f32(np.abs(logits - np.array(p["last_logits"], dtype=np.float64)).max())
+    return {"what": gguf_forward_check.__doc__.replace("\n    ", " ").replace("  ", " ").strip(),
+            "rope": "NEOX (pairs j, j+n_rot/2)" if neox else "normal (pairs 2j, 2j+1)",
+            "max_abs_diff_last_logits": diffs}
+
+
 def gguf_token_type_name(v):
     import gguf
     return "%s (%d)" % (gguf.TokenType(v).name, v)
@@ -832,6 +901,14 @@ def write_readme(results, commit, converter_sha, gguf_py_version, skip_gguf):
                      ("; `rope_freqs.weight` (%s, %s) = %s" % (
                          n["rope_freqs.weight"]["type"], n["rope_freqs.weight"]["shape"],
                          n["rope_freqs.weight"]["values"])) if n["rope_freqs.weight"] else "; no rope_freqs.weight"))
+    L.append("\nCheck: `loader_notes.<file>.numpy_forward_check` is an independent float64 numpy forward pass over "
+             "each GGUF file read with llama.cpp's conventions (the keys and tensor names above, normal rope on the "
+             "permuted Q/K rows with rope_freqs divisors for `llama`, NEOX rope on unpermuted rows for "
+             "`qwen2`/`qwen3`); its last logits agree with transformers' to within %s for the f32 files "
+             "(%s for qwen2-bias f16). It is not llama.cpp itself." % (
+                 max(max(r["checks"]["model-f32.gguf"].values()) for r in results.values() if "checks" in r),
+                 max(results["qwen2-bias"]["checks"]["model-f16.gguf"].values())
+                 if "checks" in results.get("qwen2-bias", {}) else "n/a"))
     L.append("")
     rows, total = [], 0
     for name in results:
@@ -922,7 +999,14 @@ def main():
                     summary, reader = gguf_summary(d / ("model-%s.gguf" % t), tmp)
                     files.append(summary)
                     notes[summary["file"]] = loader_notes(spec, d, reader, ref)
+                    notes[summary["file"]]["numpy_forward_check"] = fc = gguf_forward_check(reader, ref)
+                    print("  %s: numpy forward over the GGUF vs transformers: %s" % (
+                        summary["file"], fc["max_abs_diff_last_logits"]), flush=True)
+                    if t == "f32":
+                        assert max(fc["max_abs_diff_last_logits"].values()) < 1e-4, fc
                 results[spec["name"]]["notes"] = notes["model-f32.gguf"]
+                results[spec["name"]]["checks"] = {f: n["numpy_forward_check"]["max_abs_diff_last_logits"]
+                                                   for f, n in notes.items()}
                 write_json(d / "gguf-tensors.json", {
                     "generator": GENERATOR,
                     "converter": ("llama.cpp convert_hf_to_gguf.py --outtype %s, through the script's wrapper "
