@@ -13,59 +13,108 @@ import Tokenizers
 /// temporary file and renamed when complete; an existing file is replaced only with
 /// ``ConversionOptions/overwrite``.
 public enum WeightConverter {
-    /// A Hugging Face Llama-family folder (`config.json`, safetensors, `tokenizer.model`
-    /// or `tokenizer.json`, `tokenizer_config.json`, `generation_config.json`) → GGUF
-    /// with llama.cpp's tensor names and metadata. Q and K rows are permuted from
-    /// Hugging Face's half-split RoPE order to the interleaved order of GGUF `llama`
-    /// files, as llama.cpp's `convert_hf_to_gguf.py` does.
+    /// How a Hugging Face architecture is written to GGUF, as llama.cpp's
+    /// `convert_hf_to_gguf.py` writes it.
+    struct Architecture {
+        /// `general.architecture`.
+        var ggufName: String
+        /// Whether Q and K rows (and biases) are permuted to the interleaved RoPE order
+        /// (`llama`; llama.cpp runs `qwen2` and `qwen3` with the half-split order).
+        var interleavesQueryKey: Bool
+        /// Whether `<arch>.vocab_size` and `<arch>.rope.dimension_count` are written
+        /// (the converter's Llama class writes them, Qwen's do not).
+        var writesVocabularyAndRopeDimensions: Bool
+        /// Whether Q/K/V always have biases (Qwen 2); otherwise `attention_bias` says.
+        var alwaysHasQKVBiases = false
+        /// Whether layers have per-head Q/K norms (Qwen 3).
+        var hasQueryKeyNorms = false
+
+        static func named(_ name: String?, folder: URL) throws -> Architecture {
+            switch name {
+            case nil, "LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM":
+                Architecture(ggufName: "llama", interleavesQueryKey: true, writesVocabularyAndRopeDimensions: true)
+            case "Qwen2ForCausalLM":
+                Architecture(
+                    ggufName: "qwen2", interleavesQueryKey: false, writesVocabularyAndRopeDimensions: false, alwaysHasQKVBiases: true)
+            case "Qwen3ForCausalLM":
+                Architecture(ggufName: "qwen3", interleavesQueryKey: false, writesVocabularyAndRopeDimensions: false, hasQueryKeyNorms: true)
+            case let name?:
+                throw ConversionError.unsupported(
+                    "\(folder.path): architecture \(name) is not supported (LlamaForCausalLM, MistralForCausalLM, YiForCausalLM, "
+                        + "Qwen2ForCausalLM and Qwen3ForCausalLM are)")
+            }
+        }
+    }
+
+    /// A Hugging Face folder of a Llama-family model (`LlamaForCausalLM` and its
+    /// Mistral and Yi names, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`: `config.json`,
+    /// safetensors, `tokenizer.model` or `tokenizer.json`, `tokenizer_config.json`,
+    /// `generation_config.json`) → GGUF with llama.cpp's tensor names and metadata, as
+    /// llama.cpp's `convert_hf_to_gguf.py` writes them. For `llama`, Q and K rows are
+    /// permuted from Hugging Face's half-split RoPE order to the interleaved order, and
+    /// Llama 3's `rope_scaling` becomes the `rope_freqs.weight` tensor. A byte-level
+    /// `tokenizer.json` is written as a `gpt2` vocabulary with its merges and llama.cpp's
+    /// name of its pre-tokenizer.
     public static func convertHuggingFace(
         folder: URL, to output: URL, options: ConversionOptions, progress: ((ConversionProgress) -> Void)? = nil
     ) throws {
         try options.validate()
         let config = try HuggingFaceConfig.load(from: folder.appendingPathComponent("config.json"))
-        if let architecture = config.architectures?.first,
-           !["LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM"].contains(architecture) {
-            throw ConversionError.unsupported("\(folder.path): architecture \(architecture) is not supported (Llama-family models are)")
-        }
+        let architecture = try Architecture.named(config.architectures?.first, folder: folder)
         let checkpoint = try SafetensorsCheckpoint(directory: folder)
         // `HuggingFaceConfig.load` has checked that these are positive and bounded.
         let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
         let headDimension = config.headDim ?? config.hiddenSize / heads
-        let tensors = try huggingFaceTensors(config: config, headDimension: headDimension, checkpoint: checkpoint, folder: folder)
-        var vocabulary = try loadVocabulary(folder: folder)
-        try vocabulary.apply(folder: folder)
-        vocabulary.pad(to: config.vocabSize)
+        let tensors = try huggingFaceTensors(
+            config: config, architecture: architecture, headDimension: headDimension, checkpoint: checkpoint, folder: folder)
+        let ropeFactors = try llama3RopeFactors(config: config, headDimension: headDimension, folder: folder)
+        let byteLevel = try byteLevelVocabulary(folder: folder, vocabularySize: config.vocabSize)
+        var vocabulary = try byteLevel == nil ? loadVocabulary(folder: folder) : nil
+        if vocabulary != nil {
+            try vocabulary!.apply(folder: folder)
+            vocabulary!.pad(to: config.vocabSize)
+        }
 
+        let a = architecture.ggufName
         var writer = GGUFWriter()
-        writer.set("general.architecture", .string("llama"))
+        writer.set("general.architecture", .string(a))
         writer.set("general.type", .string("model"))
         writer.set("general.name", .string(options.name ?? folder.lastPathComponent))
-        writer.set("llama.vocab_size", .uint32(UInt32(config.vocabSize)))
-        writer.set("llama.context_length", .uint32(UInt32(config.maxPositionEmbeddings)))
-        writer.set("llama.embedding_length", .uint32(UInt32(config.hiddenSize)))
-        writer.set("llama.block_count", .uint32(UInt32(config.numHiddenLayers)))
-        writer.set("llama.feed_forward_length", .uint32(UInt32(config.intermediateSize)))
-        writer.set("llama.rope.dimension_count", .uint32(UInt32(headDimension)))
-        writer.set("llama.attention.head_count", .uint32(UInt32(heads)))
-        writer.set("llama.attention.head_count_kv", .uint32(UInt32(kvHeads)))
-        writer.set("llama.attention.layer_norm_rms_epsilon", .float32(Float(config.rmsNormEps)))
-        writer.set("llama.rope.freq_base", .float32(Float(config.ropeTheta ?? 10_000)))
+        if architecture.writesVocabularyAndRopeDimensions { writer.set("\(a).vocab_size", .uint32(UInt32(config.vocabSize))) }
+        writer.set("\(a).context_length", .uint32(UInt32(config.maxPositionEmbeddings)))
+        writer.set("\(a).embedding_length", .uint32(UInt32(config.hiddenSize)))
+        writer.set("\(a).block_count", .uint32(UInt32(config.numHiddenLayers)))
+        writer.set("\(a).feed_forward_length", .uint32(UInt32(config.intermediateSize)))
+        if architecture.writesVocabularyAndRopeDimensions {
+            writer.set("\(a).rope.dimension_count", .uint32(UInt32(headDimension)))
+        }
+        writer.set("\(a).attention.head_count", .uint32(UInt32(heads)))
+        writer.set("\(a).attention.head_count_kv", .uint32(UInt32(kvHeads)))
+        writer.set("\(a).attention.layer_norm_rms_epsilon", .float32(Float(config.rmsNormEps)))
+        writer.set("\(a).rope.freq_base", .float32(Float(config.ropeTheta ?? 10_000)))
         if let scaling = config.ropeScaling, scaling.type == "linear", let factor = scaling.factor {
-            writer.set("llama.rope.scaling.type", .string("linear"))
-            writer.set("llama.rope.scaling.factor", .float32(Float(factor)))
+            writer.set("\(a).rope.scaling.type", .string("linear"))
+            writer.set("\(a).rope.scaling.factor", .float32(Float(factor)))
+        } else if let scaling = config.ropeScaling, !["default", "linear", "llama3"].contains(scaling.type) {
+            throw ConversionError.unsupported("\(folder.path): config.json rope_scaling '\(scaling.type)' is not supported (linear and llama3 are)")
         }
         // llama.cpp's converter writes the head width whenever config.json has head_dim.
         if config.headDim != nil || headDimension * heads != config.hiddenSize {
-            writer.set("llama.attention.key_length", .uint32(UInt32(headDimension)))
-            writer.set("llama.attention.value_length", .uint32(UInt32(headDimension)))
+            writer.set("\(a).attention.key_length", .uint32(UInt32(headDimension)))
+            writer.set("\(a).attention.value_length", .uint32(UInt32(headDimension)))
         }
         let hasOutput = !(config.tieWordEmbeddings ?? false) && checkpoint.tensorInfo(named: "lm_head.weight") != nil
         let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: hasOutput)
         writer.set("general.file_type", .uint32(policy.fileType))
         // llama.cpp's converter writes the quantization version whatever the type.
         writer.set("general.quantization_version", .uint32(2))
-        vocabulary.write(to: &writer)
+        if let byteLevel { byteLevel.write(to: &writer) } else { vocabulary!.write(to: &writer) }
 
+        if let ropeFactors {
+            writer.addTensor(name: "rope_freqs.weight", shape: [ropeFactors.count], type: .f32) {
+                try Tensor(shape: [ropeFactors.count], values: ropeFactors)
+            }
+        }
         for (name, source, permuteHeads, shape) in tensors where name != "output.weight" || hasOutput {
             let type = policy.type(forTensor: name, shape: shape)
             writer.addTensor(name: name, shape: shape, type: type) {
@@ -77,6 +126,25 @@ public enum WeightConverter {
             }
         }
         try write(writer, to: output, options: options, progress: progress)
+    }
+
+    /// Llama 3's frequency divisors, as the converter writes `rope_freqs.weight`, when
+    /// `rope_scaling` is of type `llama3`.
+    static func llama3RopeFactors(config: HuggingFaceConfig, headDimension: Int, folder: URL) throws -> [Float]? {
+        do {
+            return try config.ropeFrequencyFactors(dimensions: headDimension, base: Float(config.ropeTheta ?? 10_000))
+        } catch let error as ModelFormatError {
+            throw ConversionError.invalidInput(file: error.file, problem: "\(error.field) \(error.problem)")
+        }
+    }
+
+    /// The byte-level vocabulary of the folder's `tokenizer.json`, when there is no
+    /// `tokenizer.model` and the tokenizer is byte-level.
+    static func byteLevelVocabulary(folder: URL, vocabularySize: Int) throws -> ByteLevelVocabularyMetadata? {
+        guard !FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.model").path),
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path)
+        else { return nil }
+        return try ByteLevelVocabularyMetadata(folder: folder, vocabularySize: vocabularySize)
     }
 
     /// A llama2.c checkpoint (legacy or versioned) with a SentencePiece tokenizer given
@@ -171,14 +239,14 @@ public enum WeightConverter {
 
     // MARK: Helpers
 
-    /// The tensors of a Hugging Face Llama checkpoint in llama.cpp's order, as (GGUF
-    /// name, checkpoint name, heads whose Q/K rows to interleave, shape), each checked
-    /// against `config.json` before anything is converted, so that a configuration the
-    /// weights do not match (a layer count, a vocabulary or a head count) is an error
-    /// naming the tensor, not a broken file or an allocation sized by the wrong number.
-    /// `output.weight` is listed when the checkpoint has `lm_head.weight`.
+    /// The tensors of a Hugging Face checkpoint of `architecture` in llama.cpp's order,
+    /// as (GGUF name, checkpoint name, heads whose Q/K rows to interleave, shape), each
+    /// checked against `config.json` before anything is converted, so that a
+    /// configuration the weights do not match (a layer count, a vocabulary or a head
+    /// count) is an error naming the tensor, not a broken file or an allocation sized by
+    /// the wrong number. `output.weight` is listed when the checkpoint has `lm_head.weight`.
     static func huggingFaceTensors(
-        config: HuggingFaceConfig, headDimension: Int, checkpoint: SafetensorsCheckpoint, folder: URL
+        config: HuggingFaceConfig, architecture: Architecture, headDimension: Int, checkpoint: SafetensorsCheckpoint, folder: URL
     ) throws -> [(gguf: String, source: String, permuteHeads: Int?, shape: [Int])] {
         let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
         let (d, ff, vocabulary) = (config.hiddenSize, config.intermediateSize, config.vocabSize)
@@ -188,21 +256,47 @@ public enum WeightConverter {
                 file: folder.path,
                 problem: "config.json says num_hidden_layers = \(config.numHiddenLayers), but tensor \(lastLayer) is missing")
         }
+        struct BiasKeys: Decodable {
+            var attentionBias: Bool?
+            var mlpBias: Bool?
+            enum CodingKeys: String, CodingKey { case attentionBias = "attention_bias", mlpBias = "mlp_bias" }
+        }
+        let keys = try config.decode(BiasKeys.self)
+        if keys.mlpBias == true { throw ConversionError.unsupported("\(folder.path): config.json mlp_bias = true is not supported") }
+        let attentionBias = keys.attentionBias ?? false
+        let qkvBiases = architecture.alwaysHasQKVBiases || attentionBias
+        let q = architecture.interleavesQueryKey ? heads : nil, k = architecture.interleavesQueryKey ? kvHeads : nil
         var tensors: [(gguf: String, source: String, permuteHeads: Int?, shape: [Int])] = [
             ("token_embd.weight", "model.embed_tokens.weight", nil, [vocabulary, d]),
         ]
         for i in 0..<config.numHiddenLayers {
-            let p = "model.layers.\(i)."
+            let p = "model.layers.\(i).", b = "blk.\(i)."
             tensors += [
-                ("blk.\(i).attn_norm.weight", p + "input_layernorm.weight", nil, [d]),
-                ("blk.\(i).attn_q.weight", p + "self_attn.q_proj.weight", heads, [heads * headDimension, d]),
-                ("blk.\(i).attn_k.weight", p + "self_attn.k_proj.weight", kvHeads, [kvHeads * headDimension, d]),
-                ("blk.\(i).attn_v.weight", p + "self_attn.v_proj.weight", nil, [kvHeads * headDimension, d]),
-                ("blk.\(i).attn_output.weight", p + "self_attn.o_proj.weight", nil, [d, heads * headDimension]),
-                ("blk.\(i).ffn_norm.weight", p + "post_attention_layernorm.weight", nil, [d]),
-                ("blk.\(i).ffn_gate.weight", p + "mlp.gate_proj.weight", nil, [ff, d]),
-                ("blk.\(i).ffn_up.weight", p + "mlp.up_proj.weight", nil, [ff, d]),
-                ("blk.\(i).ffn_down.weight", p + "mlp.down_proj.weight", nil, [d, ff]),
+                (b + "attn_norm.weight", p + "input_layernorm.weight", nil, [d]),
+                (b + "attn_q.weight", p + "self_attn.q_proj.weight", q, [heads * headDimension, d]),
+                (b + "attn_k.weight", p + "self_attn.k_proj.weight", k, [kvHeads * headDimension, d]),
+                (b + "attn_v.weight", p + "self_attn.v_proj.weight", nil, [kvHeads * headDimension, d]),
+                (b + "attn_output.weight", p + "self_attn.o_proj.weight", nil, [d, heads * headDimension]),
+            ]
+            if qkvBiases {
+                tensors += [
+                    (b + "attn_q.bias", p + "self_attn.q_proj.bias", q, [heads * headDimension]),
+                    (b + "attn_k.bias", p + "self_attn.k_proj.bias", k, [kvHeads * headDimension]),
+                    (b + "attn_v.bias", p + "self_attn.v_proj.bias", nil, [kvHeads * headDimension]),
+                ]
+            }
+            if attentionBias { tensors.append((b + "attn_output.bias", p + "self_attn.o_proj.bias", nil, [d])) }
+            if architecture.hasQueryKeyNorms {
+                tensors += [
+                    (b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", nil, [headDimension]),
+                    (b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", nil, [headDimension]),
+                ]
+            }
+            tensors += [
+                (b + "ffn_norm.weight", p + "post_attention_layernorm.weight", nil, [d]),
+                (b + "ffn_gate.weight", p + "mlp.gate_proj.weight", nil, [ff, d]),
+                (b + "ffn_up.weight", p + "mlp.up_proj.weight", nil, [ff, d]),
+                (b + "ffn_down.weight", p + "mlp.down_proj.weight", nil, [d, ff]),
             ]
         }
         tensors.append(("output_norm.weight", "model.norm.weight", nil, [d]))
@@ -235,7 +329,8 @@ public enum WeightConverter {
     /// half]` (Hugging Face's rotate_half pairs `(i, i + d/2)`) become interleaved
     /// pairs `(2i, 2i + 1)`.
     static func interleaveRotaryHalves(_ weight: Tensor, heads: Int) throws -> Tensor {
-        let rows = weight.shape[0], length = weight.shape[1]
+        // A bias is one value per row.
+        let rows = weight.shape[0], length = weight.shape.count > 1 ? weight.shape[1] : 1
         guard rows % (2 * heads) == 0 else {
             throw ConversionError.invalidInput(file: "", problem: "a Q/K weight of \(rows) rows does not split into \(heads) heads of pairs")
         }

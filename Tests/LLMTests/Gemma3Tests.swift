@@ -9,8 +9,8 @@ import Tokenizers
 /// Gemma 3 270M (Q4_K_M GGUF) against Hugging Face transformers running the same file
 /// dequantized to float32 (`Scripts/generate_gemma3_fixtures.py`). The model (253 MB)
 /// is not committed: these tests run when it is in the cache folder
-/// (`Scripts/fetch-default-model.sh`, which `make test` and CI run first) and are
-/// skipped, saying so, when it is not.
+/// (`Scripts/fetch-default-model.sh --model gemma3`, which `make test` and CI run first),
+/// or at `$SWIFT_LLAMA_GEMMA_MODEL`, and are skipped, saying so, when it is not.
 struct Gemma3Tests {
     struct Reference: Decodable {
         struct Prompt: Decodable {
@@ -32,14 +32,14 @@ struct Gemma3Tests {
 
     static let reference = try! Fixtures.json(Reference.self, "gemma3/reference.json")
 
-    /// The cached model's path (as the `llama` tool finds it), if the file is there.
+    /// The cached model's path, if the file is there.
     static let modelURL: URL? = {
         let environment = ProcessInfo.processInfo.environment
         let cache = environment["SWIFT_LLAMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
-        let path = environment["SWIFT_LLAMA_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? cache + "/models/gemma-3-270m-q4_k_m.gguf"
+        let path = environment["SWIFT_LLAMA_GEMMA_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? cache + "/models/gemma-3-270m-q4_k_m.gguf"
         guard FileManager.default.fileExists(atPath: path) else {
-            print("Gemma3Tests: SKIPPED — \(path) is not there; run Scripts/fetch-default-model.sh to run these tests")
+            print("Gemma3Tests: SKIPPED — \(path) is not there; run Scripts/fetch-default-model.sh --model gemma3 to run these tests")
             return nil
         }
         return URL(fileURLWithPath: path)

@@ -14,11 +14,15 @@ struct ModelArchitectureTests {
     @Test func builtInArchitecturesAreFoundByTheirFileNames() {
         #expect(ModelArchitectures.gguf("llama") == LlamaModel.self)
         #expect(ModelArchitectures.gguf("gemma3") == Gemma3Model.self)
-        #expect(ModelArchitectures.gguf("qwen2") == nil)
+        #expect(ModelArchitectures.gguf("qwen2") == Qwen2Model.self)
+        #expect(ModelArchitectures.gguf("qwen3") == Qwen3Model.self)
+        #expect(ModelArchitectures.gguf("phi3") == nil)
         for name in ["LlamaForCausalLM", "MistralForCausalLM", "YiForCausalLM"] {
             #expect(ModelArchitectures.huggingFace(name) == LlamaModel.self)
         }
-        #expect(ModelArchitectures.huggingFace("Qwen2ForCausalLM") == nil)
+        #expect(ModelArchitectures.huggingFace("Qwen2ForCausalLM") == Qwen2Model.self)
+        #expect(ModelArchitectures.huggingFace("Qwen3ForCausalLM") == Qwen3Model.self)
+        #expect(ModelArchitectures.huggingFace("Phi3ForCausalLM") == nil)
         #expect(ModelArchitectures.huggingFace("Gemma3ForCausalLM") == nil)
         // Every built-in architecture has its own GGUF name.
         let names = ModelArchitectures.builtIn.map { $0.ggufName }
@@ -35,11 +39,11 @@ struct ModelArchitectureTests {
             try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
         }
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
-        config["architectures"] = ["Qwen2ForCausalLM"]
+        config["architectures"] = ["Phi3ForCausalLM"]
         try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("config.json"))
         let error = #expect(throws: ModelError.self) { try ModelLoader.load(from: folder, backend: NaiveBackend()) }
         let message = error.map { "\($0)" } ?? ""
-        #expect(message.contains("'Qwen2ForCausalLM' is not supported"))
+        #expect(message.contains("'Phi3ForCausalLM' is not supported"))
         #expect(message.contains("LlamaForCausalLM"))
     }
 

@@ -32,7 +32,7 @@ extension GGUFFile {
 
 extension HuggingFaceConfig {
     /// The linear RoPE scale of `rope_scaling` (1 when absent, `default` or `llama3`,
-    /// whose scaling is per-frequency, ``ropeFrequencyFactors(dimensions:base:)``);
+    /// whose scaling is per-frequency, `ropeFrequencyFactors(dimensions:base:)`);
     /// another kind of scaling is an error, since the model would compute other
     /// positions than the checkpoint was trained with.
     func linearRopeScale() throws -> Float {
@@ -41,32 +41,6 @@ extension HuggingFaceConfig {
             throw ModelError.invalidConfiguration("\(file): rope_scaling '\(scaling.type)' is not supported (linear and llama3 are)")
         }
         return Float(factor)
-    }
-
-    /// The per-pair frequency divisors of Llama 3's `rope_scaling` (`rope_type`
-    /// `llama3`), as transformers' `_compute_llama3_parameters` scales `inv_freq` and
-    /// llama.cpp's converter writes `rope_freqs.weight`: a frequency whose wavelength
-    /// `2π / f` exceeds `original / low_freq_factor` is divided by `factor`, one under
-    /// `original / high_freq_factor` is kept, and between them the divisor is
-    /// `1 / ((1 − s) / factor + s)` with `s = (original / wavelength − low) / (high − low)`.
-    /// `nil` for any other scaling.
-    func ropeFrequencyFactors(dimensions: Int, base: Float) throws -> [Float]? {
-        guard let scaling = ropeScaling, scaling.type == "llama3" else { return nil }
-        // transformers' defaults are those of Llama 3.1.
-        let factor = scaling.factor ?? 8, low = scaling.lowFrequencyFactor ?? 1, high = scaling.highFrequencyFactor ?? 4
-        let original = Double(scaling.originalMaxPositionEmbeddings ?? 8192)
-        guard high > low else {
-            throw ModelError.invalidConfiguration(
-                "\(file): rope_scaling.high_freq_factor \(high) must exceed low_freq_factor \(low)")
-        }
-        let unscaled = RotaryEmbedding.Parameters(base: base, layout: .halfSplit, dimensions: dimensions)
-        return (0..<dimensions / 2).map { i in
-            let wavelength = 2 * Double.pi / Double(unscaled.frequency(ofPair: i))
-            if wavelength < original / high { return 1 }
-            if wavelength > original / low { return Float(factor) }
-            let smooth = (original / wavelength - low) / (high - low)
-            return Float(1 / ((1 - smooth) / factor + smooth))
-        }
     }
 }
 

@@ -234,4 +234,32 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
             if let id, id < 0 { throw fail(key, "is \(id); token ids are not negative") }
         }
     }
+
+    /// The per-pair RoPE frequency divisors of Llama 3's `rope_scaling` (`rope_type`
+    /// `llama3`) for heads rotating `dimensions` values with base `base`, as
+    /// transformers' `_compute_llama3_parameters` scales `inv_freq` and llama.cpp's
+    /// converter writes `rope_freqs.weight`: a frequency `f` whose wavelength `2π / f`
+    /// exceeds `original / low_freq_factor` is divided by `factor`, one under
+    /// `original / high_freq_factor` is kept, and between them the divisor is
+    /// `1 / ((1 − s) / factor + s)` with `s = (original / wavelength − low) / (high − low)`.
+    /// `nil` for any other scaling. The defaults of absent keys are transformers' (Llama 3.1's).
+    public func ropeFrequencyFactors(dimensions: Int, base: Float) throws -> [Float]? {
+        guard let scaling = ropeScaling, scaling.type == "llama3" else { return nil }
+        let factor = scaling.factor ?? 8, low = scaling.lowFrequencyFactor ?? 1, high = scaling.highFrequencyFactor ?? 4
+        let original = Double(scaling.originalMaxPositionEmbeddings ?? 8192)
+        guard high > low else {
+            throw ModelFormatError(
+                .invalidValue, file: file, field: "rope_scaling.high_freq_factor", problem: "\(high) must exceed low_freq_factor \(low)")
+        }
+        // In Float arithmetic, as both compute it (torch float32 tensors).
+        let (f, low32, high32) = (Float(factor), Float(low), Float(high))
+        return (0..<dimensions / 2).map { i in
+            let frequency = 1 / pow(base, Float(2 * i) / Float(dimensions))
+            let wavelength = Float(2 * Double.pi) / frequency
+            if wavelength < Float(original / high) { return 1 }
+            if wavelength > Float(original / low) { return f }
+            let smooth = (Float(original) / wavelength - low32) / (high32 - low32)
+            return 1 / ((1 - smooth) / f + smooth)
+        }
+    }
 }

@@ -16,12 +16,12 @@ import ModelFormats
 /// Unicode scalars and tokens are looked up by their UTF-8 bytes, so canonically
 /// equivalent tokens (precomposed "ά" and α + U+0301) stay distinct, as in `tokenizers`.
 public final class HuggingFaceTokenizer: Tokenizer {
-    private let spec: TokenizerJSON
-    private let idToToken: [String]
+    let spec: TokenizerJSON
+    let idToToken: [String]
     private let table: PieceTable
     private let merges: RankedMerges
     /// The byte-level encoder, for a file whose pre-tokenizer ends in `ByteLevel`.
-    private let byteLevel: ByteLevelBPE?
+    let byteLevel: ByteLevelBPE?
     private let byteIDs: [Int?]
     private let idToByte: [Int: UInt8]
     private let unknownID: Int?

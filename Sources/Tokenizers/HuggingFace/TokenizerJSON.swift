@@ -39,6 +39,11 @@ struct TokenizerJSON {
     var vocabulary: [(token: String, id: Int)]
     /// Merge pairs in rank order.
     var merges: [(String, String)]
+    /// Whether the file writes its merges as pairs (`["a", "b"]`, transformers 4.45 and
+    /// later) rather than strings (`"a b"`).
+    var mergesArePairs = false
+    /// The regular expressions of the pre-tokenizer's `Split` steps, in order.
+    var splitRegexes: [String] = []
     var unknownToken: String?
     var byteFallback: Bool
     var fuseUnknown: Bool
@@ -81,6 +86,7 @@ struct TokenizerJSON {
                 merges.append((String(parts[0]), String(parts[1])))
             } else if let pair = merge.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
                 merges.append((left, right))
+                mergesArePairs = true
             } else {
                 throw invalid("model.merges[\(index)] is neither \"a b\" nor [\"a\", \"b\"]")
             }
@@ -94,6 +100,7 @@ struct TokenizerJSON {
         normalizer = try Self.normalizerSteps(object["normalizer"], fail: fail)
         if let steps = try Self.byteLevelSteps(object["pre_tokenizer"], fail: fail) {
             byteLevel = steps
+            splitRegexes = Self.steps(object["pre_tokenizer"], key: "pretokenizers").compactMap { $0["pattern"]?["Regex"]?.string }
             preTokenizer = nil
         } else {
             byteLevel = nil
