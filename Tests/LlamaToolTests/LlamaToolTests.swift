@@ -136,6 +136,20 @@ struct LlamaToolTests {
         #expect(result.standardError.contains("conversation reset"))
     }
 
+    /// A model that carries no chat template (a base model, as the tiny test model) gets
+    /// one note on standard error when used for chat; a chat model gets none.
+    @Test func chatWithABaseModelSaysSoOnce() throws {
+        let note = "carries no chat template, so it is most likely a base model"
+        let chat = try ToolRunner.run(
+            ["chat", "-m", Self.tinyModel, "--template", "chatml", "--temperature", "0", "-n", "2"], input: "hi\nagain\n")
+        #expect(chat.status == 0, "\(chat.standardError)")
+        #expect(chat.standardError.components(separatedBy: note).count == 2, "\(chat.standardError)")
+        let generate = try ToolRunner.run(["generate", "-m", Self.tinyModel, "--chat", "--template", "chatml", "-n", "2", "hi"])
+        #expect(generate.status == 0 && generate.standardError.contains(note), "\(generate.standardError)")
+        let plain = try ToolRunner.run(["generate", "-m", Self.tinyModel, "-n", "2", "hi"])
+        #expect(plain.status == 0 && !plain.standardError.contains(note))
+    }
+
     @Test func userMistakesAreOneLineErrors() throws {
         let missing = try ToolRunner.run(["generate", "-m", "/nonexistent/model.gguf", "hello"])
         #expect(missing.status != 0)
