@@ -145,4 +145,23 @@ struct ModelFamilyTests {
         config.ropeFrequencyFactors = [1, 2, 3, 4]
         try config.validate()
     }
+
+    /// A GGUF file with a RoPE scaling this library does not apply (`yarn`) is refused
+    /// with the key, not run with other positions than the model was trained with.
+    @Test func unsupportedRopeScalingInGGUFIsRefused() throws {
+        let source = try GGUFFile(contentsOf: Fixtures.url("models/llama-mha/model-f32.gguf"))
+        var writer = GGUFWriter()
+        for (key, value) in source.metadata.entries where key != "general.alignment" { writer.set(key, value) }
+        writer.set("llama.rope.scaling.type", .string("yarn"))
+        writer.set("llama.rope.scaling.factor", .float32(4))
+        for info in source.tensorInfos {
+            writer.addTensor(name: info.name, shape: info.shape, type: info.type.elementType!) { try source.tensor(info) }
+        }
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("yarn.gguf")
+        try writer.write(to: url, overwrite: false)
+        let error = #expect(throws: ModelError.self) { try ModelLoader.load(from: url, backend: NaiveBackend()) }
+        #expect(error.map { "\($0)" }?.contains("llama.rope.scaling.type 'yarn' is not supported") == true)
+    }
 }

@@ -3,11 +3,17 @@ import ModelFormats
 import TensorCore
 
 extension GGUFModelMetadata {
-    /// The linear RoPE scale of `<arch>.rope.scaling.*` (1 when the file sets none or
-    /// another kind).
-    var linearRopeScale: Float {
-        if ropeScalingType == "linear", let factor = ropeScalingFactor { return Float(factor) }
-        return 1
+    /// The linear RoPE scale of `<arch>.rope.scaling.*` (1 when the file sets none). Another
+    /// kind (`yarn`, …) is an error naming `file`, since the model would compute other
+    /// positions than it was trained with.
+    func linearRopeScale(file: String) throws -> Float {
+        switch ropeScalingType {
+        case nil, "none": return 1
+        case "linear": return ropeScalingFactor.map(Float.init) ?? 1
+        case let other?:
+            throw ModelError.unsupportedModel(
+                file: file, reason: "\(architecture).rope.scaling.type '\(other)' is not supported (linear is)")
+        }
     }
 }
 

@@ -119,7 +119,7 @@ public final class Gemma3Model: ModelArchitecture {
             vocabularySize: embedding.shape[0], embeddingLength: width, layerCount: layers,
             headCount: heads, kvHeadCount: m.headCountKV ?? heads, headDimension: head, feedForwardLength: feedForward,
             rmsNormEpsilon: Float(m.rmsNormEpsilon ?? 1e-6), ropeBase: Float(m.ropeFrequencyBase ?? 1_000_000),
-            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount ?? head, ropeLayout: .halfSplit,
+            ropeScale: try m.linearRopeScale(file: file.path), ropeDimensions: m.ropeDimensionCount ?? head, ropeLayout: .halfSplit,
             contextLength: context, tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil,
             attentionScale: head > 0 ? 1 / Float(head).squareRoot() : nil)
         return Configuration(shared: shared, slidingWindow: m.slidingWindow ?? 512, slidingWindowPattern: 6, localRopeBase: 10_000)

@@ -128,7 +128,7 @@ extension LlamaModel {
             layerCount: try require(m.blockCount, "block_count"), headCount: heads, kvHeadCount: m.headCountKV ?? heads,
             headDimension: head, feedForwardLength: try require(m.feedForwardLength, "feed_forward_length"),
             rmsNormEpsilon: Float(m.rmsNormEpsilon ?? 1e-5), ropeBase: Float(m.ropeFrequencyBase ?? 10_000),
-            ropeScale: m.linearRopeScale, ropeDimensions: m.ropeDimensionCount, ropeLayout: ropeLayout,
+            ropeScale: try m.linearRopeScale(file: file.path), ropeDimensions: m.ropeDimensionCount, ropeLayout: ropeLayout,
             ropeFrequencyFactors: try file.ropeFrequencyFactors(dimensions: m.ropeDimensionCount ?? head),
             contextLength: try require(m.contextLength, "context_length"),
             tiedEmbeddings: file.tensorInfo(named: "output.weight") == nil)
