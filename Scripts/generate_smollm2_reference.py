@@ -33,6 +33,11 @@ What it writes (Tests/Fixtures/smollm2/reference.json), per prompt:
     (special tokens rendered).
   * with --llama-simple, the greedy text of the plain prompts is cross-checked against the
     `llama-simple` example binary (greedy sampler, llama.cpp defaults) and the result recorded;
+  * with --llama-completion, the chats of one user turn (with or without a system message)
+    are also run through the `llama-completion` tool in conversation mode with llama.cpp's
+    own jinja engine (`-cnv -st --jinja --temp 0 -n 64`, plus `-sys` for a system message):
+    its prompt ids (from its verbose log) and the end of its printed text are compared with
+    the recorded ids and greedy text;
   * the main run uses llama.cpp's context defaults: F16 KV cache, flash_attn_type auto (which
     the CPU backend resolves to enabled). Three variants are run too and recorded under
     `variants` (their greedy ids, whether they equal the main run's, the first differing
@@ -46,7 +51,8 @@ Usage:
   python3 Scripts/generate_smollm2_reference.py \\
       --bindings /tmp/lcp/llama_cpp_python-0.3.36 \\
       [--model ~/.cache/swift-llama/models/SmolLM2-135M-Instruct.Q4_1.gguf] \\
-      [--llama-simple /work/llama.cpp-0c1e570/build/bin/llama-simple] [--threads 2]
+      [--llama-simple /work/llama.cpp-0c1e570/build/bin/llama-simple] \\
+      [--llama-completion /work/llama.cpp-0c1e570/build/bin/llama-completion] [--threads 2]
 Needs: numpy, jinja2.
 """
 import argparse
@@ -240,11 +246,28 @@ def run_llama_simple(binary, model, prompt, n_predict):
     return res.stdout.decode("utf-8", errors="replace")
 
 
+def run_llama_completion(binary, model, messages, n_predict, threads):
+    """Returns (prompt ids from the verbose log, stdout) of a one-turn conversation."""
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    user = [m["content"] for m in messages if m["role"] == "user"]
+    cmd = [binary, "-m", str(model), "-p", user[0], "-cnv", "-st", "--jinja", "--temp", "0",
+           "-n", str(n_predict), "-c", str(N_CTX), "-t", str(threads), "-v"]
+    if system:
+        cmd += ["-sys", system[0]]
+    res = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL, check=True)
+    log = res.stderr.decode("utf-8", errors="replace")
+    start = log.index("D tokens: [")
+    seg = log[start:log.index("]\n", start)]
+    ids = [int(x) for x in re.findall(r"':(\d+)(?=[,\s])", seg)]
+    return ids, res.stdout.decode("utf-8", errors="replace"), cmd
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bindings", required=True, help="llama-cpp-python 0.3.36 sdist root (holds llama_cpp/)")
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--llama-simple", help="llama-simple binary of the same build, for the cross-check")
+    ap.add_argument("--llama-completion", help="llama-completion binary of the same build, for the chat cross-check")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--verbose", action="store_true", help="let llama.cpp log to stderr")
@@ -330,6 +353,21 @@ def main():
             if not p["llama_simple_check"]["agrees"]:
                 p["llama_simple_check"]["stdout"] = out
             print(f"{p['name']}: llama-simple agrees: {p['llama_simple_check']['agrees']}", file=sys.stderr)
+
+    if args.llama_completion:
+        for p in prompts:
+            if p["kind"] != "chat" or sum(m["role"] == "user" for m in p["messages"]) != 1:
+                continue
+            ids, out, cmd = run_llama_completion(args.llama_completion, model_path, p["messages"],
+                                                 N_PREDICT, args.threads)
+            text = p["greedy"]["text"].rstrip()
+            p["llama_completion_check"] = {
+                "command": " ".join(["llama-completion"] + [c if " " not in c else repr(c) for c in cmd[1:]])
+                           .replace(str(model_path), model_path.name),
+                "same_prompt_ids": ids == p["ids"],
+                "printed_text_ends_with_greedy_text": out.rstrip().endswith(text),
+            }
+            print(f"{p['name']}: llama-completion {p['llama_completion_check']}", file=sys.stderr)
 
     result = {
         "source": "llama.cpp C API (libllama.so) via llama-cpp-python 0.3.36 ctypes bindings; "
