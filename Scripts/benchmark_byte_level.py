@@ -22,13 +22,25 @@ which the Swift tokenizer must reproduce (`llama tokenize --tokenizer GGUF --jso
 llama.cpp, and this library without --parse-special, read them as text, so compare
 with --no-special, which leaves them out of the `tokenizers` tokenizer.
 
+With --llama-cpp-lib PATH (libllama.so, or the directory holding it) it also measures
+llama.cpp's tokenizer (`llama_tokenize` on a vocab_only model of the same GGUF,
+add_special=false, parse_special=false; single-threaded by nature) the same way, called
+through the ctypes module of a llama-cpp-python source tree (--llama-cpp-bindings DIR,
+its llama_cpp/llama_cpp.py must match the library's llama.cpp commit). The two libraries
+are then timed interleaved (each run times tokenizers, then llama.cpp), so that load on
+the machine hits both alike; the text is handed to llama.cpp as UTF-8 bytes prepared
+before timing. It checks that llama.cpp's ids equal the `tokenizers` ids, for the whole
+text and line by line, and reports it under "llama_cpp" (use --no-special, see above).
+
 Usage:
     pip install "tokenizers==0.23.3" "gguf==0.19.0"
-    nice python3 Scripts/benchmark_byte_level.py [--gguf PATH] [--runs 5] [--ids FILE]
+    nice python3 Scripts/benchmark_byte_level.py [--gguf PATH] [--runs 5] [--ids FILE] \\
+        [--no-special --llama-cpp-lib /path/to/libllama.so --llama-cpp-bindings /path/to/llama_cpp_python-0.3.36]
 
 The figure depends on the machine and on its load; run it on an idle machine.
 """
 import argparse
+import importlib
 import json
 import os
 import pathlib
@@ -36,6 +48,7 @@ import platform
 import statistics
 import sys
 import time
+import types
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -80,6 +93,42 @@ def load_tokenizer(path, family="llama3", special=True):
     return tk
 
 
+class LlamaCppTokenizer:
+    """llama.cpp's tokenizer through llama-cpp-python's ctypes module (llama_cpp/llama_cpp.py only)."""
+
+    def __init__(self, lib, bindings, gguf_path):
+        lib = pathlib.Path(lib)
+        os.environ["LLAMA_CPP_LIB_PATH"] = str(lib if lib.is_dir() else lib.parent)
+        pkg = types.ModuleType("llama_cpp")
+        pkg.__path__ = [str(pathlib.Path(bindings) / "llama_cpp")]
+        sys.modules["llama_cpp"] = pkg
+        self.L = L = importlib.import_module("llama_cpp.llama_cpp")
+        L.llama_backend_init()
+        params = L.llama_model_default_params()
+        params.vocab_only = True
+        self.model = L.llama_model_load_from_file(str(gguf_path).encode(), params)
+        if not self.model:
+            raise SystemExit(f"llama.cpp could not load {gguf_path}")
+        self.vocab = L.llama_model_get_vocab(self.model)
+        self.cap = 0
+        self.buf = None
+
+    def reserve(self, n):
+        if n > self.cap:
+            self.cap = n
+            self.buf = (self.L.llama_token * n)()
+
+    def encode(self, data):
+        """data: UTF-8 bytes; add_special=False, parse_special=False. Returns the count."""
+        n = self.L.llama_tokenize(self.vocab, data, len(data), self.buf, self.cap, False, False)
+        if n < 0:
+            raise RuntimeError("llama_tokenize: buffer too small")
+        return n
+
+    def ids(self, data):
+        return list(self.buf[:self.encode(data)])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gguf", default=str(ROOT.parent / "shared/fixtures/vocab/ggml-vocab-llama-bpe.gguf"))
@@ -87,6 +136,9 @@ def main():
     ap.add_argument("--ids", help="write the ids of the whole text here")
     ap.add_argument("--family", choices=["llama3", "smollm"], default="llama3")
     ap.add_argument("--no-special", action="store_true", help="no special added tokens (text spelling them stays text)")
+    ap.add_argument("--llama-cpp-lib", help="libllama.so (or its directory): also time llama.cpp's tokenizer")
+    ap.add_argument("--llama-cpp-bindings", default="/tmp/lcp/llama_cpp_python-0.3.36",
+                    help="llama-cpp-python source tree whose llama_cpp/llama_cpp.py matches the library")
     args = ap.parse_args()
     import tokenizers
 
@@ -95,26 +147,66 @@ def main():
     lines = text.split("\n")
     nbytes = len(text.encode("utf-8"))
 
-    def timed(fn):
-        fn()
-        wall = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            fn()
-            wall.append(time.perf_counter() - start)
+    def stats(wall):
         median = statistics.median(wall)
         return {"wall_seconds": wall, "median_wall_seconds": median, "median_MB_per_s": nbytes / 1e6 / median}
+
+    def timed(*fns):
+        """Warm each up once, then time them interleaved: run i times fns[0], fns[1], ..."""
+        for fn in fns:
+            fn()
+        walls = [[] for _ in fns]
+        for _ in range(args.runs):
+            for fn, wall in zip(fns, walls):
+                start = time.perf_counter()
+                fn()
+                wall.append(time.perf_counter() - start)
+        return [stats(wall) for wall in walls]
 
     ids = tk.encode(text, add_special_tokens=False).ids
     if args.ids:
         pathlib.Path(args.ids).write_text(" ".join(map(str, ids)) + "\n")
+    hf_whole = lambda: tk.encode(text, add_special_tokens=False)
+    hf_lines = lambda: [tk.encode(line, add_special_tokens=False) for line in lines]
+    llama = None
+    if args.llama_cpp_lib:
+        llama = LlamaCppTokenizer(args.llama_cpp_lib, args.llama_cpp_bindings, args.gguf)
+        data = text.encode("utf-8")
+        data_lines = [line.encode("utf-8") for line in lines]
+        llama.reserve(len(data) + 16)
+        llama_ids = llama.ids(data)
+        line_mismatches = [i for i, (line, raw) in enumerate(zip(lines, data_lines))
+                           if tk.encode(line, add_special_tokens=False).ids != llama.ids(raw)]
+        llama_whole = lambda: llama.encode(data)
+        llama_lines = lambda: [llama.encode(raw) for raw in data_lines]
+        whole, llama_whole_stats = timed(hf_whole, llama_whole)
+        per_line, llama_lines_stats = timed(hf_lines, llama_lines)
+    else:
+        (whole,) = timed(hf_whole)
+        (per_line,) = timed(hf_lines)
     result = {
         "tokenizer": str(args.gguf), "library": "tokenizers " + tokenizers.__version__,
+        "special_added_tokens": not args.no_special,
         "text_bytes": nbytes, "tokens_whole_text": len(ids),
-        "whole_text": timed(lambda: tk.encode(text, add_special_tokens=False)),
-        "per_line": timed(lambda: [tk.encode(line, add_special_tokens=False) for line in lines]),
+        "whole_text": whole,
+        "per_line": per_line,
         "machine": {"processor": platform.processor(), "logical_cpus": os.cpu_count(), "python": platform.python_version()},
     }
+    if llama:
+        first_diff = next((i for i, (a, b) in enumerate(zip(ids, llama_ids)) if a != b), None)
+        if first_diff is None and len(ids) != len(llama_ids):
+            first_diff = min(len(ids), len(llama_ids))
+        result["llama_cpp"] = {
+            "library": "llama.cpp " + str(args.llama_cpp_lib) + " (llama_tokenize, vocab_only, add_special=false, parse_special=false)",
+            "system_info": llama.L.llama_print_system_info().decode().strip(),
+            "tokens_whole_text": len(llama_ids),
+            "ids_equal_tokenizers_whole_text": llama_ids == ids,
+            "first_differing_index": first_diff,
+            "lines": len(lines), "lines_with_different_ids": len(line_mismatches),
+            "first_differing_lines": line_mismatches[:10],
+            "whole_text": llama_whole_stats,
+            "per_line": llama_lines_stats,
+        }
     print(json.dumps(result, indent=1))
 
 
