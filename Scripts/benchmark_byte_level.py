@@ -32,10 +32,17 @@ the machine hits both alike; the text is handed to llama.cpp as UTF-8 bytes prep
 before timing. It checks that llama.cpp's ids equal the `tokenizers` ids, for the whole
 text and line by line, and reports it under "llama_cpp" (use --no-special, see above).
 
+With --llama-tool PATH (this project's `llama`, a plain release build) each round also runs
+`llama tokenize --benchmark-file` on the same text and vocabulary (its own warm-up and
+median of 5 runs, whole text and line by line); with --rounds N everything is repeated N
+times, alternating the libraries, and "median_over_rounds_MB_per_s" gives the medians of
+the rounds' medians.
+
 Usage:
     pip install "tokenizers==0.23.3" "gguf==0.19.0"
     nice python3 Scripts/benchmark_byte_level.py [--gguf PATH] [--runs 5] [--ids FILE] \\
-        [--no-special --llama-cpp-lib /path/to/libllama.so --llama-cpp-bindings /path/to/llama_cpp_python-0.3.36]
+        [--no-special --llama-cpp-lib /path/to/libllama.so --llama-cpp-bindings /path/to/llama_cpp_python-0.3.36] \\
+        [--llama-tool .build/release/llama --rounds 3]
 
 The figure depends on the machine and on its load; run it on an idle machine.
 """
@@ -45,6 +52,8 @@ import json
 import os
 import pathlib
 import platform
+import re
+import subprocess
 import statistics
 import sys
 import time
@@ -139,6 +148,10 @@ def main():
     ap.add_argument("--llama-cpp-lib", help="libllama.so (or its directory): also time llama.cpp's tokenizer")
     ap.add_argument("--llama-cpp-bindings", default="/tmp/lcp/llama_cpp_python-0.3.36",
                     help="llama-cpp-python source tree whose llama_cpp/llama_cpp.py matches the library")
+    ap.add_argument("--llama-tool", help="this project's `llama` binary (a release build): also time "
+                    "`llama tokenize --benchmark-file` on the same vocabulary, in the same sitting")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat everything this many times, alternating the libraries; medians over rounds")
     args = ap.parse_args()
     import tokenizers
 
@@ -179,11 +192,33 @@ def main():
                            if tk.encode(line, add_special_tokens=False).ids != llama.ids(raw)]
         llama_whole = lambda: llama.encode(data)
         llama_lines = lambda: [llama.encode(raw) for raw in data_lines]
-        whole, llama_whole_stats = timed(hf_whole, llama_whole)
-        per_line, llama_lines_stats = timed(hf_lines, llama_lines)
-    else:
-        (whole,) = timed(hf_whole)
-        (per_line,) = timed(hf_lines)
+
+    def run_tool():
+        """This project's tool: its own warm-up and median of 5; returns MB/s (whole, per line)."""
+        out = subprocess.run(
+            [args.llama_tool, "tokenize", "--benchmark-file", str(ROOT / "Tests/Fixtures/tokenizers/benchmark-text.txt"),
+             "-m", args.gguf], capture_output=True, text=True, check=True)
+        line = (out.stdout + out.stderr).strip().splitlines()[-1]
+        whole_match = re.search(r"whole text ([0-9.]+) MB/s", line)
+        lines_match = re.search(r"line by line ([0-9.]+) MB/s", line)
+        return float(whole_match.group(1)), float(lines_match.group(1)), line
+
+    rounds = []
+    for _ in range(args.rounds):
+        entry = {}
+        if llama:
+            whole, llama_whole_stats = timed(hf_whole, llama_whole)
+            per_line, llama_lines_stats = timed(hf_lines, llama_lines)
+            entry["llama_cpp"] = (llama_whole_stats["median_MB_per_s"], llama_lines_stats["median_MB_per_s"])
+        else:
+            (whole,) = timed(hf_whole)
+            (per_line,) = timed(hf_lines)
+        entry["tokenizers"] = (whole["median_MB_per_s"], per_line["median_MB_per_s"])
+        if args.llama_tool:
+            tool_whole, tool_lines, tool_line = run_tool()
+            entry["this_project"] = (tool_whole, tool_lines)
+            entry["this_project_output"] = tool_line
+        rounds.append(entry)
     result = {
         "tokenizer": str(args.gguf), "library": "tokenizers " + tokenizers.__version__,
         "special_added_tokens": not args.no_special,
@@ -192,6 +227,12 @@ def main():
         "per_line": per_line,
         "machine": {"processor": platform.processor(), "logical_cpus": os.cpu_count(), "python": platform.python_version()},
     }
+    if args.rounds > 1 or args.llama_tool:
+        names = [name for name in ("this_project", "tokenizers", "llama_cpp") if name in rounds[0]]
+        result["rounds"] = rounds
+        result["median_over_rounds_MB_per_s"] = {
+            name: {"whole_text": statistics.median(r[name][0] for r in rounds),
+                   "per_line": statistics.median(r[name][1] for r in rounds)} for name in names}
     if llama:
         first_diff = next((i for i, (a, b) in enumerate(zip(ids, llama_ids)) if a != b), None)
         if first_diff is None and len(ids) != len(llama_ids):
