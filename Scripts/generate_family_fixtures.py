@@ -86,6 +86,10 @@ import transformers
 from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaConfig, Qwen2Config,
                           Qwen3Config)
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+# The helpers shared with the Llama fixtures' generator.
+from generate_model_fixtures import f32, f32_list, human, llama_cpp_commit, sha256_file, write_json  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests/Fixtures/models"
 BYTE_LEVEL = ROOT / "Tests/Fixtures/byte-level"
@@ -184,23 +188,6 @@ INIT_DESCRIPTION = (
     "(q/k/v biases) {bias}*N(0,1); embed_tokens emb_std*N(0,1); lm_head (untied) head_std*N(0,1); every other "
     "matrix (q/k/v/o, gate/up/down) proj_std*N(0,1). With tied embeddings the logits come from embed_tokens."
 ).format(noise=NORM_NOISE, bias=BIAS_STD)
-
-
-def f32(x):
-    """A float32 as the shortest decimal that reads back as the same float32."""
-    return float(str(np.float32(x)))
-
-
-def f32_list(a):
-    return [f32(v) for v in np.asarray(a, dtype=np.float32).ravel()]
-
-
-def sha256_file(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
-
-
-def write_json(path, obj):
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------
@@ -583,16 +570,6 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def llama_cpp_commit(path, given):
-    if given:
-        return given
-    try:
-        return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except Exception:
-        return "unknown"
-
-
 def convert_gguf(spec, d, llama_cpp, tmp):
     src = tmp / "convert" / spec["name"]  # named like the model: general.name comes from it
     src.mkdir(parents=True)
@@ -819,10 +796,6 @@ def meta_value(reader, key):
 
 # --------------------------------------------------------------------------------------
 # README
-
-
-def human(n):
-    return "%.1f KiB" % (n / 1024) if n < 1024 * 1024 else "%.2f MiB" % (n / 1048576)
 
 
 def write_readme(results, commit, converter_sha, gguf_py_version, skip_gguf):
