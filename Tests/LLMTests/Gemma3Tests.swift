@@ -32,18 +32,9 @@ struct Gemma3Tests {
 
     static let reference = try! Fixtures.json(Reference.self, "gemma3/reference.json")
 
-    /// The cached model's path, if the file is there.
-    static let modelURL: URL? = {
-        let environment = ProcessInfo.processInfo.environment
-        let cache = environment["SWIFT_LLAMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
-        let path = environment["SWIFT_LLAMA_GEMMA_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? cache + "/models/gemma-3-270m-q4_k_m.gguf"
-        guard FileManager.default.fileExists(atPath: path) else {
-            print("Gemma3Tests: SKIPPED — \(path) is not there; run Scripts/fetch-default-model.sh --model gemma3 to run these tests")
-            return nil
-        }
-        return URL(fileURLWithPath: path)
-    }()
+    static let modelURL = Fixtures.cachedModel(
+        "gemma-3-270m-q4_k_m.gguf", override: "SWIFT_LLAMA_GEMMA_MODEL", suite: "Gemma3Tests",
+        fetch: "Scripts/fetch-default-model.sh --model gemma3")
 
     /// `blas` as users get it (int16 activations for quantized weights), `blas-float`
     /// and `blas-int8` with its other activation precisions, `naive` the reference.

@@ -19,17 +19,8 @@ import Tokenizers
 /// (`convert_hf_to_gguf.py` of llama.cpp 0c1e570), on both backends, and compared with
 /// transformers' float32 logits and greedy continuations.
 struct ModelFamilyTests {
-    struct Reference: Decodable {
-        struct Prompt: Decodable {
-            struct Greedy: Decodable { let new_ids: [Int]; let top1_top2_logit_margin: [Float] }
-            let name: String
-            let text: String
-            let ids: [Int]
-            let last_logits: [Double]
-            let greedy: Greedy
-        }
-        let prompts: [Prompt]
-    }
+    /// The prompts of `reference.json`, as for the Llama fixtures (no perplexity here).
+    struct Reference: Decodable { let prompts: [HuggingFaceModelTests.Reference.Prompt] }
 
     static let models = ["llama3-rope", "qwen2-bias", "qwen3-qknorm"]
     static let architectures: [String: any ModelArchitecture.Type] = [

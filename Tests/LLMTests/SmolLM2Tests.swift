@@ -35,18 +35,9 @@ struct SmolLM2Tests {
 
     static let reference = try! Fixtures.json(Reference.self, "smollm2/reference.json")
 
-    static let modelURL: URL? = {
-        let environment = ProcessInfo.processInfo.environment
-        let cache = environment["SWIFT_LLAMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
-        let path = environment["SWIFT_LLAMA_SMOLLM2_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-        guard FileManager.default.fileExists(atPath: path) else {
-            print("SmolLM2Tests: SKIPPED — \(path) is not there; run Scripts/fetch-default-model.sh to run these tests")
-            return nil
-        }
-        return URL(fileURLWithPath: path)
-    }()
+    static let modelURL = Fixtures.cachedModel(
+        "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "SmolLM2Tests",
+        fetch: "Scripts/fetch-default-model.sh")
 
     /// `blas` as users get it (int16 activations for quantized weights), `blas-int8`
     /// (llama.cpp's 8-bit activations), `blas-float`.

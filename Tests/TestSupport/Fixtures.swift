@@ -47,3 +47,22 @@ extension Fixtures {
         return URL(fileURLWithPath: cache)
     }
 }
+
+extension Fixtures {
+    /// A model file of the download cache (`Scripts/fetch-default-model.sh` puts it in
+    /// `$SWIFT_LLAMA_CACHE`, else `$XDG_CACHE_HOME/swift-llama`, else
+    /// `~/.cache/swift-llama`, under `models/`), or the path in the environment variable
+    /// `override` when set; `nil`, with a line saying the tests that need it are skipped
+    /// and how to fetch it, when the file is not there.
+    public static func cachedModel(_ fileName: String, override: String, suite: String, fetch: String) -> URL? {
+        let environment = ProcessInfo.processInfo.environment
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let cache = value("SWIFT_LLAMA_CACHE") ?? (value("XDG_CACHE_HOME") ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
+        let path = value(override) ?? cache + "/models/" + fileName
+        guard FileManager.default.fileExists(atPath: path) else {
+            print("\(suite): SKIPPED — \(path) is not there; run \(fetch) to run these tests")
+            return nil
+        }
+        return URL(fileURLWithPath: path)
+    }
+}
