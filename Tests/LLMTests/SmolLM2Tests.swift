@@ -6,9 +6,10 @@ import Testing
 import TestSupport
 import Tokenizers
 
-/// SmolLM2-135M-Instruct (Q4_1 GGUF, the default model) against llama.cpp 0c1e570 (the
-/// copy vendored in llama-cpp-python 0.3.36) running the same file
-/// (`Scripts/generate_smollm2_reference.py`, `Tests/Fixtures/smollm2/`). The model (98 MB)
+/// SmolLM2-135M-Instruct (Q4_1 GGUF, the default model) against Hugging Face transformers
+/// (float32) and llama.cpp 0c1e570 (the copy vendored in llama-cpp-python 0.3.36), each
+/// running the same file (`Scripts/generate_smollm2_transformers_reference.py`,
+/// `Scripts/generate_smollm2_reference.py`, `Tests/Fixtures/smollm2/`). The model (98 MB)
 /// is not committed: these tests run when it is in the cache folder
 /// (`Scripts/fetch-default-model.sh`, which `make test` and CI run first), or at
 /// `$SWIFT_LLAMA_SMOLLM2_MODEL`, and are skipped, saying so, when it is not.
@@ -34,6 +35,19 @@ struct SmolLM2Tests {
     }
 
     static let reference = try! Fixtures.json(Reference.self, "smollm2/reference.json")
+
+    /// transformers' float32 run of the same file on llama.cpp's prompt ids.
+    struct TransformersReference: Decodable {
+        struct Prompt: Decodable {
+            struct Greedy: Decodable { let new_ids: [Int]; let margin: [Double] }
+            let name: String
+            let last_top40: [[Double]]
+            let greedy: Greedy
+        }
+        let prompts: [Prompt]
+    }
+
+    static let transformers = try! Fixtures.json(TransformersReference.self, "smollm2/transformers.json")
 
     static let modelURL = Fixtures.cachedModel(
         "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "SmolLM2Tests",
@@ -72,6 +86,48 @@ struct SmolLM2Tests {
         let messages = try #require(prompt.messages)
         #expect(ChatTemplate.chatml.render(messages) == prompt.text)
         #expect(ChatTemplate.chatml.encode(messages, with: tokenizer) == prompt.ids)
+    }
+
+    /// How far the last-position logits (transformers' top 40) may be from transformers'
+    /// float32 run of the same dequantized weights:
+    /// - `blas-float` computes in float: float32 rounding in another order, measured
+    ///   1.1e-5 to 3.4e-5 (transformers' own float32 is 2.9e-5 to 4.9e-5 from float64);
+    ///   bound 2e-4.
+    /// - `blas` rounds activations to int16 per block of 32 for the quantized products:
+    ///   measured 1.8e-3 to 8.0e-3 (logits of magnitude ~25); bound 2e-2.
+    static let transformersTolerance: [String: Float] = ["blas-float": 2e-4, "blas": 2e-2]
+
+    @Test(.enabled(if: modelURL != nil, "SmolLM2-135M-Instruct is not in the cache"), arguments: ["blas-float", "blas"])
+    func logitsMatchTransformers(backend: String) throws {
+        let model = try Self.load(backend)
+        for (prompt, expected) in zip(Self.reference.prompts, Self.transformers.prompts) {
+            #expect(prompt.name == expected.name)
+            let state = try model.model.makeState(context: 512, batchCapacity: 128, cacheType: .f32)
+            let logits = try model.model.process(prompt.ids, state: state)
+            let worst = expected.last_top40.map { abs(logits[Int($0[0])] - Float($0[1])) }.max()!
+            #expect(worst <= Self.transformersTolerance[backend]!, "\(backend) \(prompt.name): max |Δ| over the top 40 = \(worst)")
+            #expect(Sampler.argmax(logits) == Int(expected.last_top40[0][0]), "\(backend) \(prompt.name): top-1")
+        }
+    }
+
+    /// transformers' 32 greedy tokens (no early stop), up to the first step whose top two
+    /// logits transformers had closer than twice the tolerance (all 32 with float
+    /// activations: the smallest margin is 0.020).
+    @Test(.enabled(if: modelURL != nil, "SmolLM2-135M-Instruct is not in the cache"), arguments: ["blas-float", "blas"])
+    func greedyMatchesTransformers(backend: String) async throws {
+        let model = try Self.load(backend)
+        let tolerance = 2 * Double(Self.transformersTolerance[backend]!)
+        for (prompt, expected) in zip(Self.reference.prompts, Self.transformers.prompts) {
+            var parameters = GenerateParameters.greedy
+            parameters.maxTokens = expected.greedy.new_ids.count
+            parameters.stopAtEndOfSequence = false
+            parameters.context = 512
+            let (_, info) = try await model.generateText(promptTokens: prompt.ids, parameters: parameters)
+            let comparable = expected.greedy.margin.firstIndex { $0 < tolerance } ?? expected.greedy.new_ids.count
+            #expect(Array(info.generatedTokens.prefix(comparable)) == Array(expected.greedy.new_ids.prefix(comparable)),
+                    "\(backend) \(prompt.name) (compared \(comparable) tokens)")
+            if backend == "blas-float" { #expect(comparable == expected.greedy.new_ids.count, "\(prompt.name)") }
+        }
     }
 
     /// How far the logits at the last prompt position (llama.cpp's top 40) may be from
