@@ -144,7 +144,9 @@ extension LlamaModel {
             throw ModelError.invalidConfiguration("\(config.file): mlp_bias is true; feed-forward biases are not supported")
         }
         let base = Float(config.ropeTheta ?? 10_000)
-        let head = config.headDim ?? config.hiddenSize / config.numAttentionHeads
+        // A configuration not read by `HuggingFaceConfig.load` may hold any numbers; a head
+        // count of 0 is reported by `validate()` and must not divide first.
+        let head = config.headDim ?? (config.numAttentionHeads > 0 ? config.hiddenSize / config.numAttentionHeads : 0)
         return ModelConfiguration(
             vocabularySize: config.vocabSize, embeddingLength: config.hiddenSize,
             layerCount: config.numHiddenLayers, headCount: config.numAttentionHeads,

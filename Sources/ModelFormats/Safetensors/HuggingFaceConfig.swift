@@ -244,7 +244,7 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     /// `1 / ((1 − s) / factor + s)` with `s = (original / wavelength − low) / (high − low)`.
     /// `nil` for any other scaling. The defaults of absent keys are transformers' (Llama 3.1's).
     public func ropeFrequencyFactors(dimensions: Int, base: Float) throws -> [Float]? {
-        guard let scaling = ropeScaling, scaling.type == "llama3" else { return nil }
+        guard let scaling = ropeScaling, scaling.type == "llama3", dimensions > 0 else { return nil }
         let factor = scaling.factor ?? 8, low = scaling.lowFrequencyFactor ?? 1, high = scaling.highFrequencyFactor ?? 4
         let original = Double(scaling.originalMaxPositionEmbeddings ?? 8192)
         guard high > low else {
