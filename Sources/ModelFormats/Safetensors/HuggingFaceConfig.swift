@@ -235,6 +235,10 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         }
     }
 
+    /// The most values per head that Llama 3's RoPE scaling is computed for (published
+    /// models rotate 64 to 256).
+    public static let maximumRopeDimensions = 1 << 16
+
     /// The per-pair RoPE frequency divisors of Llama 3's `rope_scaling` (`rope_type`
     /// `llama3`) for heads rotating `dimensions` values with base `base`, as
     /// transformers' `_compute_llama3_parameters` scales `inv_freq` and llama.cpp's
@@ -245,6 +249,12 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     /// `nil` for any other scaling. The defaults of absent keys are transformers' (Llama 3.1's).
     public func ropeFrequencyFactors(dimensions: Int, base: Float) throws -> [Float]? {
         guard let scaling = ropeScaling, scaling.type == "llama3", dimensions > 0 else { return nil }
+        // One factor per rotated pair: an untrusted head_dim must not size the array.
+        guard dimensions <= Self.maximumRopeDimensions else {
+            throw ModelFormatError(
+                .invalidValue, file: file, field: "head_dim",
+                problem: "\(dimensions) rotated values per head exceed \(Self.maximumRopeDimensions)")
+        }
         let factor = scaling.factor ?? 8, low = scaling.lowFrequencyFactor ?? 1, high = scaling.highFrequencyFactor ?? 4
         let original = Double(scaling.originalMaxPositionEmbeddings ?? 8192)
         guard high > low else {
