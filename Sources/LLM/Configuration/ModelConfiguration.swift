@@ -4,7 +4,7 @@ import TensorCore
 /// layers, the norm's ε, RoPE, the context. The generation code, the KV cache and the
 /// scratch buffers need only these. An architecture's own settings (Gemma 3's sliding
 /// window, for example) live in its own type; its file reads both from GGUF metadata
-/// and `config.json` (``LlamaModel/configuration(gguf:)``), and ``validate()`` checks them.
+/// and `config.json` (``LlamaModel/configuration(gguf:ropeLayout:)``), and ``validate()`` checks them.
 public struct ModelConfiguration: Sendable, Equatable {
     public var vocabularySize: Int
     /// The width of the residual stream (`hidden_size`, `embedding_length`).
