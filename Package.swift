@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "LLM", targets: ["LLM"]),
         .library(name: "WeightConverter", targets: ["WeightConverter"]),
+        .library(name: "Jinja", targets: ["Jinja"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -79,6 +80,10 @@ let package = Package(
         ),
 
         .target(
+            name: "Jinja",
+            path: "Sources/Jinja"
+        ),
+        .target(
             name: "WeightConverter",
             dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
             path: "Sources/WeightConverter"
@@ -137,6 +142,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/BackendTests"
+        ),
+        .testTarget(
+            name: "JinjaTests",
+            dependencies: ["Jinja", "TestSupport"],
+            path: "Tests/JinjaTests"
         ),
         .testTarget(
             name: "TokenizersTests",

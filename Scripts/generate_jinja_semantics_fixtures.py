@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Reference outputs of small Jinja templates, each exercising a piece of the language chat
+templates use (loops and loop variables, slices, namespaces, macros and call blocks,
+filters, tests, break/continue, whitespace control with trim_blocks/lstrip_blocks, Python's
+printing of values, filter and set blocks, string and dict methods, operators), rendered by
+jinja2 set up as transformers' apply_chat_template sets it up. Writes
+Tests/Fixtures/jinja/semantics.json for Tests/JinjaTests/InterpreterTests.swift.
+
+Usage: pip install jinja2==3.1.6; python3 Scripts/generate_jinja_semantics_fixtures.py
+"""
+import pathlib
+import json, jinja2
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+env.filters["tojson"] = tojson
+cases = [
+ "{% for x in [1,2,3] %}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{% endfor %}",
+ "{{ [1,2,3][::-1] }}|{{ 'abcdef'[1:4] }}|{{ 'abc'[-1] }}|{{ [1,2,3,4][::2] }}",
+ "{% set ns = namespace(a=1) %}{% for i in range(4) %}{% set ns.a = ns.a + i %}{% endfor %}{{ ns.a }}",
+ "{% macro m(x, y='d') %}[{{ x }}{{ y }}{{ caller() if caller is defined else '' }}]{% endmacro %}{{ m(1) }}{% call m(2, 'z') %}c{% endcall %}",
+ "{{ ' a '|trim|upper }}{{ [3,1,2]|sort|join(',') }}{{ {'b':1,'a':2}|tojson }}{{ {'a':[1,2]}|tojson(indent=2) }}",
+ "{{ x is defined }}{{ none is none }}{{ 'a' is string }}{{ {} is mapping }}{{ 3 is divisibleby 3 }}{{ x is not defined }}",
+ "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i > 4 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+ "A\n  {% if true %}\n  B\n  {% endif %}\nC {{- ' D ' -}} E\n{#- c -#}\nF",
+ "{{ [1, 'a', none, true, 1.5, 1e-5, 2.0] }}{{ {'a': 1, 'b': \"it's\"} }}",
+ "{% filter upper %}ab{% endfilter %}{% set s %}x{{ 1 }}{% endset %}{{ s }}",
+ "{{ 'a,b,,c'.split(',') }}{{ ' x '.strip() }}{{ 'abc'.startswith('a') }}{{ {'k': 2}.get('k') }}{{ {'k': 2}.get('z', 5) }}{{ 'a b  c'.split() }}",
+ "{{ 'y' if 1 in [1] else 'n' }}{{ 1 ~ 'a' }}{{ 'b' in 'abc' }}{{ 'k' in {'k': 1} }}{{ 7 // 2 }}{{ -7 // 2 }}{{ 7 % 3 }}{{ -7 % 3 }}{{ 7 / 2 }}{{ 2 ** 10 }}",
+ "{{ [{'n': 'a', 'v': 1}, {'n': 'b'}]|selectattr('v', 'defined')|map(attribute='n')|list }}{{ [1,2,2,3]|unique|list }}{{ {'x': 1}|items|list }}",
+ "{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }};{% else %}none{% endfor %}{% for x in [] %}x{% else %}empty{% endfor %}",
+ "{{ 'Hello World'|lower|replace('o', '0') }}|{{ 'ab'|length }}|{{ none|default('d') }}|{{ undefinedvar|default('d') }}|{{ ''|default('e', true) }}",
+ "{{ '%s'|format(1) if false else 'x' }}{{ [1,2][5] is defined }}{{ (1, 2) }}{{ ['a','b']|first }}{{ ['a','b']|last }}",
+ "  {% for m in ['a', 'b'] %}\n    {{ m }}\n  {% endfor %}\n",
+ "{{ '\\n'|tojson }}{{ 'é\"'|tojson }}{{ 1.0|tojson }}{{ [true, none]|tojson }}",
+]
+out = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures/jinja/semantics.json"
+out.write_text(json.dumps([{"template": c, "output": env.from_string(c).render()} for c in cases], ensure_ascii=False, indent=1) + "\n",
+               encoding="utf-8")
+print(f"{len(cases)} templates, jinja2 {jinja2.__version__}")

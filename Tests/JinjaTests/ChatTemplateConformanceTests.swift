@@ -1,0 +1,86 @@
+import Foundation
+import Jinja
+import Testing
+import TestSupport
+
+/// Real chat templates rendered for five conversations each, against jinja2 set up as
+/// transformers' `apply_chat_template` sets it up: every rendering byte-identical, and an
+/// error wherever jinja2 raised one (or could not parse the template).
+/// - the 20 templates of `../shared/fixtures/chat-templates` with its `expected.json`;
+/// - all 70 of llama.cpp's `models/templates` (llama.cpp 0c1e570, from the llama-cpp-python
+///   0.3.36 source package; `Scripts/fetch-llama-cpp-vocabularies.sh` puts them in the
+///   cache folder, `make test` runs it), with the renderings of the same jinja2 script,
+///   `Tests/Fixtures/chat-templates/llama-cpp-0c1e570-expected.json`.
+struct ChatTemplateConformanceTests {
+    static let shared = Fixtures.shared("chat-templates")
+    static let llamaCpp: URL = {
+        let environment = ProcessInfo.processInfo.environment
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let cache = value("SWIFT_LLAMA_CACHE") ?? (value("XDG_CACHE_HOME") ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
+        return URL(fileURLWithPath: cache + "/llama-cpp-templates")
+    }()
+
+    /// The conversations of `render_with_jinja2.py`.
+    static let cases: [String: String] = [
+        "user": #"{"messages": [{"role": "user", "content": "Hello! How are you?"}], "add_generation_prompt": true}"#,
+        "system_user": #"{"messages": [{"role": "system", "content": "You are a concise assistant."}, {"role": "user", "content": "Name three rivers in France."}], "add_generation_prompt": true}"#,
+        "multi_turn": #"{"messages": [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4."}, {"role": "user", "content": "And 3+3? 用中文回答。"}], "add_generation_prompt": true}"#,
+        "no_generation_prompt": #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there."}], "add_generation_prompt": false}"#,
+        "tools": #"{"messages": [{"role": "user", "content": "What's the weather in Paris?"}], "add_generation_prompt": true, "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}"#,
+    ]
+
+    /// The reference's fixed time for `strftime_now` (2026-12-07 10:30, local time).
+    static let now: Date = {
+        var components = DateComponents()
+        (components.year, components.month, components.day, components.hour, components.minute) = (2026, 12, 7, 10, 30)
+        return Calendar(identifier: .gregorian).date(from: components)!
+    }()
+
+    static func templates(_ folder: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".jinja") }.sorted()
+    }
+
+    static func references(_ url: URL) throws -> Value.Dictionary {
+        guard case let .dict(d) = try Value(json: Data(contentsOf: url)) else { throw CocoaError(.fileReadCorruptFile) }
+        return d
+    }
+
+    @Test func everyTemplateIsThere() throws {
+        #expect(Self.templates(Self.shared).count == 20)
+        #expect(Self.templates(Self.llamaCpp).count == 70, "run Scripts/fetch-llama-cpp-vocabularies.sh")
+    }
+
+    @Test(arguments: templates(shared))
+    func sharedTemplatesRenderAsJinja2(template name: String) throws {
+        try check(name, in: Self.shared, references: Self.references(Self.shared.appendingPathComponent("expected.json")))
+    }
+
+    @Test(arguments: templates(llamaCpp))
+    func llamaCppTemplatesRenderAsJinja2(template name: String) throws {
+        try check(name, in: Self.llamaCpp, references: Self.references(Fixtures.url("chat-templates/llama-cpp-0c1e570-expected.json")))
+    }
+
+    func check(_ name: String, in folder: URL, references: Value.Dictionary) throws {
+        let source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+        guard case let .dict(expected)? = references[name] else { Issue.record("\(name) has no reference"); return }
+        if expected["parse_error"] != nil {
+            #expect(throws: JinjaError.self, "\(name): jinja2 could not parse it") { _ = try JinjaTemplate(source) }
+            return
+        }
+        let template = try JinjaTemplate(source)
+        for (caseName, json) in Self.cases.sorted(by: { $0.key < $1.key }) {
+            guard case let .dict(arguments) = try Value(json: Data(json.utf8)) else { continue }
+            var variables: [String: Value] = ["bos_token": .string("<s>"), "eos_token": .string("</s>")]
+            for (key, value) in arguments.pairs { variables[key.text] = value }
+            switch expected[caseName] {
+            case let .string(text)?:
+                let rendered = try template.render(variables, now: Self.now)
+                #expect(rendered == text, "\(name) \(caseName)")
+            case .dict?:
+                #expect(throws: JinjaError.self, "\(name) \(caseName): jinja2 raised") { _ = try template.render(variables, now: Self.now) }
+            default:
+                Issue.record("\(name) \(caseName): no reference")
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Jinja
+import Testing
+import TestSupport
+
+/// The interpreter on small templates, each a piece of the language, against jinja2's
+/// output (`Scripts/generate_jinja_semantics_fixtures.py`), and its bounds and errors.
+struct InterpreterTests {
+    struct Case: Decodable { let template: String; let output: String }
+
+    static let cases = (try? Fixtures.json([Case].self, "jinja/semantics.json")) ?? []
+
+    @Test func everyCaseIsThere() { #expect(Self.cases.count == 18) }
+
+    @Test(arguments: cases.indices)
+    func rendersAsJinja2(index: Int) throws {
+        let item = Self.cases[index]
+        #expect(try JinjaTemplate(item.template).render([:]) == item.output, "\(item.template)")
+    }
+
+    /// Untrusted templates stay bounded: a huge range, endless recursion, a loop of loops,
+    /// an output that keeps growing; each is an error naming the line, quickly.
+    @Test func resourcesAreBounded() throws {
+        for (source, message) in [
+            ("{% for i in range(100000000) %}{% endfor %}", "exceeds"),
+            ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}\n{{ f(0) }}", "nested deeper"),
+            ("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(10) %}{% endfor %}{% endfor %}{% endfor %}", "loop iterations"),
+            ("{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}", "output exceeds"),
+            ("{{ 'x' * 10000000000 }}", "exceeds"),
+        ] {
+            let error = #expect(throws: JinjaError.self, "\(source)") { _ = try JinjaTemplate(source).render([:]) }
+            #expect(error?.message.contains(message) == true, "\(source): \(String(describing: error))")
+            #expect((error?.line ?? 0) > 0, "\(source)")
+        }
+    }
+
+    /// Errors name the template line; `raise_exception` is the template's own message.
+    @Test func errorsNameTheLine() throws {
+        let undefined = #expect(throws: JinjaError.self) { _ = try JinjaTemplate("a\nb\n{{ nothing.attribute }}").render([:]) }
+        #expect(undefined?.line == 3 && undefined?.description.contains("'nothing' is undefined") == true)
+        let raised = #expect(throws: JinjaError.self) {
+            _ = try JinjaTemplate("{% if true %}\n{{ raise_exception('Only user and assistant roles are supported') }}{% endif %}").render([:])
+        }
+        #expect(raised?.raisedByTemplate == true && raised?.line == 2 && raised?.message == "Only user and assistant roles are supported")
+        let syntax = #expect(throws: JinjaError.self) { _ = try JinjaTemplate("x\n{% if true %}\nno end") }
+        #expect(syntax?.description.contains("endif") == true)
+        let unknown = #expect(throws: JinjaError.self) { _ = try JinjaTemplate("{{ 1 | nosuchfilter }}").render([:]) }
+        #expect(unknown?.message.contains("nosuchfilter") == true)
+        // The immutable sandbox: a template cannot change the caller's lists.
+        #expect(throws: JinjaError.self) { _ = try JinjaTemplate("{% set x = [1] %}{{ x.append(2) }}").render([:]) }
+    }
+
+    /// Variables given as JSON keep their key order, and ints stay ints.
+    @Test func jsonVariables() throws {
+        let messages = try Value(json: Data(#"[{"role": "user", "content": "Hi", "n": 3, "x": 1.5, "ok": true, "none": null}]"#.utf8))
+        let rendered = try JinjaTemplate("{{ messages[0] | tojson }} {{ messages[0].n + 1 }}").render(["messages": messages])
+        #expect(rendered == #"{"role": "user", "content": "Hi", "n": 3, "x": 1.5, "ok": true, "none": null} 4"#)
+    }
+}
