@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "llama",
             dependencies: [
-                "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter",
+                "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter", "Jinja",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -14,7 +14,7 @@ struct LlamaToolTests {
         at: folder.appendingPathComponent("tiny-f16.gguf").path, width: 64, layers: 2, heads: 4, kvHeads: 2, feedForward: 128,
         vocabulary: 300)
 
-    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model"])
+    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model", "template"])
     func helpDescribesEverySubcommand(subcommand: String) throws {
         let result = try ToolRunner.run(subcommand.isEmpty ? ["--help"] : [subcommand, "--help"])
         #expect(result.status == 0)
@@ -134,6 +134,37 @@ struct LlamaToolTests {
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).count >= 2)
         #expect(result.standardError.contains("conversation reset"))
+    }
+
+    /// `llama template` prints jinja2's rendering exactly (no newline added) from a
+    /// template file, and the same from a GGUF file and the tokenizer_config.json that carry
+    /// one template; a template's error is one line on standard error and a failure.
+    @Test func templateRendersAsJinja2() throws {
+        let messages = Self.folder.appendingPathComponent("messages.json")
+        try Data(#"[{"role": "system", "content": "You are a concise assistant."}, {"role": "user", "content": "Name three rivers in France."}]"#.utf8)
+            .write(to: messages)
+        struct Expected: Decodable {
+            struct Cases: Decodable { let system_user: String }
+            let qwen: Cases
+            enum CodingKeys: String, CodingKey { case qwen = "Qwen-Qwen2.5-7B-Instruct.jinja" }
+        }
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Fixtures.shared("chat-templates/expected.json")))
+        let file = try ToolRunner.run([
+            "template", Fixtures.shared("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja").path, "--messages", messages.path,
+            "--bos-token", "<s>", "--eos-token", "</s>",
+        ])
+        #expect(file.status == 0, "\(file.standardError)")
+        #expect(file.standardOutput == expected.qwen.system_user)
+        let gguf = try ToolRunner.run(["template", Fixtures.url("models/qwen2-bias/model-f32.gguf").path, "--messages", messages.path])
+        let config = try ToolRunner.run(["template", Fixtures.url("models/qwen2-bias/tokenizer_config.json").path, "--messages", messages.path])
+        #expect(gguf.status == 0 && config.status == 0 && !gguf.standardOutput.isEmpty, "\(gguf.standardError) \(config.standardError)")
+        #expect(gguf.standardOutput == config.standardOutput)
+        #expect(gguf.standardOutput.hasSuffix("<|im_start|>assistant\n"))
+        let bad = Self.folder.appendingPathComponent("bad.jinja")
+        try Data("line one\n{{ raise_exception('no such role') }}".utf8).write(to: bad)
+        let failing = try ToolRunner.run(["template", bad.path, "--messages", messages.path])
+        #expect(failing.status != 0 && failing.standardOutput.isEmpty)
+        #expect(failing.standardError.contains("line 2") && failing.standardError.contains("no such role"), "\(failing.standardError)")
     }
 
     /// A model that carries no chat template (a base model, as the tiny test model) gets
