@@ -30,6 +30,7 @@ let package = Package(
         fuzzer("tokenizer-json", ["Tokenizers"], local: ["FuzzTokenizerUse"]),
         fuzzer("tokenizer-model", ["Tokenizers"], local: ["FuzzTokenizerUse"]),
         fuzzer("converter-config", ["WeightConverter", "TensorCore"]),
+        fuzzer("chat-template", ["Jinja"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,7 @@ import json, os, shutil, struct, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "Tests", "Fixtures")
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "Fuzz", ".seeds")
-TARGETS = ["gguf", "safetensors", "hf-config", "llama2c", "tokenizer-json", "tokenizer-model", "converter-config"]
+TARGETS = ["gguf", "safetensors", "hf-config", "llama2c", "tokenizer-json", "tokenizer-model", "converter-config", "chat-template"]
 
 
 def put(target, name, data):
@@ -222,6 +222,23 @@ def llama2c_seeds():
         put("llama2c", os.path.basename(name) + ".header", fixture(name)[:512])
 
 
+def chat_template_seeds():
+    """The shared real templates (../shared/fixtures/chat-templates beside the clone), the
+    small language pieces of Tests/Fixtures/jinja, and the templates in the model fixtures."""
+    shared = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "chat-templates")
+    if os.path.isdir(shared):
+        for name in sorted(os.listdir(shared)):
+            if name.endswith(".jinja"):
+                with open(os.path.join(shared, name), "rb") as f:
+                    put("chat-template", name, f.read())
+    for index, case in enumerate(json.loads(fixture(os.path.join("jinja", "semantics.json")))):
+        put("chat-template", f"semantics-{index}.jinja", case["template"].encode("utf-8"))
+    for model in ["qwen2-bias", "qwen3-qknorm"]:
+        config = json.loads(fixture(os.path.join("models", model, "tokenizer_config.json")))
+        if isinstance(config.get("chat_template"), str):
+            put("chat-template", model + ".jinja", config["chat_template"].encode("utf-8"))
+
+
 def crash_seeds():
     for folder in ["fuzz", "fuzz-open"]:
         for target in TARGETS:
@@ -234,7 +251,7 @@ def crash_seeds():
 
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
-    gguf_seeds(); safetensors_seeds(); config_seeds(); tokenizer_seeds(); llama2c_seeds(); crash_seeds()
+    gguf_seeds(); safetensors_seeds(); config_seeds(); tokenizer_seeds(); llama2c_seeds(); chat_template_seeds(); crash_seeds()
     for target in TARGETS:
         folder = os.path.join(OUT, target)
         files = os.listdir(folder)

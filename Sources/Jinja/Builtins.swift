@@ -22,11 +22,11 @@ enum Builtins {
             for (k, v) in a.keyword { d[k] = v }
             return .namespace(Value.Namespace(d))
         },
-        "dict": function("dict") { a, _ in
+        "dict": function("dict") { a, i in
             var d = Value.Dictionary()
             if case let .dict(initial)? = a.positional.first { d = initial }
             for (k, v) in a.keyword { d[k] = v }
-            return .dict(d)
+            return try i.checkNesting(.dict(d))
         },
         "raise_exception": function("raise_exception") { a, i in
             throw JinjaError(line: i.line, a.positional.first?.text ?? "", raisedByTemplate: true)
@@ -306,7 +306,7 @@ enum Builtins {
             return v
         case "items":
             switch v {
-            case let .dict(d): return .generator(d.pairs.map { .tuple([$0.0, $0.1]) })
+            case let .dict(d): return try i.checkNesting(.generator(d.pairs.map { .tuple([$0.0, $0.1]) }))
             case .undefined: return .generator([])
             default: throw i.fail("items needs a mapping, not \(v.typeName)")
             }
@@ -362,7 +362,7 @@ enum Builtins {
             return .list(items)
         case "dictsort":
             guard case let .dict(d) = v else { throw i.fail("dictsort needs a mapping") }
-            return .list(d.pairs.sorted { $0.0.text < $1.0.text }.map { .tuple([$0.0, $0.1]) })
+            return try i.checkNesting(.list(d.pairs.sorted { $0.0.text < $1.0.text }.map { .tuple([$0.0, $0.1]) }))
         case "map":
             // jinja2 maps nothing over a false value (None, an empty list).
             let items = v.isTrue ? try i.iterate(v) : []
@@ -407,7 +407,7 @@ enum Builtins {
         case "batch":
             let size = max(1, a.value(0, "linecount")?.integer ?? 1)
             let items = try i.iterate(v)
-            return .generator(stride(from: 0, to: items.count, by: size).map { .list(Array(items[$0..<min($0 + size, items.count)])) })
+            return try i.checkNesting(.generator(stride(from: 0, to: items.count, by: size).map { .list(Array(items[$0..<min($0 + size, items.count)])) }))
         case "attr":
             return try i.attribute(v, a.value(0, "name")?.text ?? "")
         default:
@@ -513,7 +513,7 @@ enum Builtins {
             }
         case let .dict(d):
             switch name {
-            case "items": return bound { _, _ in .list(d.pairs.map { .tuple([$0.0, $0.1]) }) }
+            case "items": return bound { _, i in try i.checkNesting(.list(d.pairs.map { .tuple([$0.0, $0.1]) })) }
             case "keys": return bound { _, _ in .list(d.keys) }
             case "values": return bound { _, _ in .list(d.pairs.map(\.1)) }
             case "get": return bound { a, _ in d[value: a.positional.first ?? .none] ?? a.value(1, "default") ?? .none }

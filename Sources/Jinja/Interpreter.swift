@@ -11,6 +11,9 @@ public struct RenderLimits: Sendable {
     public var outputBytes = 16 << 20
     /// Elements any one list or string built by the template may have (`range`, `*`).
     public var collectionSize = 1 << 20
+    /// How deep lists, tuples and dicts the template builds may nest (a deeper value
+    /// would take as deep a recursion to print, compare or free).
+    public var nesting = 256
 
     public init() {}
 }
@@ -64,6 +67,31 @@ public final class Interpreter {
     private func step() throws {
         steps += 1
         guard steps <= limits.steps else { throw fail("the template runs more than \(limits.steps) loop iterations and calls") }
+    }
+
+    /// Checks that `value`, just built from other values, nests at most `limits.nesting`
+    /// deep. Every container element looked at counts as a step, so that building
+    /// around a large value again and again stays bounded too.
+    func checkNesting(_ value: Value) throws -> Value {
+        var stack: [(Value, Int)] = [(value, 1)]
+        while let (current, depth) = stack.popLast() {
+            let children: [Value]
+            switch current {
+            case let .list(l), let .tuple(l), let .generator(l): children = l
+            case let .dict(d): children = d.pairs.flatMap { [$0.0, $0.1] }
+            default: continue
+            }
+            guard depth <= limits.nesting else { throw fail("values nested deeper than \(limits.nesting)") }
+            steps += children.count
+            guard steps <= limits.steps else { throw fail("the template runs more than \(limits.steps) loop iterations and calls") }
+            for child in children {
+                switch child {
+                case .list, .tuple, .generator, .dict: stack.append((child, depth + 1))
+                default: break
+                }
+            }
+        }
+        return value
     }
 
     func checkSize(_ count: Int) throws {
@@ -248,12 +276,12 @@ public final class Interpreter {
         switch expression {
         case let .literal(v): return v
         case let .name(n): return lookup(n)
-        case let .list(items): return .list(try items.map(evaluate))
-        case let .tuple(items): return .tuple(try items.map(evaluate))
+        case let .list(items): return try checkNesting(.list(try items.map(evaluate)))
+        case let .tuple(items): return try checkNesting(.tuple(try items.map(evaluate)))
         case let .dict(pairs):
             var d = Value.Dictionary()
             for (k, v) in pairs { d[value: try evaluate(k)] = try evaluate(v) }
-            return .dict(d)
+            return try checkNesting(.dict(d))
         case let .attribute(target, name):
             return try attribute(try evaluate(target), name)
         case let .index(target, index):

@@ -235,8 +235,18 @@ struct Parser {
     }
 
     private mutating func notExpression() throws -> Expression {
-        if acceptWord("not") { return .not(try notExpression()) }
+        if acceptWord("not") {
+            try enter()
+            defer { depth -= 1 }
+            return .not(try notExpression())
+        }
         return try comparison()
+    }
+
+    /// One more level of nesting, refused beyond ``maximumNesting`` (the caller lowers it).
+    private mutating func enter() throws {
+        depth += 1
+        guard depth < Self.maximumNesting else { throw JinjaError(line: line, "an expression nested deeper than \(Self.maximumNesting)") }
     }
 
     private mutating func comparison() throws -> Expression {
@@ -289,8 +299,12 @@ struct Parser {
     private mutating func unary(withFilters: Bool = true) throws -> Expression {
         var node: Expression
         if accept(.op("-")) {
+            try enter()
+            defer { depth -= 1 }
             node = .negate(try unary(withFilters: false))
         } else if accept(.op("+")) {
+            try enter()
+            defer { depth -= 1 }
             node = try unary(withFilters: false)
         } else {
             node = try postfix(try primary())

@@ -27,10 +27,26 @@ struct InterpreterTests {
             ("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(10) %}{% endfor %}{% endfor %}{% endfor %}", "loop iterations"),
             ("{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}", "output exceeds"),
             ("{{ 'x' * 10000000000 }}", "exceeds"),
+            ("{% set ns = namespace(x=1) %}{% for i in range(1000000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}", "nested deeper"),
+            ("{% set ns = namespace(x={}) %}{% for i in range(1000000) %}{% set ns.x = {'a': ns.x} %}{% endfor %}", "nested deeper"),
+            ("{% set ns = namespace(x=[1]) %}{% for i in range(1000000) %}{% set ns.x = ns.x|batch(1)|list %}{% endfor %}", "nested deeper"),
+            ("{% set ns = namespace(x=range(100000)|list) %}{% for i in range(100000) %}{% set y = [ns.x] %}{% endfor %}", "loop iterations"),
         ] {
             let error = #expect(throws: JinjaError.self, "\(source)") { _ = try JinjaTemplate(source).render([:]) }
             #expect(error?.message.contains(message) == true, "\(source): \(String(describing: error))")
             #expect((error?.line ?? 0) > 0, "\(source)")
+        }
+    }
+
+    /// Deep nesting is refused when parsing, before it can exhaust the stack.
+    @Test func deepNestingIsAnError() {
+        for source in [
+            "{{ " + String(repeating: "-", count: 20000) + "1 }}", "{{ " + String(repeating: "not ", count: 20000) + "x }}",
+            "{{ " + String(repeating: "(", count: 20000) + "1" + String(repeating: ")", count: 20000) + " }}",
+            "{{ " + String(repeating: "[", count: 20000) + String(repeating: "]", count: 20000) + " }}",
+            String(repeating: "{% if true %}", count: 5000) + String(repeating: "{% endif %}", count: 5000),
+        ] {
+            #expect(throws: JinjaError.self) { _ = try JinjaTemplate(source) }
         }
     }
 
