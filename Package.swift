@@ -75,7 +75,7 @@ let package = Package(
 
         .target(
             name: "LLM",
-            dependencies: ["TensorCore", "ModelFormats", "Tokenizers", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TensorCore", "ModelFormats", "Tokenizers", "Jinja", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LLM"
         ),
 

@@ -26,10 +26,10 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .customLong("prompt-ids"), help: "The prompt as comma-separated token ids (for models without a vocabulary).")
     var promptIDs: String?
 
-    @Flag(help: "Wrap the prompt in the model's chat template as a user message.")
+    @Flag(help: "Wrap the prompt in the model's chat template as a user message (the file's Jinja template; for a file without one, the built-in format of its architecture).")
     var chat = false
 
-    @Option(help: "The chat template to use with --chat: llama2, chatml, mistral or gemma (default: the model's).")
+    @Option(help: "A built-in chat format to use with --chat instead of the file's template: llama2, chatml, mistral or gemma.")
     var template: String?
 
     @Flag(help: "Print one JSON document (prompt ids, generated ids, text, timings) instead of streaming.")
@@ -88,6 +88,8 @@ struct GenerateCommand: AsyncParsableCommand {
         let text = try prompt ?? readStandardInput()
         let tokenizer = try model.requireTokenizer()
         if chat {
+            // The file's own Jinja template, unless --template names a built-in format.
+            if template == nil, let tokens = try model.chatPromptTokens([.user(text)]) { return tokens }
             let chosen = try template.map(ChatTemplate.named) ?? model.chatTemplate
             guard let chosen else {
                 throw ValidationError("the model names no chat template this tool recognises; pass --template llama2|chatml|mistral|gemma")
