@@ -237,13 +237,8 @@ enum Builtins {
     // MARK: Filters
 
     static func filter(_ name: String, _ v: Value, _ a: Value.Arguments, _ i: Interpreter) throws -> Value {
-        func string(_ value: Value) throws -> String {
-            if case let .undefined(n) = value, !["default", "d", "length", "count", "string"].contains(name) {
-                _ = n
-                return ""
-            }
-            return value.text
-        }
+        // An undefined value reads as empty text, as jinja2's Undefined prints.
+        func string(_ value: Value) throws -> String { value.text }
         switch name {
         case "trim":
             let chars = a.value(0, "chars").map(\.text)

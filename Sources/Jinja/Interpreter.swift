@@ -142,11 +142,11 @@ public final class Interpreter {
             }
             try store(targets: [name], attribute: attribute, value)
         case let .macro(name, parameters, body, _):
-            assign(name, makeMacro(name: name, parameters: parameters, body: body, caller: nil))
+            assign(name, makeMacro(name: name, parameters: parameters, body: body))
         case let .callBlock(callExpression, parameters, body, l):
             line = l
             guard case let .call(callee, args, keywords) = callExpression else { return }
-            let caller = makeMacro(name: "caller", parameters: parameters, body: body, caller: nil)
+            let caller = makeMacro(name: "caller", parameters: parameters, body: body)
             var callArguments = try arguments(args, keywords)
             callArguments.keyword.append(("caller", caller))
             try emit(try call(try evaluate(callee), callArguments).text)
@@ -235,14 +235,16 @@ public final class Interpreter {
         if items.isEmpty { try run(otherwise) }
     }
 
-    private func makeMacro(name: String, parameters: [(String, Expression?)], body: [Node], caller: Value?) -> Value {
-        let definitionScopes = Array(scopes.prefix(3))
-        return .callable(Value.Callable(name: name) { arguments, interpreter in
-            try interpreter.callMacro(parameters: parameters, body: body, arguments: arguments, scopes: definitionScopes)
+    private func makeMacro(name: String, parameters: [(String, Expression?)], body: [Node]) -> Value {
+        .callable(Value.Callable(name: name) { arguments, interpreter in
+            try interpreter.callMacro(parameters: parameters, body: body, arguments: arguments)
         })
     }
 
-    fileprivate func callMacro(parameters: [(String, Expression?)], body: [Node], arguments: Value.Arguments, scopes definition: [[String: Value]]) throws -> Value {
+    /// Runs a macro's body in a scope of its own above the template's top scope (so that
+    /// it sees the template's variables as they are when it is called), with its
+    /// parameters, `varargs`, `kwargs` and `caller`.
+    fileprivate func callMacro(parameters: [(String, Expression?)], body: [Node], arguments: Value.Arguments) throws -> Value {
         callDepth += 1
         defer { callDepth -= 1 }
         guard callDepth <= limits.callDepth else { throw fail("macro calls nested deeper than \(limits.callDepth)") }
@@ -263,10 +265,8 @@ public final class Interpreter {
         local["kwargs"] = .dict(extra)
         if let caller = arguments.keyword.first(where: { $0.0 == "caller" })?.1 { local["caller"] = caller }
         let saved = scopes
-        // The template's top scope as it is now (macros see later top-level `set`s), then the macro's own.
         scopes = [saved[0], saved[1], saved[2], local]
         defer { scopes = saved }
-        _ = definition
         return .string(try capture { try run(body) })
     }
 
@@ -291,13 +291,7 @@ public final class Interpreter {
         case let .call(callee, args, keywords):
             return try call(try evaluate(callee), try arguments(args, keywords))
         case let .filter(value, name, args, keywords):
-            let input: Value
-            if name == "default" || name == "d" {
-                input = try evaluate(value)
-            } else {
-                input = try evaluate(value)
-            }
-            return try applyFilter(name, input, try arguments(args, keywords))
+            return try applyFilter(name, try evaluate(value), try arguments(args, keywords))
         case let .test(value, name, args, negated):
             let result = try Builtins.test(name, try evaluate(value), try args.map(evaluate), self)
             return .bool(result != negated)
