@@ -41,9 +41,15 @@ static int detect(void) {
 }
 
 static int features(void) {
-    static int cached = -1;  // a fact about the hardware; the same for every caller
-    if (cached < 0) cached = detect();
-    return cached;
+    // A fact about the hardware, the same for every caller. Threads may detect it at the
+    // same time; atomic accesses make that a benign repeat rather than a data race.
+    static int cached = -1;
+    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value < 0) {
+        value = detect();
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+    }
+    return value;
 }
 #else
 static int features(void) { return 0; }
