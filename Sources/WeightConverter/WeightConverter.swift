@@ -256,14 +256,8 @@ public enum WeightConverter {
                 file: folder.path,
                 problem: "config.json says num_hidden_layers = \(config.numHiddenLayers), but tensor \(lastLayer) is missing")
         }
-        struct BiasKeys: Decodable {
-            var attentionBias: Bool?
-            var mlpBias: Bool?
-            enum CodingKeys: String, CodingKey { case attentionBias = "attention_bias", mlpBias = "mlp_bias" }
-        }
-        let keys = try config.decode(BiasKeys.self)
-        if keys.mlpBias == true { throw ConversionError.unsupported("\(folder.path): config.json mlp_bias = true is not supported") }
-        let attentionBias = keys.attentionBias ?? false
+        if config.mlpBias == true { throw ConversionError.unsupported("\(folder.path): config.json mlp_bias = true is not supported") }
+        let attentionBias = config.attentionBias ?? false
         let qkvBiases = architecture.alwaysHasQKVBiases || attentionBias
         let q = architecture.interleavesQueryKey ? heads : nil, k = architecture.interleavesQueryKey ? kvHeads : nil
         var tensors: [(gguf: String, source: String, permuteHeads: Int?, shape: [Int])] = [

@@ -49,18 +49,3 @@ extension HuggingFaceConfig {
         return Float(factor)
     }
 }
-
-extension HuggingFaceConfig {
-    private struct BiasKeys: Decodable {
-        var attentionBias: Bool?
-        var mlpBias: Bool?
-        enum CodingKeys: String, CodingKey { case attentionBias = "attention_bias", mlpBias = "mlp_bias" }
-    }
-
-    /// `attention_bias`: whether the attention projections (Q, K, V and output) have
-    /// biases; `false` when absent.
-    var attentionBias: Bool { get throws { try decode(BiasKeys.self).attentionBias ?? false } }
-
-    /// `mlp_bias`: whether the feed-forward projections have biases; `false` when absent.
-    var mlpBias: Bool { get throws { try decode(BiasKeys.self).mlpBias ?? false } }
-}

@@ -45,7 +45,7 @@ public final class LlamaModel: ModelArchitecture {
 
     public convenience init(huggingFace config: HuggingFaceConfig, weights: any WeightSource, backend: any Backend) throws {
         // transformers' `attention_bias` gives all four attention projections a bias.
-        let biases = try config.attentionBias
+        let biases = config.attentionBias ?? false
         try self.init(
             configuration: Self.configuration(huggingFace: config), weights: weights,
             names: .huggingFace(biases: biases, outputBias: biases), backend: backend)
@@ -140,7 +140,7 @@ extension LlamaModel {
         if let activation = config.hiddenAct, activation != "silu" {
             throw ModelError.invalidConfiguration("activation '\(activation)' is not supported by the Llama model (silu is)")
         }
-        if try config.mlpBias {
+        if config.mlpBias == true {
             throw ModelError.invalidConfiguration("\(config.file): mlp_bias is true; feed-forward biases are not supported")
         }
         let base = Float(config.ropeTheta ?? 10_000)

@@ -34,7 +34,7 @@ public final class Qwen3Model: ModelArchitecture {
     }
 
     public init(huggingFace config: HuggingFaceConfig, weights: any WeightSource, backend: any Backend) throws {
-        let biases = try config.attentionBias
+        let biases = config.attentionBias ?? false
         decoder = try LlamaModel(
             configuration: LlamaModel.configuration(huggingFace: config), weights: weights,
             names: .huggingFace(biases: biases, outputBias: biases, queryKeyNorms: true), backend: backend)

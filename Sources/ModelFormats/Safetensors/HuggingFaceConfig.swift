@@ -69,6 +69,10 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
     public var torchDtype: String?
     /// `hidden_act`: `silu` for Llama.
     public var hiddenAct: String?
+    /// `attention_bias`: whether the attention projections (Q, K, V and output) have biases.
+    public var attentionBias: Bool?
+    /// `mlp_bias`: whether the feed-forward projections have biases.
+    public var mlpBias: Bool?
     /// The file's bytes, kept so that an architecture can read keys of its own with
     /// ``decode(_:)``; empty for a configuration not read by ``load(from:)``.
     public private(set) var source = Data()
@@ -96,6 +100,8 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         case torchDtype = "torch_dtype"
         case dtype
         case hiddenAct = "hidden_act"
+        case attentionBias = "attention_bias"
+        case mlpBias = "mlp_bias"
         case ropeParameters = "rope_parameters"
     }
 
@@ -141,6 +147,8 @@ public struct HuggingFaceConfig: Decodable, Sendable, Equatable {
         padTokenID = (try? c.decodeIfPresent(Int.self, forKey: .padTokenID)).flatMap { $0 >= 0 ? $0 : nil }
         torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
+        mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias)
     }
 
     /// Reads `config.json` at `url`; a missing key or a value of the wrong type is an
