@@ -91,10 +91,16 @@ let package = Package(
 
         // MARK: Examples
 
+        // Line editing for `llama chat` (libedit: Debian's libedit-dev, part of macOS).
+        .target(
+            name: "CLineEditing",
+            path: "Examples/CLineEditing",
+            linkerSettings: [.linkedLibrary("edit")]
+        ),
         .executableTarget(
             name: "llama",
             dependencies: [
-                "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter", "Jinja",
+                "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter", "Jinja", "CLineEditing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "LLMTests",
             dependencies: [
-                "LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "TestSupport", "AllocationCounter",
+                "LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "Jinja", "TestSupport", "AllocationCounter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LLMTests"

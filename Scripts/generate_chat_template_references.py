@@ -3,13 +3,18 @@
 
 Renders every template of llama.cpp's models/templates folder (llama.cpp 0c1e570, as
 vendored in the llama-cpp-python 0.3.36 source package; Scripts/fetch-llama-cpp-vocabularies.sh
-puts the 70 templates in ~/.cache/swift-llama/llama-cpp-templates) for five conversations,
+puts the 70 templates in ~/.cache/swift-llama/llama-cpp-templates) for six conversations
+(the five of render_with_jinja2.py and a round trip of a tool call and the tool's answer),
 with jinja2 set up as transformers' apply_chat_template sets it up
 (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, the loopcontrols extension,
 transformers' tojson, raise_exception, strftime_now at the fixed time 2026-12-07 10:30),
 exactly as ../shared/fixtures/chat-templates/render_with_jinja2.py does for its 20, and writes
 Tests/Fixtures/chat-templates/llama-cpp-0c1e570-expected.json:
-{template: {case: text, or {"error": message}} or {"parse_error": message}}.
+{template: {case: text, or {"error": message}} or {"parse_error": message}}, and the
+conversations themselves to Tests/Fixtures/chat-templates/conversations.json, which the
+Swift tests read. A tool call's arguments are an object and an assistant message that only
+calls tools has content "", as llama.cpp's server hands them to templates; the call's id is
+nine letters and digits, which Mistral's templates require.
 
 Usage (jinja2 3.1.6 made the committed file):
     pip install jinja2==3.1.6
@@ -47,8 +52,7 @@ ENV.globals["strftime_now"] = strftime_now
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city",
           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-# The conversations of Tests/JinjaTests/ChatTemplateConformanceTests.swift (and of
-# render_with_jinja2.py).
+# The conversations of render_with_jinja2.py, and one more.
 CASES = {
     "user": dict(messages=[{"role": "user", "content": "Hello! How are you?"}], add_generation_prompt=True),
     "system_user": dict(messages=[{"role": "system", "content": "You are a concise assistant."},
@@ -61,6 +65,13 @@ CASES = {
                                            {"role": "assistant", "content": "Hello there."}], add_generation_prompt=False),
     "tools": dict(messages=[{"role": "user", "content": "What's the weather in Paris?"}], add_generation_prompt=True,
                   tools=TOOLS),
+    "tool_call": dict(messages=[{"role": "user", "content": "What's the weather in Paris?"},
+                                {"role": "assistant", "content": "", "tool_calls": [
+                                    {"id": "call00001", "type": "function",
+                                     "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+                                {"role": "tool", "tool_call_id": "call00001", "name": "get_weather",
+                                 "content": "{\"temperature\": 18, \"sky\": \"clear\"}"}],
+                      add_generation_prompt=True, tools=TOOLS),
 }
 
 
@@ -85,6 +96,8 @@ def main():
                 results[case] = {"error": f"{type(e).__name__}: {e}"}
         out[name] = results
     out_path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    conversations = out_path.parent / "conversations.json"
+    conversations.write_text(json.dumps(CASES, ensure_ascii=False, indent=1), encoding="utf-8")
     renderings = sum(1 for v in out.values() for c in v.values() if isinstance(c, str))
     print(f"{len(out)} templates, {renderings} renderings, jinja2 {jinja2.__version__}")
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the package needs (OpenBLAS and LAPACKE headers and
-# libraries, pkg-config), if they are missing. Uses sudo when not run as root.
-# On macOS: `brew install openblas pkg-config` instead.
+# libraries; libedit for the line editing of `llama chat`; pkg-config), if they are
+# missing. Uses sudo when not run as root.
+# On macOS: `brew install openblas pkg-config` instead (libedit is part of macOS).
 set -euo pipefail
 
-needed=(libopenblas-dev liblapacke-dev pkg-config)
+needed=(libopenblas-dev liblapacke-dev libedit-dev pkg-config)
 missing=()
 for package in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -29,7 +29,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(help: "Wrap the prompt in the model's chat template as a user message (the file's Jinja template; for a file without one, the built-in format of its architecture).")
     var chat = false
 
-    @Option(help: "A built-in chat format to use with --chat instead of the file's template: llama2, chatml, mistral or gemma.")
+    @Option(help: "The chat template to use with --chat instead of the model's: a built-in format (llama2, chatml, mistral, gemma) or a file with a Jinja template (.jinja, GGUF, tokenizer_config.json).")
     var template: String?
 
     @Flag(help: "Print one JSON document (prompt ids, generated ids, text, timings) instead of streaming.")
@@ -88,14 +88,12 @@ struct GenerateCommand: AsyncParsableCommand {
         let text = try prompt ?? readStandardInput()
         let tokenizer = try model.requireTokenizer()
         if chat {
-            // The file's own Jinja template, unless --template names a built-in format.
-            if template == nil, let tokens = try model.chatPromptTokens([.user(text)]) { return tokens }
-            let chosen = try template.map(ChatTemplate.named) ?? model.chatTemplate
-            guard let chosen else {
-                throw ValidationError("the model names no chat template this tool recognises; pass --template llama2|chatml|mistral|gemma")
+            // The file's own Jinja template, unless --template names another.
+            guard let format = try template.map(ChatCommand.format) ?? model.chatFormat() else {
+                throw ValidationError("the model has no chat template; pass --template llama2|chatml|mistral|gemma or a template file")
             }
             modelOptions.noteIfBaseModel(model)
-            return chosen.encode([.user(text)], with: tokenizer)
+            return try format.promptTokens(for: [.user(text)], tokenizer: tokenizer)
         }
         return tokenizer.encode(text, options: EncodingOptions(addBOS: noBOS ? false : nil))
     }

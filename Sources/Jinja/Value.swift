@@ -284,6 +284,10 @@ extension Value {
         self = try parser.document()
     }
 
+    /// The value as JSON text, as Python's `json.dumps(value, ensure_ascii=False)` writes
+    /// it (`{"a": 1, "b": [true, null]}`); an error for what JSON cannot hold.
+    public func jsonText() throws -> String { try json(indent: nil) }
+
     /// Python's `json.dumps(value, ensure_ascii=False, indent=indent, separators=…,
     /// sort_keys=…)`, as transformers' `tojson` filter calls it.
     func json(indent: Int?, itemSeparator: String? = nil, keySeparator: String? = nil, sortKeys: Bool = false, depth: Int = 0) throws -> String {

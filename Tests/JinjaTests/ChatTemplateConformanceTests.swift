@@ -3,7 +3,7 @@ import Jinja
 import Testing
 import TestSupport
 
-/// Real chat templates rendered for five conversations each, against jinja2 set up as
+/// Real chat templates rendered for five or six conversations each, against jinja2 set up as
 /// transformers' `apply_chat_template` sets it up: every rendering byte-identical, and an
 /// error wherever jinja2 raised one (or could not parse the template).
 /// - the 20 templates of `../shared/fixtures/chat-templates` with its `expected.json`;
@@ -20,14 +20,14 @@ struct ChatTemplateConformanceTests {
         return URL(fileURLWithPath: cache + "/llama-cpp-templates")
     }()
 
-    /// The conversations of `render_with_jinja2.py`.
-    static let cases: [String: String] = [
-        "user": #"{"messages": [{"role": "user", "content": "Hello! How are you?"}], "add_generation_prompt": true}"#,
-        "system_user": #"{"messages": [{"role": "system", "content": "You are a concise assistant."}, {"role": "user", "content": "Name three rivers in France."}], "add_generation_prompt": true}"#,
-        "multi_turn": #"{"messages": [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4."}, {"role": "user", "content": "And 3+3? 用中文回答。"}], "add_generation_prompt": true}"#,
-        "no_generation_prompt": #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there."}], "add_generation_prompt": false}"#,
-        "tools": #"{"messages": [{"role": "user", "content": "What's the weather in Paris?"}], "add_generation_prompt": true, "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}"#,
-    ]
+    /// The conversations, as `Scripts/generate_chat_template_references.py` wrote them:
+    /// the five of `render_with_jinja2.py` and a tool call's round trip.
+    static let conversations: Value.Dictionary = {
+        guard case let .dict(d)? = try? Value(json: Data(contentsOf: Fixtures.url("chat-templates/conversations.json"))) else { return Value.Dictionary() }
+        return d
+    }()
+    /// The cases of `render_with_jinja2.py` (the shared `expected.json` has these).
+    static let sharedCases = ["user", "system_user", "multi_turn", "no_generation_prompt", "tools"]
 
     /// The reference's fixed time for `strftime_now` (2026-12-07 10:30, local time).
     static let now: Date = {
@@ -48,19 +48,21 @@ struct ChatTemplateConformanceTests {
     @Test func everyTemplateIsThere() throws {
         #expect(Self.templates(Self.shared).count == 20)
         #expect(Self.templates(Self.llamaCpp).count == 70, "run Scripts/fetch-llama-cpp-vocabularies.sh")
+        #expect(Self.conversations.count == 6)
     }
 
     @Test(arguments: templates(shared))
     func sharedTemplatesRenderAsJinja2(template name: String) throws {
-        try check(name, in: Self.shared, references: Self.references(Self.shared.appendingPathComponent("expected.json")))
+        try check(name, in: Self.shared, references: Self.references(Self.shared.appendingPathComponent("expected.json")), cases: Self.sharedCases)
     }
 
     @Test(arguments: templates(llamaCpp))
     func llamaCppTemplatesRenderAsJinja2(template name: String) throws {
-        try check(name, in: Self.llamaCpp, references: Self.references(Fixtures.url("chat-templates/llama-cpp-0c1e570-expected.json")))
+        try check(name, in: Self.llamaCpp, references: Self.references(Fixtures.url("chat-templates/llama-cpp-0c1e570-expected.json")),
+            cases: Self.conversations.pairs.map(\.0.text))
     }
 
-    func check(_ name: String, in folder: URL, references: Value.Dictionary) throws {
+    func check(_ name: String, in folder: URL, references: Value.Dictionary, cases: [String]) throws {
         let source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
         guard case let .dict(expected)? = references[name] else { Issue.record("\(name) has no reference"); return }
         if expected["parse_error"] != nil {
@@ -68,8 +70,8 @@ struct ChatTemplateConformanceTests {
             return
         }
         let template = try JinjaTemplate(source)
-        for (caseName, json) in Self.cases.sorted(by: { $0.key < $1.key }) {
-            guard case let .dict(arguments) = try Value(json: Data(json.utf8)) else { continue }
+        for caseName in cases {
+            guard case let .dict(arguments)? = Self.conversations[caseName] else { Issue.record("no conversation \(caseName)"); continue }
             var variables: [String: Value] = ["bos_token": .string("<s>"), "eos_token": .string("</s>")]
             for (key, value) in arguments.pairs { variables[key.text] = value }
             switch expected[caseName] {

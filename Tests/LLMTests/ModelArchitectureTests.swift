@@ -78,7 +78,7 @@ struct ModelArchitectureTests {
         #expect(loaded?.metadata["layers"] != nil)
     }
 
-    /// A chat session logs the template it uses and who chose it, at `.debug`.
+    /// A chat session logs the template it uses and who chose it, at `.info`.
     @Test func aChatSessionLogsItsTemplate() throws {
         let records = LockedRecords()
         var logger = Logger(label: "test") { _ in RecordingHandler(records: records) }
@@ -88,7 +88,7 @@ struct ModelArchitectureTests {
         let chosen = records.value.first { $0.message == "chat template" }
         #expect(chosen?.metadata["template"] == ChatTemplate.chatml.rawValue)
         #expect(chosen?.metadata["chosen by"] == "the caller")
-        logger.logLevel = .info
+        logger.logLevel = .notice
         _ = try ChatSession(model: model, template: .chatml, logger: logger)
         #expect(records.value.filter { $0.message == "chat template" }.count == 1)
     }

@@ -136,6 +136,66 @@ struct LlamaToolTests {
         #expect(result.standardError.contains("conversation reset"))
     }
 
+    /// The chat's commands: `/help` lists them, `//` sends a `/`, `/save` writes the
+    /// conversation as OpenAI's messages and `/load` continues it; an unknown command or a
+    /// file that is not a conversation ends a piped chat with an error, sending nothing.
+    @Test func chatCommandsSaveAndLoadTheConversation() throws {
+        let saved = Self.folder.appendingPathComponent("conversation.json"), again = Self.folder.appendingPathComponent("again.json")
+        let chat = ["chat", "-m", Self.tinyModel, "--template", "chatml", "--temperature", "0", "-n", "3"]
+        let first = try ToolRunner.run(chat + ["--system", "Be brief."], input: "/help\nhi\n//etc/hosts\n/save \(saved.path)\n")
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardError.contains("/save FILE") && first.standardError.contains("5 messages saved"), "\(first.standardError)")
+        func messages(_ url: URL) throws -> [[String: Any]] {
+            try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [[String: Any]])
+        }
+        let written = try messages(saved)
+        #expect(written.map { $0["role"] as? String } == ["system", "user", "assistant", "user", "assistant"])
+        #expect(written[3]["content"] as? String == "/etc/hosts")
+        // The tiny model's 256-token context holds two turns: the third drops the oldest, and says so.
+        let continued = try ToolRunner.run(chat, input: "/load \(saved.path)\nagain\n/save \(again.path)\n")
+        #expect(continued.status == 0, "\(continued.standardError)")
+        #expect(continued.standardError.contains("its 2 oldest messages were dropped, the system prompt kept"), "\(continued.standardError)")
+        let both = try messages(again).map { $0["content"] as? String }
+        let reply = written[2]["content"] as? String
+        #expect(both == ["Be brief.", "/etc/hosts", reply, "again", reply])
+
+        let unknown = try ToolRunner.run(chat, input: "hi\n/frobnicate\nbye\n")
+        #expect(unknown.status == 1 && unknown.standardError.contains("unknown command /frobnicate"), "\(unknown.standardError)")
+        #expect(unknown.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).count <= 2, "'bye' was not sent")
+        let missingArgument = try ToolRunner.run(chat, input: "/save\n")
+        #expect(missingArgument.status == 1 && missingArgument.standardError.contains("/save needs a file name"))
+        let bad = Self.folder.appendingPathComponent("not-a-conversation.json")
+        try Data(#"[{"role": "wizard", "content": "hi"}]"#.utf8).write(to: bad)
+        let wrong = try ToolRunner.run(chat, input: "/load \(bad.path)\n")
+        #expect(wrong.status == 1 && wrong.standardError.contains(bad.path) && wrong.standardError.contains("role"), "\(wrong.standardError)")
+    }
+
+    /// `--template` takes a template file as well as a built-in name; `--tools` a JSON
+    /// file of tools (with SmolLM2-135M-Instruct, whose context holds Qwen's tool prompt,
+    /// when it is in the cache); mistakes in either are errors naming the option and the file.
+    @Test func chatTakesATemplateFileAndTools() throws {
+        let tools = Self.folder.appendingPathComponent("tools.json")
+        try Data(#"[{"type": "function", "function": {"name": "get_weather", "description": "Current weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]"#.utf8).write(to: tools)
+        let qwen = Fixtures.shared("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja").path
+        let chat = ["chat", "-m", Self.tinyModel, "--temperature", "0", "-n", "2"]
+        let withFile = try ToolRunner.run(chat + ["--template", qwen], input: "hi\n")
+        #expect(withFile.status == 0 && !withFile.standardOutput.isEmpty, "\(withFile.standardError)")
+        if let smollm2 = Fixtures.cachedModel(
+            "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "LlamaToolTests.chatTakesATemplateFileAndTools",
+            fetch: "Scripts/fetch-default-model.sh") {
+            let result = try ToolRunner.run(
+                ["chat", "-m", smollm2.path, "--temperature", "0", "-n", "4", "--template", qwen, "--tools", tools.path], input: "What's the weather in Paris?\n")
+            #expect(result.status == 0 && !result.standardOutput.isEmpty, "\(result.standardError)")
+        }
+        let generate = try ToolRunner.run(["generate", "-m", Self.tinyModel, "--chat", "--template", qwen, "-n", "2", "hi"])
+        #expect(generate.status == 0, "\(generate.standardError)")
+        try Data(#"[{"type": "function", "function": {"description": "no name"}}]"#.utf8).write(to: tools)
+        let badTools = try ToolRunner.run(chat + ["--tools", tools.path], input: "hi\n")
+        #expect(badTools.status != 0 && badTools.standardError.contains("--tools \(tools.path)") && badTools.standardError.contains("name"), "\(badTools.standardError)")
+        let badName = try ToolRunner.run(chat + ["--template", "alpaca"], input: "hi\n")
+        #expect(badName.status != 0 && badName.standardError.contains("alpaca"), "\(badName.standardError)")
+    }
+
     /// `llama template` prints jinja2's rendering exactly (no newline added) from a
     /// template file, and the same from a GGUF file and the tokenizer_config.json that carry
     /// one template; a template's error is one line on standard error and a failure.

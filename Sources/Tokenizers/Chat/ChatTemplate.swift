@@ -1,20 +1,113 @@
-/// A message of a chat.
+import Foundation
+
+/// A message of a chat, in the shape of OpenAI's chat API (and of the `messages`
+/// that chat templates read): a role, text, and for an assistant's reply the tools it
+/// called, for a tool's answer the call it answers.
+///
+/// Its `Codable` form is OpenAI's: `{"role", "content", "tool_calls": [{"id",
+/// "type": "function", "function": {"name", "arguments"}}], "tool_call_id", "name"}`,
+/// with `arguments` a JSON text.
 public struct ChatMessage: Sendable, Equatable, Codable {
     public enum Role: String, Sendable, Codable, CaseIterable {
         case system, user, assistant
+        /// The answer of a tool the assistant called.
+        case tool
     }
 
     public var role: Role
     public var content: String
+    /// The tools an assistant's message calls, in order.
+    public var toolCalls: [ToolCall]
+    /// For a tool's answer, the ``ToolCall/id`` of the call it answers.
+    public var toolCallID: String?
+    /// For a tool's answer, the tool's name (some templates print it).
+    public var name: String?
 
-    public init(role: Role, content: String) {
+    public init(role: Role, content: String, toolCalls: [ToolCall] = [], toolCallID: String? = nil, name: String? = nil) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
+        self.name = name
     }
 
     public static func system(_ content: String) -> ChatMessage { ChatMessage(role: .system, content: content) }
     public static func user(_ content: String) -> ChatMessage { ChatMessage(role: .user, content: content) }
-    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: .assistant, content: content) }
+    public static func assistant(_ content: String, toolCalls: [ToolCall] = []) -> ChatMessage {
+        ChatMessage(role: .assistant, content: content, toolCalls: toolCalls)
+    }
+    /// A tool's answer to the call `id` (OpenAI's `tool` message).
+    public static func tool(_ content: String, callID: String? = nil, name: String? = nil) -> ChatMessage {
+        ChatMessage(role: .tool, content: content, toolCallID: callID, name: name)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case role, content, name
+        case toolCalls = "tool_calls"
+        case toolCallID = "tool_call_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        role = try container.decode(Role.self, forKey: .role)
+        content = try container.decodeIfPresent(String.self, forKey: .content) ?? ""
+        toolCalls = try container.decodeIfPresent([ToolCall].self, forKey: .toolCalls) ?? []
+        toolCallID = try container.decodeIfPresent(String.self, forKey: .toolCallID)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(role, forKey: .role)
+        try container.encode(content, forKey: .content)
+        if !toolCalls.isEmpty { try container.encode(toolCalls, forKey: .toolCalls) }
+        try container.encodeIfPresent(toolCallID, forKey: .toolCallID)
+        try container.encodeIfPresent(name, forKey: .name)
+    }
+}
+
+/// A call of a tool in an assistant's message: the function's name and its arguments
+/// as a JSON text (an object), as OpenAI's chat API carries them.
+public struct ToolCall: Sendable, Equatable, Codable {
+    /// The call's identifier, which the tool's answer names (``ChatMessage/toolCallID``).
+    public var id: String?
+    public var name: String
+    /// The arguments, a JSON object as text (`{"city": "Paris"}`).
+    public var arguments: String
+
+    public init(id: String? = nil, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
+
+    /// The arguments decoded as `type` (a `Decodable` struct of the tool's parameters).
+    public func decodeArguments<T: Decodable>(as type: T.Type = T.self) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(arguments.utf8))
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, type, function }
+    private enum FunctionKeys: String, CodingKey { case name, arguments }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decodeIfPresent(String.self, forKey: .id)
+        if let type = try container.decodeIfPresent(String.self, forKey: .type), type != "function" {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "a tool call of type '\(type)'; only 'function' is known")
+        }
+        let function = try container.nestedContainer(keyedBy: FunctionKeys.self, forKey: .function)
+        name = try function.decode(String.self, forKey: .name)
+        arguments = try function.decodeIfPresent(String.self, forKey: .arguments) ?? "{}"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(id, forKey: .id)
+        try container.encode("function", forKey: .type)
+        var function = container.nestedContainer(keyedBy: FunctionKeys.self, forKey: .function)
+        try function.encode(name, forKey: .name)
+        try function.encode(arguments, forKey: .arguments)
+    }
 }
 
 /// The prompt formats chat models were trained on. A template renders messages into
@@ -90,7 +183,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
             var pendingSystem = system
             for message in turns {
                 switch message.role {
-                case .user:
+                case .user, .tool:
                     var parts = [text(message.content)]
                     if let prefix = pendingSystem {
                         parts = [tag("<<SYS>>\n"), text(prefix), tag("\n<</SYS>>\n\n")] + parts
@@ -126,7 +219,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
             var pendingSystem = system
             for message in turns {
                 switch message.role {
-                case .user, .system:
+                case .user, .system, .tool:
                     markup("[INST] ")
                     if let prefix = pendingSystem {
                         content(prefix)
@@ -146,7 +239,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
             for message in turns {
                 let role = message.role == .assistant ? "model" : "user"
                 var parts = [text(message.content)]
-                if let prefix = pendingSystem, message.role == .user {
+                if let prefix = pendingSystem, message.role != .assistant {
                     parts = [text(prefix), tag("\n\n")] + parts
                     pendingSystem = nil
                 }
