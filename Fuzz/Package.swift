@@ -31,6 +31,7 @@ let package = Package(
         fuzzer("tokenizer-model", ["Tokenizers"], local: ["FuzzTokenizerUse"]),
         fuzzer("converter-config", ["WeightConverter", "TensorCore"]),
         fuzzer("chat-template", ["Jinja"]),
+        fuzzer("tool-calls", ["LLM"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,7 @@ import json, os, shutil, struct, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "Tests", "Fixtures")
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "Fuzz", ".seeds")
-TARGETS = ["gguf", "safetensors", "hf-config", "llama2c", "tokenizer-json", "tokenizer-model", "converter-config", "chat-template"]
+TARGETS = ["gguf", "safetensors", "hf-config", "llama2c", "tokenizer-json", "tokenizer-model", "converter-config", "chat-template", "tool-calls"]
 
 
 def put(target, name, data):
@@ -239,6 +239,21 @@ def chat_template_seeds():
             put("chat-template", model + ".jinja", config["chat_template"].encode("utf-8"))
 
 
+def tool_call_seeds():
+    """Replies with tool calls in each format the parsers know."""
+    replies = [
+        'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+        '<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "b", "arguments": "{\\"x\\": [1, 2]}"}',
+        '{"type": "function", "name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "t", "parameters": {}}',
+        '<|python_tag|>brave_search.call(query="weather in Paris", count=3)',
+        '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a1b2c3d4e"}]',
+        'Sure.[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}[TOOL_CALLS]get_time[ARGS]{}',
+        'Plain text with {braces} and [brackets].',
+    ]
+    for index, reply in enumerate(replies):
+        put("tool-calls", f"reply-{index}.txt", reply.encode("utf-8"))
+
+
 def crash_seeds():
     for folder in ["fuzz", "fuzz-open"]:
         for target in TARGETS:
@@ -251,7 +266,7 @@ def crash_seeds():
 
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
-    gguf_seeds(); safetensors_seeds(); config_seeds(); tokenizer_seeds(); llama2c_seeds(); chat_template_seeds(); crash_seeds()
+    gguf_seeds(); safetensors_seeds(); config_seeds(); tokenizer_seeds(); llama2c_seeds(); chat_template_seeds(); tool_call_seeds(); crash_seeds()
     for target in TARGETS:
         folder = os.path.join(OUT, target)
         files = os.listdir(folder)

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:?usage: run-fuzzers.sh SECONDS [target ...]}
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors hf-config llama2c tokenizer-json tokenizer-model converter-config chat-template)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf safetensors hf-config llama2c tokenizer-json tokenizer-model converter-config chat-template tool-calls)
 BIN=${FUZZ_BIN:-Fuzz/.build-fuzz/release}
 # An allocation sized by an untrusted number (-malloc_limit_mb) or a runaway loop
 # (-timeout, seconds per input) counts as a crash, as a segfault does.
@@ -20,8 +20,9 @@ MALLOC_LIMIT_MB=${FUZZ_MALLOC_LIMIT_MB:-512}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
 
 declare -A MAX_LEN=([gguf]=65536 [safetensors]=16384 [hf-config]=4096 [llama2c]=65536
-    [tokenizer-json]=65536 [tokenizer-model]=32768 [converter-config]=4096 [chat-template]=16384)
-declare -A DICT=([hf-config]=json [tokenizer-json]=json [converter-config]=json [safetensors]=json [chat-template]=jinja)
+    [tokenizer-json]=65536 [tokenizer-model]=32768 [converter-config]=4096 [chat-template]=16384
+    [tool-calls]=4096)
+declare -A DICT=([hf-config]=json [tokenizer-json]=json [converter-config]=json [safetensors]=json [chat-template]=jinja [tool-calls]=json)
 
 python3 Fuzz/Scripts/make-seeds.py Fuzz/.seeds >/dev/null
 

@@ -115,8 +115,10 @@ public struct ToolCall: Sendable, Equatable, Codable {
 /// with ``EncodingOptions/parseSpecialTokens`` on and without adding BOS (the
 /// template writes it where the model expects it) — ``encode(_:with:addGenerationPrompt:)`` does both.
 ///
-/// Rendering follows the models' published Jinja templates, which this library
-/// recognises (``init(recognizing:)``) rather than evaluates.
+/// Rendering follows the models' published Jinja templates. These are the fallback for
+/// model files without a template of their own (the LLM library's `ChatFormat` evaluates a
+/// file's template with the Jinja library). They write no tool definitions or calls; a
+/// tool's answer is written as a user turn (ChatML: a `tool` turn).
 public enum ChatTemplate: String, Sendable, CaseIterable {
     /// Llama 2 chat: `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s>`.
     case llama2

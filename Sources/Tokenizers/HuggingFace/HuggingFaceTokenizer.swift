@@ -31,17 +31,32 @@ public final class HuggingFaceTokenizer: Tokenizer {
     public let specialTokens: SpecialTokens
     public let addsBOSByDefault: Bool
     public let addsEOSByDefault: Bool
-    /// The `chat_template` of `tokenizer_config.json`, if any.
+    /// The chat template: `chat_template.jinja` beside `tokenizer.json` (where
+    /// transformers saves it since 4.43), else the `chat_template` of
+    /// `tokenizer_config.json` (a text, or from a list of named templates the one named
+    /// "default"), if any.
     public let chatTemplate: String?
     public let source: String
 
     public var vocabularySize: Int { idToToken.count }
 
-    /// Reads `tokenizer.json`, and `tokenizer_config.json` from the same folder if present.
+    /// Reads `tokenizer.json`, and `tokenizer_config.json` and `chat_template.jinja` from
+    /// the same folder if present.
     public convenience init(contentsOf url: URL) throws {
         let document = try Self.readJSON(url)
-        let configURL = url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")
-        let config = FileManager.default.fileExists(atPath: configURL.path) ? try Self.readJSON(configURL) : .object([])
+        let folder = url.deletingLastPathComponent()
+        let configURL = folder.appendingPathComponent("tokenizer_config.json")
+        var config = FileManager.default.fileExists(atPath: configURL.path) ? try Self.readJSON(configURL) : .object([])
+        let templateURL = folder.appendingPathComponent("chat_template.jinja")
+        if FileManager.default.fileExists(atPath: templateURL.path), var members = config.members {
+            let bytes: Data
+            do { bytes = try FileBytes.readRegularFile(templateURL) } catch let error as ModelFormatError {
+                throw TokenizerError(.invalidFile, file: templateURL.path, error.problem)
+            }
+            guard let text = String(data: bytes, encoding: .utf8) else { throw TokenizerError(.invalidFile, file: templateURL.path, "is not UTF-8 text") }
+            members.removeAll { $0.key == "chat_template" }
+            config = .object(members + [(key: "chat_template", value: .string(text))])
+        }
         try self.init(json: document, config: config, source: url.path)
     }
 
@@ -127,6 +142,7 @@ public final class HuggingFaceTokenizer: Tokenizer {
             addsEOSByDefault = config["add_eos_token"]?.bool ?? false
         }
         chatTemplate = config["chat_template"]?.string
+            ?? config["chat_template"]?.array?.first { $0["name"]?.string == "default" }?["template"]?.string
     }
 
     /// The most ids a file may leave unused below its largest id. `tokenizers` allows
