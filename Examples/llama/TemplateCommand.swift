@@ -38,7 +38,7 @@ struct TemplateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let (source, fileBOS, fileEOS) = try Self.load(template)
+            let (source, fileBOS, fileEOS) = try Self.load(template, forTools: tools != nil)
             let parsed: JinjaTemplate
             do { parsed = try JinjaTemplate(source) } catch let error as JinjaError { throw ValidationError("\(template): \(error)") }
             var variables: [String: Value] = [
@@ -68,13 +68,17 @@ struct TemplateCommand: AsyncParsableCommand {
         }
     }
 
-    /// The template source and the file's BOS and EOS texts, if it names them.
-    static func load(_ path: String) throws -> (String, String?, String?) {
+    /// The template source and the file's BOS and EOS texts, if it names them. With
+    /// `forTools`, the file's template for tools where it has one apart (GGUF
+    /// `tokenizer.chat_template.tool_use`, the template named `tool_use`), as transformers
+    /// chooses it when tools are given.
+    static func load(_ path: String, forTools: Bool = false) throws -> (String, String?, String?) {
         let url = URL(fileURLWithPath: path)
         let data = try FileBytes.readRegularFile(url)
         if data.starts(with: Array("GGUF".utf8)) {
             let file = try GGUFFile(contentsOf: url)
-            guard let source = try? file.metadata.string("tokenizer.chat_template") else {
+            let toolUse = forTools ? try? file.metadata.string("tokenizer.chat_template.tool_use") : nil
+            guard let source = toolUse ?? (try? file.metadata.string("tokenizer.chat_template")) else {
                 throw ValidationError("\(path): the GGUF file has no tokenizer.chat_template")
             }
             let tokenizer = try? GGUFTokenizerMetadata(file.metadata)
@@ -96,9 +100,11 @@ struct TemplateCommand: AsyncParsableCommand {
             switch config["chat_template"] {
             case let .string(s)?: return (s, special("bos_token"), special("eos_token"))
             case let .list(named)?:
-                // A list of {"name", "template"}: the one named "default".
-                for case let .dict(entry) in named where entry["name"]?.text == "default" {
-                    return (entry["template"]?.text ?? "", special("bos_token"), special("eos_token"))
+                // A list of {"name", "template"}: the one named "default" (with tools, "tool_use" if there is one).
+                for wanted in forTools ? ["tool_use", "default"] : ["default"] {
+                    for case let .dict(entry) in named where entry["name"]?.text == wanted {
+                        return (entry["template"]?.text ?? "", special("bos_token"), special("eos_token"))
+                    }
                 }
                 throw ValidationError("\(path): chat_template has no template named \"default\"")
             default: throw ValidationError("\(path): there is no chat_template")

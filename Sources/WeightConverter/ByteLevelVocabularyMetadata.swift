@@ -14,7 +14,7 @@ struct ByteLevelVocabularyMetadata {
     var specialIDs: [(kind: String, id: Int)] = []
     /// `add_<kind>_token` flags, in the order they are found.
     var addFlags: [(kind: String, value: Bool)] = []
-    var chatTemplate: String?
+    var chatTemplates: ChatTemplateMetadata?
 
     static let kinds = ["bos", "eos", "unk", "sep", "pad", "cls", "mask"]
 
@@ -112,16 +112,8 @@ struct ByteLevelVocabularyMetadata {
                 }
             }
         }
+        chatTemplates = try ChatTemplateMetadata.read(folder: folder, tokenizerConfig: tokenizerConfig)
         if let tokenizerConfig {
-            chatTemplate = tokenizerConfig["chat_template"] as? String
-            if chatTemplate == nil {
-                let jinja = folder.appendingPathComponent("chat_template.jinja")
-                if FileManager.default.fileExists(atPath: jinja.path) {
-                    chatTemplate = String(decoding: try FileBytes.readRegularFile(jinja), as: UTF8.self)
-                } else if let object = try json(folder.appendingPathComponent("chat_template.json")) {
-                    chatTemplate = object["chat_template"] as? String
-                }
-            }
             let addedTokens = tokenizerJSON["added_tokens"] as? [[String: Any]] ?? []
             for kind in Self.kinds {
                 if let flag = tokenizerConfig["add_\(kind)_token"] as? Bool { setFlag(kind, flag, overwrite: false) }
@@ -167,6 +159,6 @@ struct ByteLevelVocabularyMetadata {
         for (kind, value) in addFlags where ["bos", "eos", "sep"].contains(kind) {
             writer.set("tokenizer.ggml.add_\(kind)_token", .bool(value))
         }
-        if let chatTemplate { writer.set("tokenizer.chat_template", .string(chatTemplate)) }
+        chatTemplates?.write(to: &writer)
     }
 }

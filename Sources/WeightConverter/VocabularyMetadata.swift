@@ -12,7 +12,7 @@ struct VocabularyMetadata {
     var padding: Int?
     var addBOS: Bool
     var addEOS: Bool
-    var chatTemplate: String?
+    var chatTemplates: ChatTemplateMetadata?
 
     /// From a SentencePiece model; ids and flags may be overridden by the Hugging Face
     /// configuration files next to it.
@@ -77,7 +77,7 @@ struct VocabularyMetadata {
         }
         addBOS = tokenizerConfig["add_bos_token"] as? Bool ?? addBOS
         addEOS = tokenizerConfig["add_eos_token"] as? Bool ?? addEOS
-        chatTemplate = tokenizerConfig["chat_template"] as? String
+        chatTemplates = try ChatTemplateMetadata.read(folder: folder, tokenizerConfig: tokenizerConfig)
     }
 
     /// Pads the vocabulary to the model's size with unused `[PAD{i}]` pieces, as
@@ -101,6 +101,6 @@ struct VocabularyMetadata {
         if let padding = valid(padding) { writer.set("tokenizer.ggml.padding_token_id", .uint32(padding)) }
         writer.set("tokenizer.ggml.add_bos_token", .bool(addBOS))
         writer.set("tokenizer.ggml.add_eos_token", .bool(addEOS))
-        if let chatTemplate { writer.set("tokenizer.chat_template", .string(chatTemplate)) }
+        chatTemplates?.write(to: &writer)
     }
 }

@@ -8,6 +8,11 @@ import Tokenizers
 /// Chat sessions keep their KV cache between turns.
 struct ChatSessionTests {
     static func turn(_ session: ChatSession, _ message: String) async throws -> (String, GenerationInfo) {
+        try await turn(session, .user(message))
+    }
+
+    /// Sends `message` and collects the reply's text and summary.
+    static func turn(_ session: ChatSession, _ message: ChatMessage) async throws -> (String, GenerationInfo) {
         var text = ""
         var info: GenerationInfo?
         for try await event in await session.streamResponse(to: message) {
@@ -38,6 +43,32 @@ struct ChatSessionTests {
 
         await session.reset(systemPrompt: nil)
         #expect(await session.messages.isEmpty)
+    }
+
+    /// A model file with a template for tools apart (as Hermes' `tool_use`) is prompted
+    /// with it while the session has tools, and with its default template otherwise.
+    @Test func toolsSwitchToTheFilesToolTemplate() async throws {
+        let loaded = try ModelLoader.load(from: Fixtures.url("models/llama-mha"), backend: NaiveBackend())
+        let model = LanguageModel(
+            model: loaded.model, tokenizer: loaded.tokenizer, chatTemplateSource: "{% for m in messages %}{{ m.content }}{% endfor %}",
+            toolUseChatTemplateSource: "{{ tools[0].function.name }}:{% for m in messages %}{{ m.content }}{% endfor %}", name: "hermes-like")
+        var parameters = GenerateParameters.greedy
+        parameters.maxTokens = 1
+        let session = try ChatSession(model: model, parameters: parameters)
+        let tokenizer = try model.requireTokenizer()
+        let lookup = try ToolDefinition(name: "lookup", description: "Looks a word up")
+        #expect(try session.format.render([.user("The little cat")]) == "The little cat")
+        #expect(try session.toolFormat.render([.user("The little cat")], tools: [lookup]) == "lookup:The little cat")
+        let (_, plain) = try await Self.turn(session, "The little cat")
+        #expect(plain.promptTokens == (try session.format.promptTokens(for: [.user("The little cat")], tokenizer: tokenizer)))
+        await session.setTools([lookup])
+        await session.reset()
+        let (_, withTools) = try await Self.turn(session, "The little cat")
+        #expect(withTools.promptTokens == (try session.toolFormat.promptTokens(for: [.user("The little cat")], tools: [lookup], tokenizer: tokenizer)))
+        #expect(withTools.promptTokens != plain.promptTokens)
+        // A format the caller chooses is used with tools too.
+        let chosen = try ChatSession(model: model, template: .chatml)
+        #expect(chosen.toolFormat.builtIn == .chatml)
     }
 
     @Test func templatesRenderThePublishedFormats() {

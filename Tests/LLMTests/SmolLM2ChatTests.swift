@@ -14,13 +14,7 @@ struct SmolLM2ChatTests {
     static let enabled = SmolLM2Tests.modelURL != nil
 
     static func turn(_ session: ChatSession, _ message: ChatMessage) async throws -> (String, GenerationInfo) {
-        var text = ""
-        var info: GenerationInfo?
-        for try await event in await session.streamResponse(to: message) {
-            if let chunk = event.chunk { text += chunk }
-            if let summary = event.info { info = summary }
-        }
-        return (text, try #require(info))
+        try await ChatSessionTests.turn(session, message)
     }
 
     static func reference(_ name: String) throws -> SmolLM2Tests.Reference.Prompt {

@@ -145,20 +145,26 @@ extension LanguageModel {
         return try JinjaTemplate(chatTemplateSource)
     }
 
-    /// How this model's conversations are written: the file's own Jinja template; for a
-    /// file without one, the built-in format of its architecture; `nil` when there is
-    /// neither.
-    public func chatFormat() throws -> ChatFormat? {
+    /// How this model's conversations are written: the file's own Jinja template (with
+    /// `tools`, its template for tools where it has one apart,
+    /// ``toolUseChatTemplateSource``); for a file without one, the built-in format of its
+    /// architecture; `nil` when there is neither.
+    public func chatFormat(tools: Bool = false) throws -> ChatFormat? {
+        if tools, let toolUse = try parse(toolUseChatTemplateSource, "tool_use chat template") { return toolUse }
         if let own = try chatFormatFromFile() { return own }
         return chatTemplate.map(ChatFormat.init(builtIn:))
     }
 
     private func chatFormatFromFile() throws -> ChatFormat? {
-        guard let chatTemplateSource else { return nil }
+        try parse(chatTemplateSource, "chat template")
+    }
+
+    private func parse(_ source: String?, _ what: String) throws -> ChatFormat? {
+        guard let source else { return nil }
         do {
-            return try ChatFormat(templateSource: chatTemplateSource)
+            return try ChatFormat(templateSource: source)
         } catch let error as JinjaError {
-            throw ModelError.unsupportedModel(file: name, reason: "its chat template does not parse: \(error)")
+            throw ModelError.unsupportedModel(file: name, reason: "its \(what) does not parse: \(error)")
         }
     }
 

@@ -42,6 +42,10 @@ public actor ChatSession {
     public let model: LanguageModel
     /// How the conversation is written into the prompt.
     public nonisolated let format: ChatFormat
+    /// How the conversation is written while there are ``tools``: ``format``, unless the
+    /// model file has a template for tools apart (``LanguageModel/toolUseChatTemplateSource``)
+    /// and the caller chose no format.
+    public nonisolated let toolFormat: ChatFormat
     /// The settings of the replies.
     public var parameters: GenerateParameters
     /// The tools the model may call; the template shows their definitions, and a reply's
@@ -89,6 +93,7 @@ public actor ChatSession {
             ])
         self.model = model
         self.format = chosen
+        toolFormat = format == nil && template == nil ? try model.chatFormat(tools: true) ?? chosen : chosen
         self.parameters = parameters
         self.tools = tools
         tokenizer = try model.requireTokenizer()
@@ -166,9 +171,12 @@ public actor ChatSession {
         }
     }
 
+    /// The format of the next turn: with tools, ``toolFormat``.
+    private var currentFormat: ChatFormat { tools.isEmpty ? format : toolFormat }
+
     /// The prompt for the conversation so far.
     private func prompt() throws -> [Int] {
-        try format.promptTokens(for: messages, tools: tools, tokenizer: tokenizer)
+        try currentFormat.promptTokens(for: messages, tools: tools, tokenizer: tokenizer)
     }
 
     /// The messages of the oldest turn after the system prompt (a user's message and
@@ -232,7 +240,7 @@ public actor ChatSession {
     /// templates require).
     private func reply(_ text: String) -> ChatMessage {
         guard !tools.isEmpty else { return .assistant(text) }
-        var (content, calls) = format.toolCallFormat.parse(text)
+        var (content, calls) = currentFormat.toolCallFormat.parse(text)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         for index in calls.indices where calls[index].id == nil {
             calls[index].id = String((0..<9).map { _ in alphabet.randomElement()! })

@@ -19,13 +19,21 @@ public final class LanguageModel: Sendable {
     public let tokenizer: (any Tokenizer)?
     /// The chat template the file names (a Jinja source), if any.
     public let chatTemplateSource: String?
+    /// The file's template for conversations with tools, where it has one apart from
+    /// ``chatTemplateSource`` (GGUF `tokenizer.chat_template.tool_use`; the template named
+    /// `tool_use` of a Hugging Face folder), as Hermes 2 Pro and Hermes 3 have.
+    public let toolUseChatTemplateSource: String?
     /// A name for messages and benchmark tables.
     public let name: String
 
-    public init(model: any TransformerModel, tokenizer: (any Tokenizer)?, chatTemplateSource: String?, name: String) {
+    public init(
+        model: any TransformerModel, tokenizer: (any Tokenizer)?, chatTemplateSource: String?, toolUseChatTemplateSource: String? = nil,
+        name: String
+    ) {
         self.model = model
         self.tokenizer = tokenizer
         self.chatTemplateSource = chatTemplateSource
+        self.toolUseChatTemplateSource = toolUseChatTemplateSource
         self.name = name
     }
 

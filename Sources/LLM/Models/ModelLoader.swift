@@ -112,8 +112,9 @@ public enum ModelLoader {
             let model = try architecture.model(gguf: file, backend: backend)
             let own = try? TokenizerLoader.load(gguf: file.metadata, source: url.path)
             let template = try? file.metadata.string("tokenizer.chat_template")
+            let toolUse = try? file.metadata.string("tokenizer.chat_template.tool_use")
             language = LanguageModel(
-                model: model, tokenizer: tokenizer ?? own, chatTemplateSource: template,
+                model: model, tokenizer: tokenizer ?? own, chatTemplateSource: template, toolUseChatTemplateSource: toolUse,
                 name: (try? file.metadata.string("general.name")) ?? url.deletingPathExtension().lastPathComponent)
         case .huggingFace:
             let config = try HuggingFaceConfig.load(from: url.appendingPathComponent("config.json"))
@@ -133,6 +134,7 @@ public enum ModelLoader {
             let own = try? TokenizerLoader.load(from: url)
             language = LanguageModel(
                 model: model, tokenizer: tokenizer ?? own, chatTemplateSource: (own as? HuggingFaceTokenizer)?.chatTemplate,
+                toolUseChatTemplateSource: (own as? HuggingFaceTokenizer)?.toolUseChatTemplate,
                 name: url.lastPathComponent)
         case .llama2c:
             // llama2.c checkpoints hold Llama models only.

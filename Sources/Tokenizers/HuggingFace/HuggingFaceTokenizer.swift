@@ -34,8 +34,12 @@ public final class HuggingFaceTokenizer: Tokenizer {
     /// The chat template: `chat_template.jinja` beside `tokenizer.json` (where
     /// transformers saves it since 4.43), else the `chat_template` of
     /// `tokenizer_config.json` (a text, or from a list of named templates the one named
-    /// "default"), if any.
+    /// "default"), else that of `chat_template.json`, if any.
     public let chatTemplate: String?
+    /// The template for conversations with tools, where the folder has one apart
+    /// (transformers chooses it when tools are given): the one named "tool_use" in
+    /// `tokenizer_config.json`'s list, or `additional_chat_templates/tool_use.jinja`.
+    public let toolUseChatTemplate: String?
     public let source: String
 
     public var vocabularySize: Int { idToToken.count }
@@ -47,15 +51,28 @@ public final class HuggingFaceTokenizer: Tokenizer {
         let folder = url.deletingLastPathComponent()
         let configURL = folder.appendingPathComponent("tokenizer_config.json")
         var config = FileManager.default.fileExists(atPath: configURL.path) ? try Self.readJSON(configURL) : .object([])
-        let templateURL = folder.appendingPathComponent("chat_template.jinja")
-        if FileManager.default.fileExists(atPath: templateURL.path), var members = config.members {
+        func text(_ url: URL) throws -> String? {
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
             let bytes: Data
-            do { bytes = try FileBytes.readRegularFile(templateURL) } catch let error as ModelFormatError {
-                throw TokenizerError(.invalidFile, file: templateURL.path, error.problem)
+            do { bytes = try FileBytes.readRegularFile(url) } catch let error as ModelFormatError {
+                throw TokenizerError(.invalidFile, file: url.path, error.problem)
             }
-            guard let text = String(data: bytes, encoding: .utf8) else { throw TokenizerError(.invalidFile, file: templateURL.path, "is not UTF-8 text") }
+            guard let text = String(data: bytes, encoding: .utf8) else { throw TokenizerError(.invalidFile, file: url.path, "is not UTF-8 text") }
+            return text
+        }
+        if let template = try text(folder.appendingPathComponent("chat_template.jinja")), var members = config.members {
             members.removeAll { $0.key == "chat_template" }
-            config = .object(members + [(key: "chat_template", value: .string(text))])
+            var named: [OrderedJSON] = [.object([(key: "name", value: .string("default")), (key: "template", value: .string(template))])]
+            if let toolUse = try text(folder.appendingPathComponent("additional_chat_templates/tool_use.jinja")) {
+                named.append(.object([(key: "name", value: .string("tool_use")), (key: "template", value: .string(toolUse))]))
+            }
+            config = .object(members + [(key: "chat_template", value: .array(named))])
+        } else if config["chat_template"] == nil, var members = config.members,
+            let json = try text(folder.appendingPathComponent("chat_template.json")),
+            let template = (try? OrderedJSON.parse(Array(json.utf8)))?["chat_template"]
+        {
+            members.append((key: "chat_template", value: template))
+            config = .object(members)
         }
         try self.init(json: document, config: config, source: url.path)
     }
@@ -141,8 +158,11 @@ public final class HuggingFaceTokenizer: Tokenizer {
             addsBOSByDefault = config["add_bos_token"]?.bool ?? false
             addsEOSByDefault = config["add_eos_token"]?.bool ?? false
         }
-        chatTemplate = config["chat_template"]?.string
-            ?? config["chat_template"]?.array?.first { $0["name"]?.string == "default" }?["template"]?.string
+        func named(_ name: String) -> String? {
+            config["chat_template"]?.array?.first { $0["name"]?.string == name }?["template"]?.string
+        }
+        chatTemplate = config["chat_template"]?.string ?? named("default")
+        toolUseChatTemplate = named("tool_use")
     }
 
     /// The most ids a file may leave unused below its largest id. `tokenizers` allows
