@@ -248,6 +248,7 @@ def tool_call_seeds():
         '<|python_tag|>brave_search.call(query="weather in Paris", count=3)',
         '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a1b2c3d4e"}]',
         'Sure.[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}[TOOL_CALLS]get_time[ARGS]{}',
+        'Let me call it.\n<function=edit>\n<parameter=file>\n1.c\n</parameter>\n<parameter=line>\n12\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=f>\n</function>',
         'Plain text with {braces} and [brackets].',
     ]
     for index, reply in enumerate(replies):

@@ -99,7 +99,7 @@ struct ChatFormatTests {
     /// [user, assistant with the call] past the rendering of [user] with the generation
     /// prompt, without the turn's closing marker (a special token that ends generation).
     @Test(arguments: [
-        "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+        "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja", "Qwen3.5-4B.jinja", "Qwen3-Coder.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
         "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja",
         "meta-llama-Llama-3.2-3B-Instruct.jinja", "meta-llama-Llama-3.3-70B-Instruct.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja",
     ])
@@ -116,9 +116,10 @@ struct ChatFormatTests {
             reply = reply.trimmingCharacters(in: .whitespacesAndNewlines)
             if reply.hasSuffix(marker) { reply.removeLast(marker.count) }
         }
-        let (content, calls) = format.toolCallFormat.parse(reply)
-        // Qwen 3 writes an empty reasoning block before the calls; it stays in the text.
-        #expect(content.isEmpty || content == "<think>\n\n</think>", "\(name): \(reply)")
+        let (content, calls) = format.toolCallFormat.parse(reply, tools: tools)
+        // Qwen 3 and 3.5 write an empty reasoning block (or its end) before the calls; it stays in the text.
+        let reasoning = content.replacingOccurrences(of: "<think>", with: "").replacingOccurrences(of: "</think>", with: "")
+        #expect(reasoning.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(name): \(reply)")
         #expect(calls.map(\.name) == ["get_weather"], "\(name): \(reply)")
         #expect(calls.first?.arguments == #"{"city": "Paris"}"#, "\(name): \(reply)")
     }
@@ -134,6 +135,21 @@ struct ChatFormatTests {
         #expect(llama.toolCalls.last?.arguments == #"{"zone": "CET"}"#)
         let builtIn = ToolCallFormat.llama3.parse(#"<|python_tag|>brave_search.call(query="weather in Paris", count=3)"#)
         #expect(builtIn.toolCalls == [ToolCall(name: "brave_search", arguments: #"{"query": "weather in Paris", "count": 3}"#)])
+        #expect(ToolCallFormat.llama3.parse(#"wolfram_alpha.call(query='2+2')"#).toolCalls == [ToolCall(name: "wolfram_alpha", arguments: #"{"query": "2+2"}"#)])
+        #expect(ToolCallFormat.llama3.parse("Call me at 5.call(now)").toolCalls.isEmpty)
+
+        // Qwen 3.5 / Qwen3-Coder: XML parameters, typed by the tool's schema (llama.cpp's test-chat.cpp cases).
+        let schema = try ToolDefinition(
+            name: "edit", description: "Edits a file",
+            parameters: #"{"type": "object", "properties": {"filename": {"type": "string"}, "line": {"type": "integer"}, "code": {"type": "string"}}}"#)
+        let xml = ToolCallFormat.hermes.parse(
+            "Let me call it.\n<function=edit>\n<parameter=filename>\n1.c\n</parameter>\n<parameter=line>\n12\n</parameter>\n<parameter=code>\n#include\n\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=special_function>\n<parameter=arg1>\n1\n</parameter>\n</function>\n</tool_call>",
+            tools: [schema])
+        #expect(xml.content == "Let me call it.")
+        #expect(xml.toolCalls == [
+            ToolCall(name: "edit", arguments: ##"{"filename": "1.c", "line": 12, "code": "#include\n"}"##),
+            ToolCall(name: "special_function", arguments: #"{"arg1": 1}"#),
+        ])
 
         let mistral = ToolCallFormat.mistral.parse(#"[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a1b2c3d4e"}]"#)
         #expect(mistral.toolCalls == [ToolCall(id: "a1b2c3d4e", name: "get_weather", arguments: #"{"city": "Paris"}"#)])

@@ -240,7 +240,7 @@ public actor ChatSession {
     /// templates require).
     private func reply(_ text: String) -> ChatMessage {
         guard !tools.isEmpty else { return .assistant(text) }
-        var (content, calls) = currentFormat.toolCallFormat.parse(text)
+        var (content, calls) = currentFormat.toolCallFormat.parse(text, tools: tools)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         for index in calls.indices where calls[index].id == nil {
             calls[index].id = String((0..<9).map { _ in alphabet.randomElement()! })

@@ -71,7 +71,8 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
     case hermes
     /// Llama 3.1–3.3: the reply is a JSON object `{"name": …, "parameters": {…}}` (or
     /// several, separated by `;`), after an optional `<|python_tag|>`; the built-in tools
-    /// of 3.1 as `<|python_tag|>brave_search.call(query="…")`.
+    /// of 3.1 as `<|python_tag|>brave_search.call(query="…")` (the tag, a special token, is
+    /// usually not in the decoded text).
     case llama3
     /// Mistral: `[TOOL_CALLS]` then a JSON list of `{"name", "arguments", "id"}` (or,
     /// in the newer format, `[TOOL_CALLS]name[ARGS]{…}` per call).
@@ -94,30 +95,48 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
     }
 
     /// The tool calls in `reply` and the text around them (trimmed). A reply whose calls
-    /// do not parse as this format's JSON is all text, with no calls.
-    public func parse(_ reply: String) -> (content: String, toolCalls: [ToolCall]) {
+    /// do not parse as this format's JSON is all text, with no calls. `tools` are the
+    /// definitions the model was given: a parameter written as bare text (Qwen 3.5's and
+    /// Qwen3-Coder's `<parameter=…>`) stays text where its schema says `string`, and is
+    /// read as JSON (`1`, `true`, `[…]`) where it parses as JSON otherwise.
+    public func parse(_ reply: String, tools: [ToolDefinition] = []) -> (content: String, toolCalls: [ToolCall]) {
         switch self {
-        case .hermes: return Self.parseTagged(reply) ?? (reply, [])
+        case .hermes: return Self.parseTagged(reply, tools: tools) ?? (reply, [])
         case .llama3: return Self.parseLlama3(reply) ?? (reply, [])
         case .mistral: return Self.parseMistral(reply) ?? (reply, [])
-        case .generic: return Self.parseTagged(reply) ?? Self.parseJSONObjects(reply, separator: ";") ?? (reply, [])
+        case .generic: return Self.parseTagged(reply, tools: tools) ?? Self.parseJSONObjects(reply, separator: ";") ?? (reply, [])
         }
     }
 
     // MARK: - Formats
 
     /// `<tool_call>` … `</tool_call>` blocks (the last may be cut off by the end of the
-    /// reply), each one JSON object; the text outside them is the content.
-    static func parseTagged(_ reply: String) -> (String, [ToolCall])? {
-        let open = "<tool_call>", close = "</tool_call>"
-        guard reply.contains(open) else { return nil }
+    /// reply), each one JSON object or one `<function=NAME>` block of
+    /// `<parameter=KEY>\nVALUE\n</parameter>` (Qwen 3.5, Qwen3-Coder; the first
+    /// `<tool_call>` may be missing before it); the text outside them is the content.
+    static func parseTagged(_ reply: String, tools: [ToolDefinition]) -> (String, [ToolCall])? {
+        let open = "<tool_call>", close = "</tool_call>", function = "<function="
+        guard reply.contains(open) || reply.contains(function) else { return nil }
         var content = "", calls: [ToolCall] = []
         var rest = reply[...]
-        while let start = rest.range(of: open) {
+        while true {
+            let tagged = rest.range(of: open), bare = calls.isEmpty ? rest.range(of: function) : nil
+            let start: Range<Substring.Index>
+            let body: Substring
+            if let tagged, bare == nil || tagged.lowerBound <= bare!.lowerBound {
+                start = tagged
+                body = rest[tagged.upperBound...]
+            } else if let bare {
+                start = bare
+                body = rest[bare.lowerBound...]
+            } else {
+                break
+            }
             content += rest[..<start.lowerBound]
-            let body = rest[start.upperBound...]
             let end = body.range(of: close)
-            guard let call = toolCall(fromJSON: body[..<(end?.lowerBound ?? body.endIndex)]) else { return nil }
+            let inner = body[..<(end?.lowerBound ?? body.endIndex)]
+            let trimmed = inner.drop { $0.isWhitespace }
+            guard let call = trimmed.hasPrefix(function) ? xmlCall(trimmed, tools: tools) : toolCall(fromJSON: inner) else { return nil }
             calls.append(call)
             rest = end.map { body[$0.upperBound...] } ?? body[body.endIndex...]
         }
@@ -125,12 +144,51 @@ public enum ToolCallFormat: String, Sendable, CaseIterable {
         return (content.trimmingCharacters(in: .whitespacesAndNewlines), calls)
     }
 
-    static func parseLlama3(_ reply: String) -> (String, [ToolCall])? {
-        var text = reply.trimmingCharacters(in: .whitespacesAndNewlines)[...]
-        if text.hasPrefix("<|python_tag|>") {
-            text = text.dropFirst("<|python_tag|>".count)
-            if let call = builtInCall(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return ("", [call]) }
+    /// `<function=NAME>` then `<parameter=KEY>\nVALUE\n</parameter>` per argument, then
+    /// `</function>` (which a cut-off reply may lack).
+    static func xmlCall(_ text: Substring, tools: [ToolDefinition]) -> ToolCall? {
+        var rest = text.dropFirst("<function=".count)
+        guard let nameEnd = rest.firstIndex(of: ">") else { return nil }
+        let name = rest[..<nameEnd].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !name.contains("<") else { return nil }
+        rest = rest[rest.index(after: nameEnd)...]
+        let schema = tools.first { $0.name == name }.flatMap { try? $0.value() }
+        var pairs: [(String, Value)] = []
+        while true {
+            rest = rest.drop { $0.isWhitespace }
+            if rest.isEmpty || rest.hasPrefix("</function>") { break }
+            guard rest.hasPrefix("<parameter="), let keyEnd = rest.firstIndex(of: ">") else { return nil }
+            let key = String(rest[rest.index(rest.startIndex, offsetBy: "<parameter=".count)..<keyEnd])
+            rest = rest[rest.index(after: keyEnd)...]
+            let valueEnd = rest.range(of: "</parameter>")
+            var value = rest[..<(valueEnd?.lowerBound ?? rest.endIndex)]
+            if value.hasPrefix("\n") { value = value.dropFirst() }
+            if value.hasSuffix("\n") { value = value.dropLast() }
+            pairs.append((key, typed(String(value), parameter: key, schema: schema)))
+            guard let valueEnd else { break }
+            rest = rest[valueEnd.upperBound...]
         }
+        guard let arguments = try? Value.dict(Value.Dictionary(pairs)).jsonText() else { return nil }
+        return ToolCall(name: name, arguments: arguments)
+    }
+
+    /// A parameter written as text: text where the tool's schema says `string`, else its
+    /// JSON value if it is JSON.
+    static func typed(_ text: String, parameter: String, schema: Value?) -> Value {
+        if case let .dict(definition)? = schema, case let .dict(function)? = definition["function"],
+            case let .dict(parameters)? = function["parameters"], case let .dict(properties)? = parameters["properties"],
+            case let .dict(property)? = properties[parameter], property["type"]?.text == "string"
+        {
+            return .string(text)
+        }
+        return (try? Value(json: Data(text.utf8))) ?? .string(text)
+    }
+
+    static func parseLlama3(_ reply: String) -> (String, [ToolCall])? {
+        // `<|python_tag|>` is a special token: decoded replies usually come without it.
+        var text = reply.trimmingCharacters(in: .whitespacesAndNewlines)[...]
+        if text.hasPrefix("<|python_tag|>") { text = text.dropFirst("<|python_tag|>".count) }
+        if let call = builtInCall(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return ("", [call]) }
         return parseJSONObjects(String(text), separator: ";")
     }
 
