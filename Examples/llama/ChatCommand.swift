@@ -81,17 +81,31 @@ struct ChatCommand: AsyncParsableCommand {
                     await session.reset(systemPrompt: text)
                     printError("(new system prompt; conversation reset)")
                 case let .save(path):
-                    let url = URL(fileURLWithPath: path)
-                    try Self.save(await session.messages, to: url)
-                    printError("(\(await session.messages.count) messages saved to \(url.path))")
+                    let url = URL(fileURLWithPath: NSString(string: path).expandingTildeInPath)
+                    try await recovering(input) {
+                        try Self.save(await session.messages, to: url)
+                        printError("(\(await session.messages.count) messages saved to \(url.path))")
+                    }
                 case let .load(path):
-                    let messages = try Self.load(URL(fileURLWithPath: path))
-                    await session.replaceMessages(with: messages)
-                    printError("(\(messages.count) messages loaded from \(path))")
+                    let url = URL(fileURLWithPath: NSString(string: path).expandingTildeInPath)
+                    try await recovering(input) {
+                        let messages = try Self.load(url)
+                        await session.replaceMessages(with: messages)
+                        printError("(\(messages.count) messages loaded from \(url.path))")
+                    }
                 case let .message(text):
-                    try await turn(session, text, input: input)
+                    try await recovering(input) { try await turn(session, text, input: input) }
                 }
             }
+        }
+    }
+
+    /// Runs `body`; at the terminal an error is reported and the chat goes on (a message
+    /// too long for the context, a file that cannot be read), in a script it ends the chat.
+    func recovering(_ input: LineInput, _ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            guard input.interactive else { throw error }
+            printError("llama: error: \(error)")
         }
     }
 
