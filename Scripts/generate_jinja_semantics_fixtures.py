@@ -35,6 +35,10 @@ cases = [
  "{{ '%s'|format(1) if false else 'x' }}{{ [1,2][5] is defined }}{{ (1, 2) }}{{ ['a','b']|first }}{{ ['a','b']|last }}",
  "  {% for m in ['a', 'b'] %}\n    {{ m }}\n  {% endfor %}\n",
  "{{ '\\n'|tojson }}{{ 'é\"'|tojson }}{{ 1.0|tojson }}{{ [true, none]|tojson }}",
+ "{{ '%s-%d-%05.2f|%-4s|%x|%+d|%r|%%|%5s|%-6d|' % ('a', 42, 3.14159, 'b', 255, 5, 'q', 'r', -7) }}{{ '%s' % [1, 'a'] }}{{ '%d' % 3.9 }}{{ 'x' % () }}",
+ "{{ '%(name)s is %(age)03d; %(name)r' % {'name': 'Ann', 'age': 7} }}{{ '%s' % {'k': 1} }}{{ 'plain' % {'k': 1} }}",
+ "{{ '%s'|format('x') }}|{{ '%s and %s'|format(1, [2]) }}|{{ '%(a)s!'|format(a='k') }}|{{ '%c%c|%e|%g|%#x|%o|%.3s|%X|%+.1f|% d' % (65, 'z', 12345.678, 0.0001, 255, 8, 'abcdef', 3054, 2.25, 4) }}",
+ "{% for item in [{'n': 'a', 'c': [{'n': 'b', 'c': []}, {'n': 'c', 'c': [{'n': 'd', 'c': []}]}]}, {'n': 'e', 'c': []}] recursive %}{{ loop.depth }}{{ item.n }}{% if item.c %}({{ loop(item.c) }}){% endif %}{{ ',' if not loop.last }}{% endfor %}",
 ]
 out = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures/jinja/semantics.json"
 out.write_text(json.dumps([{"template": c, "output": env.from_string(c).render()} for c in cases], ensure_ascii=False, indent=1) + "\n",

@@ -88,6 +88,9 @@ enum Builtins {
             }
         case "in": return .bool(try contains(b, a, i))
         case "~": return .string(a.text + b.text)
+        case "%":
+            if case let .string(format) = a { return .string(try percentFormat(format, b, i)) }
+            return try arithmetic(op, a, b, i)
         case "+":
             switch (a, b) {
             case (.markup, _) where b.isString, (_, .markup) where a.isString: return .markup(a.escaped + b.escaped)
@@ -399,6 +402,10 @@ enum Builtins {
             guard s.count < width else { return .string(s) }
             let left = (width - s.count) / 2
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: width - s.count - left))
+        case "format":
+            guard a.positional.isEmpty || a.keyword.isEmpty else { throw i.fail("format: can't handle positional and keyword arguments at the same time") }
+            let values: Value = a.keyword.isEmpty ? .tuple(a.positional) : .dict(Value.Dictionary(a.keyword))
+            return .string(try percentFormat(v.text, values, i))
         case "batch":
             let size = max(1, a.value(0, "linecount")?.integer ?? 1)
             let items = try i.iterate(v)

@@ -127,9 +127,9 @@ public final class Interpreter {
                 return
             }
             try run(otherwise)
-        case let .loop(targets, iterable, filter, body, otherwise, _, l):
+        case let .loop(targets, iterable, filter, body, otherwise, recursive, l):
             line = l
-            try loop(targets: targets, iterable: try evaluate(iterable), filter: filter, body: body, otherwise: otherwise)
+            try loop(targets: targets, iterable: try evaluate(iterable), filter: filter, body: body, otherwise: otherwise, recursive: recursive)
         case let .assign(targets, attribute, e, l):
             line = l
             let value = try evaluate(e)
@@ -182,7 +182,12 @@ public final class Interpreter {
         for (target, item) in zip(targets, items) { assign(target, item) }
     }
 
-    private func loop(targets: [String], iterable: Value, filter: Expression?, body: [Node], otherwise: [Node]) throws {
+    /// A `for` loop. A `recursive` one's `loop` can be called with another iterable
+    /// (`loop(item.children)`): the same body renders it one level deeper (`loop.depth`),
+    /// and the call returns that output.
+    private func loop(
+        targets: [String], iterable: Value, filter: Expression?, body: [Node], otherwise: [Node], recursive: Bool = false, depth: Int = 1
+    ) throws {
         var items = try iterate(iterable)
         scopes.append([:])
         defer { scopes.removeLast() }
@@ -215,14 +220,29 @@ public final class Interpreter {
             loop["length"] = .int(items.count)
             loop["previtem"] = index > 0 ? items[index - 1] : .undefined("previtem")
             loop["nextitem"] = index + 1 < items.count ? items[index + 1] : .undefined("nextitem")
-            loop["depth"] = .int(1)
-            loop["depth0"] = .int(0)
+            loop["depth"] = .int(depth)
+            loop["depth0"] = .int(depth - 1)
             if !outer.isUndefined { loop["parent"] = outer }
             let cycleItems = index
             loop["cycle"] = .callable(Value.Callable(name: "cycle") { arguments, _ in
                 guard !arguments.positional.isEmpty else { return .undefined("cycle") }
                 return arguments.positional[cycleItems % arguments.positional.count]
             })
+            if recursive {
+                loop[Self.callKey] = .callable(Value.Callable(name: "loop") { arguments, interpreter in
+                    guard arguments.positional.count == 1, arguments.keyword.isEmpty else { throw interpreter.fail("loop() takes one iterable") }
+                    interpreter.callDepth += 1
+                    defer { interpreter.callDepth -= 1 }
+                    guard interpreter.callDepth <= interpreter.limits.callDepth else {
+                        throw interpreter.fail("recursive loop calls nested deeper than \(interpreter.limits.callDepth)")
+                    }
+                    return .string(try interpreter.capture {
+                        try interpreter.loop(
+                            targets: targets, iterable: arguments.positional[0], filter: filter, body: body, otherwise: otherwise,
+                            recursive: true, depth: depth + 1)
+                    })
+                })
+            }
             assign("loop", .dict(loop))
             do {
                 try run(body)
@@ -324,7 +344,11 @@ public final class Interpreter {
         Value.Arguments(positional: try args.map(evaluate), keyword: try keywords.map { ($0.0, try evaluate($0.1)) })
     }
 
+    /// The entry of a recursive loop's `loop` that calling it runs.
+    static let callKey = "__call__"
+
     func call(_ callee: Value, _ arguments: Value.Arguments) throws -> Value {
+        if case let .dict(d) = callee, let function = d[Self.callKey] { return try call(function, arguments) }
         guard case let .callable(function) = callee else {
             if case let .undefined(name) = callee { throw fail("'\(name)' is undefined") }
             throw fail("'\(callee.typeName)' object is not callable")

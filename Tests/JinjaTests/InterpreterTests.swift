@@ -10,7 +10,7 @@ struct InterpreterTests {
 
     static let cases = (try? Fixtures.json([Case].self, "jinja/semantics.json")) ?? []
 
-    @Test func everyCaseIsThere() { #expect(Self.cases.count == 18) }
+    @Test func everyCaseIsThere() { #expect(Self.cases.count == 22) }
 
     @Test(arguments: cases.indices)
     func rendersAsJinja2(index: Int) throws {
@@ -62,6 +62,21 @@ struct InterpreterTests {
         #expect(syntax?.description.contains("endif") == true)
         let unknown = #expect(throws: JinjaError.self) { _ = try JinjaTemplate("{{ 1 | nosuchfilter }}").render([:]) }
         #expect(unknown?.message.contains("nosuchfilter") == true)
+        // %-formatting refuses what Python refuses.
+        for (source, message) in [
+            ("{{ '%s %s' % (1,) }}", "not enough arguments"), ("{{ '%s' % (1, 2) }}", "not all arguments converted"),
+            ("{{ 'x' % 5 }}", "not all arguments converted"), ("{{ '%d' % 'a' }}", "real number is required"),
+            ("{{ '%(k)s' % {'j': 1} }}", "KeyError"), ("{{ '%y' % 1 }}", "unsupported format character"),
+            ("{{ '%*d' % (1, 2) }}", "not supported"), ("{{ '%s'|format(1, a=2) }}", "at the same time"),
+        ] {
+            let error = #expect(throws: JinjaError.self, "\(source)") { _ = try JinjaTemplate(source).render([:]) }
+            #expect(error?.message.contains(message) == true, "\(source): \(String(describing: error))")
+        }
+        // A recursive loop that never ends is stopped by the call depth.
+        let endless = #expect(throws: JinjaError.self) {
+            _ = try JinjaTemplate("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}").render([:])
+        }
+        #expect(endless?.message.contains("nested deeper") == true)
         // The immutable sandbox: a template cannot change the caller's lists.
         #expect(throws: JinjaError.self) { _ = try JinjaTemplate("{% set x = [1] %}{{ x.append(2) }}").render([:]) }
     }
