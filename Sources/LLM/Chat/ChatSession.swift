@@ -22,7 +22,7 @@ import Tokenizers
 ///
 /// With ``tools``, the template shows the model the tools' definitions, and the calls
 /// in a reply are parsed (``ToolCallFormat``) into the reply's
-/// ``ChatMessage/toolCalls``; answer them with ``ChatMessage/tool(_:callID:name:)``
+/// `ChatMessage.toolCalls`; answer them with `ChatMessage.tool(_:callID:name:)`
 /// messages:
 ///
 /// ```swift
@@ -66,7 +66,7 @@ public actor ChatSession {
     /// - Parameters:
     ///   - model: the model that replies; it needs a tokenizer.
     ///   - format: how to write the conversation; by default the model's
-    ///     (``LanguageModel/chatFormat()``: the file's Jinja template, else its
+    ///     (``LanguageModel/chatFormat(tools:)``: the file's Jinja template, else its
     ///     architecture's built-in format; an error if it has neither).
     ///   - template: a built-in format to use instead of the model's (ignored when
     ///     `format` is given).

@@ -64,7 +64,7 @@ public struct ToolDefinition: Sendable, Equatable {
 }
 
 /// How a model writes the tools it calls into its reply, recognised from its chat
-/// template's markup; ``parse(_:)`` takes the calls out of a reply.
+/// template's markup; ``parse(_:tools:)`` takes the calls out of a reply.
 public enum ToolCallFormat: String, Sendable, CaseIterable {
     /// `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, once per call: Hermes 2/3,
     /// Qwen 2.5 and Qwen 3, SmolLM3 and the many models trained on Hermes' format.

@@ -3,7 +3,7 @@ import Foundation
 /// What the text stream yields: the generated text as it becomes certain, then a
 /// summary.
 ///
-/// ``LanguageModel/generate(prompt:parameters:)`` and ``ChatSession/streamResponse(to:)``
+/// ``LanguageModel/generate(prompt:parameters:)`` and ``ChatSession/streamResponse(to:)-(String)``
 /// yield these. Most callers want only the text:
 ///
 /// ```swift

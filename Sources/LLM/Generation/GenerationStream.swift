@@ -4,7 +4,7 @@ import Foundation
 /// consumer.
 ///
 /// ``LanguageModel/generate(prompt:parameters:)``, ``LanguageModel/generateTokens(prompt:parameters:)``
-/// and ``ChatSession/streamResponse(to:)`` return one. Its summary
+/// and ``ChatSession/streamResponse(to:)-(String)`` return one. Its summary
 /// (``GenerationEvent/info(_:)`` or ``TokenGenerationEvent/info(_:)``) always comes
 /// last, also when generation was stopped early, so the consumer learns why it
 /// stopped:
