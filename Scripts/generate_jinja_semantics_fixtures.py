@@ -38,6 +38,8 @@ cases = [
  "{{ '%s-%d-%05.2f|%-4s|%x|%+d|%r|%%|%5s|%-6d|' % ('a', 42, 3.14159, 'b', 255, 5, 'q', 'r', -7) }}{{ '%s' % [1, 'a'] }}{{ '%d' % 3.9 }}{{ 'x' % () }}",
  "{{ '%(name)s is %(age)03d; %(name)r' % {'name': 'Ann', 'age': 7} }}{{ '%s' % {'k': 1} }}{{ 'plain' % {'k': 1} }}",
  "{{ '%s'|format('x') }}|{{ '%s and %s'|format(1, [2]) }}|{{ '%(a)s!'|format(a='k') }}|{{ '%c%c|%e|%g|%#x|%o|%.3s|%X|%+.1f|% d' % (65, 'z', 12345.678, 0.0001, 255, 8, 'abcdef', 3054, 2.25, 4) }}",
+ "{% for g in [{'c': 'B', 'n': 1}, {'c': 'a', 'n': 2}, {'c': 'b', 'n': 3}, {'n': 4}]|groupby('c', default='z') %}{{ g.grouper }}:{{ g.list|map(attribute='n')|list }};{% endfor %}{% for k, l in [{'p': {'q': 2}}, {'p': {'q': 1}}, {'p': {'q': 2}}]|groupby('p.q') %}{{ k }}{{ l|length }}{% endfor %}{{ [{'c': 'B'}, {'c': 'b'}]|groupby('c', case_sensitive=true)|list }}",
+ "{{ range(7)|slice(3)|list }}{{ range(6)|slice(3, 'x')|list }}{{ range(7)|slice(3, 0)|list }}{{ [[3, 'b'], [1, 'a']]|sort(attribute='0')|map(attribute='1')|join }}",
  "{% for item in [{'n': 'a', 'c': [{'n': 'b', 'c': []}, {'n': 'c', 'c': [{'n': 'd', 'c': []}]}]}, {'n': 'e', 'c': []}] recursive %}{{ loop.depth }}{{ item.n }}{% if item.c %}({{ loop(item.c) }}){% endif %}{{ ',' if not loop.last }}{% endfor %}",
 ]
 out = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures/jinja/semantics.json"

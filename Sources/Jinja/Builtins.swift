@@ -287,7 +287,7 @@ enum Builtins {
         case "join":
             let separator = a.value(0, "d")?.text ?? ""
             var items = try i.iterate(v)
-            if let attribute = a.value(1, "attribute") { items = try items.map { try i.item($0, attribute) } }
+            if let attribute = a.value(1, "attribute") { items = try items.map { try i.path($0, attribute) } }
             return .string(items.map(\.text).joined(separator: separator))
         case "first": return try i.iterate(v).first ?? .undefined("first")
         case "last":
@@ -352,7 +352,7 @@ enum Builtins {
             var failure: Error? = nil
             items.sort { x, y in
                 do {
-                    let p = try attribute.map { try i.item(x, $0) } ?? x, q = try attribute.map { try i.item(y, $0) } ?? y
+                    let p = try attribute.map { try i.path(x, $0) } ?? x, q = try attribute.map { try i.path(y, $0) } ?? y
                     return try compare(p, q, i) * (reverse ? -1 : 1) < 0
                 } catch { failure = error; return false }
             }
@@ -367,7 +367,7 @@ enum Builtins {
             if let attribute = a.keyword.first(where: { $0.0 == "attribute" })?.1 {
                 let fallback = a.keyword.first(where: { $0.0 == "default" })?.1
                 return .generator(try items.map { item in
-                    let value = try i.item(item, attribute)
+                    let value = try i.path(item, attribute)
                     return value.isUndefined ? (fallback ?? value) : value
                 })
             }
@@ -381,7 +381,7 @@ enum Builtins {
             let attribute = byAttribute ? (positional.isEmpty ? Value.undefined("attribute") : positional.removeFirst()) : nil
             let testName = positional.isEmpty ? nil : positional.removeFirst().text
             return .generator(try (v.isTrue ? i.iterate(v) : []).filter { item in
-                let subject = try attribute.map { try i.item(item, $0) } ?? item
+                let subject = try attribute.map { try i.path(item, $0) } ?? item
                 let passed = try testName.map { try test($0, subject, positional, i) } ?? subject.isTrue
                 return passed == keep
             })
@@ -402,6 +402,55 @@ enum Builtins {
             guard s.count < width else { return .string(s) }
             let left = (width - s.count) / 2
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: width - s.count - left))
+        case "groupby":
+            // jinja2: sorted by the attribute (strings compared lowercased unless
+            // case_sensitive), grouped; each group a (grouper, list) tuple whose grouper is
+            // the first item's own value.
+            guard let attribute = a.value(0, "attribute") else { throw i.fail("groupby needs an attribute") }
+            let fallback = a.value(1, "default"), caseSensitive = a.value(2, "case_sensitive")?.isTrue ?? false
+            func value(_ item: Value) throws -> Value {
+                let found = try i.path(item, attribute)
+                if found.isUndefined, let fallback, !fallback.isNone { return fallback }
+                return found
+            }
+            func key(_ item: Value) throws -> Value {
+                let found = try value(item)
+                if !caseSensitive, case let .string(s) = found { return .string(s.lowercased()) }
+                return found
+            }
+            let keyed = try i.iterate(v).map { (key: try key($0), item: $0) }
+            var failure: Error? = nil
+            let sorted = keyed.enumerated().sorted { x, y in
+                do {
+                    let order = try compare(x.element.key, y.element.key, i)
+                    return order < 0 || (order == 0 && x.offset < y.offset)
+                } catch { failure = error; return false }
+            }.map(\.element)
+            if let failure { throw failure }
+            var groups: [Value] = []
+            var start = 0
+            while start < sorted.count {
+                var end = start + 1
+                while end < sorted.count, sorted[end].key.equals(sorted[start].key) { end += 1 }
+                groups.append(.tuple([try value(sorted[start].item), .list(sorted[start..<end].map(\.item))]))
+                start = end
+            }
+            return try i.checkNesting(.list(groups))
+        case "slice":
+            let count = a.value(0, "slices")?.integer ?? 0
+            guard count > 0, count <= 1 << 16 else { throw i.fail("slice needs a number of slices from 1 to 65536") }
+            let fill = a.value(1, "fill_with")
+            let items = try i.iterate(v)
+            let perSlice = items.count / count, extra = items.count % count
+            var slices: [Value] = [], offset = 0
+            for index in 0..<count {
+                let size = perSlice + (index < extra ? 1 : 0)
+                var slice = Array(items[offset..<offset + size])
+                offset += size
+                if let fill, !fill.isNone, index >= extra { slice.append(fill) }
+                slices.append(.list(slice))
+            }
+            return try i.checkNesting(.generator(slices))
         case "format":
             guard a.positional.isEmpty || a.keyword.isEmpty else { throw i.fail("format: can't handle positional and keyword arguments at the same time") }
             let values: Value = a.keyword.isEmpty ? .tuple(a.positional) : .dict(Value.Dictionary(a.keyword))

@@ -370,10 +370,25 @@ public final class Interpreter {
             return .undefined(name)
         case let .namespace(n):
             return n.attributes[name] ?? .undefined(name)
+        case let .tuple(pair) where pair.count == 2 && (name == "grouper" || name == "list"):
+            // groupby's groups are (grouper, list) named tuples.
+            return pair[name == "grouper" ? 0 : 1]
         default:
             if let method = Builtins.method(target, name, self) { return method }
             return .undefined(name)
         }
+    }
+
+    /// An attribute path of jinja2's filters (`attribute="a.b"`, `"items.0"`): each
+    /// dotted part an item, digits as an index.
+    func path(_ target: Value, _ attribute: Value) throws -> Value {
+        guard case let .string(path) = attribute else { return try item(target, attribute) }
+        var value = target
+        for part in path.split(separator: ".", omittingEmptySubsequences: false) {
+            value = try item(value, Int(part).map(Value.int) ?? .string(String(part)))
+            if value.isUndefined { return value }
+        }
+        return value
     }
 
     func item(_ target: Value, _ index: Value) throws -> Value {

@@ -107,6 +107,7 @@ public indirect enum Value: Sendable {
 
 extension Value {
     public var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+    var isNone: Bool { if case .none = self { return true } else { return false } }
 
     /// The items of a list or tuple.
     var sequenceItems: [Value]? {
