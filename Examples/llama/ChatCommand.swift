@@ -132,7 +132,9 @@ struct ChatCommand: AsyncParsableCommand {
         if dropped > 0 {
             printError("(the conversation outgrew the context: its \(dropped) oldest messages were dropped, the system prompt kept)")
         }
-        if let info, info.stopReason == .cancelled { printError("(stopped)") }
+        if let info, info.stopReason == .cancelled {
+            printError(info.generatedTokens.isEmpty ? "(stopped before the reply began; the message is not part of the conversation)" : "(stopped)")
+        }
         if let info, info.stopReason == .contextFull { printError("(the reply filled the context; the next message drops the oldest turns)") }
         if let calls = await session.messages.last?.toolCalls, !calls.isEmpty {
             for call in calls { printError("(tool call \(call.id ?? ""): \(call.name)(\(call.arguments)))") }

@@ -71,6 +71,27 @@ struct ChatSessionTests {
         #expect(chosen.toolFormat.builtIn == .chatml)
     }
 
+    /// A message whose prompt is stopped while it is processed (Ctrl-C in `llama chat`)
+    /// is not answered and leaves the conversation as it was; the next one goes on.
+    @Test func aMessageStoppedDuringItsPromptLeavesNoTrace() async throws {
+        let loaded = try ModelLoader.load(from: Fixtures.url("models/llama-mha"), backend: NaiveBackend())
+        let hooked = PromptCancellationTests.HookedModel(loaded.model)
+        let model = LanguageModel(model: hooked, tokenizer: loaded.tokenizer, chatTemplateSource: nil, name: "hooked")
+        var parameters = GenerateParameters.greedy
+        parameters.prefillStepSize = 4
+        parameters.maxTokens = 3
+        parameters.context = 128
+        let session = try ChatSession(model: model, template: .chatml, systemPrompt: "Be brief.", parameters: parameters)
+        hooked.hook = { withUnsafeCurrentTask { $0?.cancel() } }
+        let (_, stopped) = try await Self.turn(session, "The little cat watched the moon")
+        #expect(stopped.stopReason == .cancelled && stopped.generatedTokens.isEmpty && stopped.processedPromptTokenCount == 4)
+        #expect(await session.messages == [.system("Be brief.")])
+        hooked.hook = {}
+        let (_, next) = try await Self.turn(session, "Hello")
+        #expect(next.stopReason != .cancelled && next.processedPromptTokenCount < next.promptTokens.count)
+        #expect(await session.messages.count == 3)
+    }
+
     @Test func templatesRenderThePublishedFormats() {
         let messages: [ChatMessage] = [.system("S"), .user("Hi"), .assistant("Hello"), .user("Bye")]
         #expect(ChatTemplate.chatml.render(messages) == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n")

@@ -379,3 +379,48 @@ final class CancellingModel: TransformerModel, @unchecked Sendable {
         try base.forward(tokens, state: state, allLogits: allLogits)
     }
 }
+
+/// A long prompt is processed in batches, and a cancellation between two batches stops
+/// it there: the rest of the prompt is not processed.
+struct PromptCancellationTests {
+    /// A model that runs `hook` after each forward pass.
+    final class HookedModel: TransformerModel, @unchecked Sendable {
+        let inner: any TransformerModel
+        var hook: () -> Void = {}
+        private(set) var passes = 0
+        init(_ inner: any TransformerModel) { self.inner = inner }
+        var configuration: ModelConfiguration { inner.configuration }
+        var backend: any Backend { inner.backend }
+        func makeState(context: Int, batchCapacity: Int, cacheType: ElementType) throws -> InferenceState {
+            try inner.makeState(context: context, batchCapacity: batchCapacity, cacheType: cacheType)
+        }
+        func forward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
+            try inner.forward(tokens, state: state, allLogits: allLogits)
+            passes += 1
+            hook()
+        }
+    }
+
+    @Test func aCancelDuringTheLongPromptStopsBetweenBatches() throws {
+        let loaded = try ModelLoader.load(from: Fixtures.url("models/llama-mha"), backend: NaiveBackend())
+        let hooked = HookedModel(loaded.model)
+        let model = LanguageModel(model: hooked, tokenizer: loaded.tokenizer, chatTemplateSource: nil, name: "hooked")
+        var parameters = GenerateParameters.greedy
+        parameters.prefillStepSize = 4
+        parameters.context = 64
+        let generator = try TokenGenerator(model: model, promptTokens: Array(1...20), parameters: parameters)
+        hooked.hook = { generator.cancel() }
+        #expect(try generator.next() == nil)
+        let info = try #require(generator.info)
+        #expect(info.stopReason == .cancelled)
+        #expect(hooked.passes == 1 && info.processedPromptTokenCount == 4 && info.generatedTokens.isEmpty)
+
+        // Uncancelled, the same prompt takes five batches and gives a token.
+        let again = HookedModel(loaded.model)
+        let whole = try TokenGenerator(
+            model: LanguageModel(model: again, tokenizer: loaded.tokenizer, chatTemplateSource: nil, name: "whole"),
+            promptTokens: Array(1...20), parameters: parameters)
+        #expect(try whole.next() != nil)
+        #expect(again.passes == 5)
+    }
+}

@@ -144,7 +144,9 @@ public actor ChatSession {
     /// The reply joins the conversation when generation stops, also when it stops
     /// early: cancelling the consuming task stops it before its next token (the summary
     /// still comes, with ``StopReason/cancelled``), and so does breaking out of the
-    /// loop or dropping the stream. See ``GenerationStream``.
+    /// loop or dropping the stream. See ``GenerationStream``. Cancelled before the reply's
+    /// first token (while a long prompt is processed), the message and the reply are
+    /// both left out of the conversation.
     ///
     /// ```swift
     /// for try await text in await chat.streamResponse(to: "And of Italy?").text {
@@ -231,7 +233,14 @@ public actor ChatSession {
         }
         let all = prompt + info.generatedTokens
         cachedTokens = Array(all.prefix(state.position))
-        messages.append(reply(info.text))
+        if info.stopReason == .cancelled && info.generatedTokens.isEmpty {
+            // Stopped before the reply began (while the prompt was processed): the message
+            // was never answered, and the conversation is as it was.
+            messages = before
+            droppedMessageCount = 0
+        } else {
+            messages.append(reply(info.text))
+        }
         return info
     }
 
