@@ -120,6 +120,11 @@ public actor ChatSession {
     /// How many tokens the cache holds.
     public var cachedTokenCount: Int { cachedTokens.count }
 
+    /// Whether a reply is under way: from ``streamResponse(to:)-(String)`` until its turn
+    /// has ended and the conversation holds its outcome, also when its stream was dropped.
+    public var isResponding: Bool { turnsUnderWay > 0 }
+    private var turnsUnderWay = 0
+
     /// Sends `message` as the user's and returns the whole reply. Cancelling the calling
     /// task stops the reply before its next token; what was generated joins the
     /// conversation and is returned.
@@ -160,8 +165,10 @@ public actor ChatSession {
     /// Sends `message` (a user's message, or a tool's answer) and streams the reply as
     /// ``streamResponse(to:)-(String)`` does.
     public func streamResponse(to message: ChatMessage) -> GenerationStream<GenerationEvent> {
-        GenerationStream { channel in
+        turnsUnderWay += 1
+        return GenerationStream { channel in
             Task {
+                defer { self.turnsUnderWay -= 1 }
                 do {
                     let info = try self.runTurn(message) { channel.yield(.chunk($0)) }
                     channel.yield(.info(info))
