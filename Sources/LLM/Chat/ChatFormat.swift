@@ -150,13 +150,18 @@ extension LanguageModel {
     /// ``toolUseChatTemplateSource``); for a file without one, the built-in format of its
     /// architecture; `nil` when there is neither.
     public func chatFormat(tools: Bool = false) throws -> ChatFormat? {
-        if tools, let toolUse = try parse(toolUseChatTemplateSource, "tool_use chat template") { return toolUse }
+        if tools, let toolUse = try toolUseChatFormat() { return toolUse }
         if let own = try chatFormatFromFile() { return own }
         return chatTemplate.map(ChatFormat.init(builtIn:))
     }
 
     private func chatFormatFromFile() throws -> ChatFormat? {
         try parse(chatTemplateSource, "chat template")
+    }
+
+    /// The file's template for tools, when it has one apart (``toolUseChatTemplateSource``).
+    func toolUseChatFormat() throws -> ChatFormat? {
+        try parse(toolUseChatTemplateSource, "tool_use chat template")
     }
 
     private func parse(_ source: String?, _ what: String) throws -> ChatFormat? {

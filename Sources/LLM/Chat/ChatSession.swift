@@ -93,7 +93,7 @@ public actor ChatSession {
             ])
         self.model = model
         self.format = chosen
-        toolFormat = format == nil && template == nil ? try model.chatFormat(tools: true) ?? chosen : chosen
+        toolFormat = format == nil && template == nil ? try model.toolUseChatFormat() ?? chosen : chosen
         self.parameters = parameters
         self.tools = tools
         tokenizer = try model.requireTokenizer()
@@ -198,6 +198,11 @@ public actor ChatSession {
 
     private func runTurn(_ message: ChatMessage, emit: (String) -> Bool) throws -> GenerationInfo {
         let before = messages
+        /// The conversation as it was before this turn (the message unanswered).
+        func restoreConversation() {
+            messages = before
+            droppedMessageCount = 0
+        }
         messages.append(message)
         droppedMessageCount = 0
         let state: InferenceState
@@ -218,8 +223,7 @@ public actor ChatSession {
             }
             if prompt.count >= context { throw ModelError.promptTooLong(tokens: prompt.count, context: context) }
         } catch {
-            messages = before
-            droppedMessageCount = 0
+            restoreConversation()
             throw error
         }
         var reused = zip(prompt, cachedTokens).prefix { $0 == $1 }.count
@@ -233,8 +237,7 @@ public actor ChatSession {
                 newTokens: Array(prompt[reused...]), state: state)
             info = try generator.runText(emit)
         } catch {
-            messages = before
-            droppedMessageCount = 0
+            restoreConversation()
             cachedTokens = Array(cachedTokens.prefix(state.position))
             throw error
         }
@@ -243,8 +246,7 @@ public actor ChatSession {
         if info.stopReason == .cancelled && info.generatedTokens.isEmpty {
             // Stopped before the reply began (while the prompt was processed): the message
             // was never answered, and the conversation is as it was.
-            messages = before
-            droppedMessageCount = 0
+            restoreConversation()
         } else {
             messages.append(reply(info.text))
         }

@@ -154,21 +154,13 @@ public final class TokenGenerator {
         if !started {
             started = true
             start = clock.now
-            // The prompt in batches of the state's capacity (as `process` splits it), with a
-            // cancellation honoured between batches: a long prompt can be stopped.
-            var offset = 0
-            while offset < newTokens.count {
-                if offset > 0, cancelRequested || Task.isCancelled {
-                    processedPromptTokenCount = offset
-                    promptTime = start.duration(to: clock.now)
-                    return end(.cancelled)
-                }
-                let batchEnd = min(newTokens.count, offset + state.batchCapacity)
-                try model.forward(Array(newTokens[offset..<batchEnd]), state: state, allLogits: nil)
-                offset = batchEnd
+            // A cancellation is honoured between the prompt's batches: a long prompt can be stopped.
+            processedPromptTokenCount = try model.process(newTokens, state: state) { cancelRequested || Task.isCancelled }
+            if processedPromptTokenCount < newTokens.count {
+                promptTime = start.duration(to: clock.now)
+                return end(.cancelled)
             }
             logits = state.lastLogits.floats()
-            processedPromptTokenCount = newTokens.count
             try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
             promptTime = start.duration(to: clock.now)
             timeToFirstToken = promptTime

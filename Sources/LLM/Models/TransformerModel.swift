@@ -53,12 +53,22 @@ extension TransformerModel {
     /// Runs `tokens` through the model in steps of at most the state's batch capacity
     /// and returns the last token's logits.
     public func process(_ tokens: [Int], state: InferenceState) throws -> [Float] {
+        _ = try process(tokens, state: state, stoppingWhen: { false })
+        return state.lastLogits.floats()
+    }
+
+    /// Runs `tokens` through the model in steps of at most the state's batch capacity,
+    /// asking `shouldStop` between two steps; returns how many tokens were processed (all
+    /// of them unless it said to stop). The last processed token's logits are in
+    /// `state.lastLogits`.
+    public func process(_ tokens: [Int], state: InferenceState, stoppingWhen shouldStop: () -> Bool) throws -> Int {
         var start = 0
         while start < tokens.count {
+            if start > 0, shouldStop() { return start }
             let end = min(tokens.count, start + state.batchCapacity)
             try forward(Array(tokens[start..<end]), state: state, allLogits: nil)
             start = end
         }
-        return state.lastLogits.floats()
+        return tokens.count
     }
 }
