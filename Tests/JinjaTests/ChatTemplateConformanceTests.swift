@@ -13,12 +13,7 @@ import TestSupport
 ///   `Tests/Fixtures/chat-templates/llama-cpp-0c1e570-expected.json`.
 struct ChatTemplateConformanceTests {
     static let shared = Fixtures.shared("chat-templates")
-    static let llamaCpp: URL = {
-        let environment = ProcessInfo.processInfo.environment
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let cache = value("SWIFT_LLAMA_CACHE") ?? (value("XDG_CACHE_HOME") ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
-        return URL(fileURLWithPath: cache + "/llama-cpp-templates")
-    }()
+    static let llamaCpp = Fixtures.cacheFolder.appendingPathComponent("llama-cpp-templates")
 
     /// The conversations, as `Scripts/generate_chat_template_references.py` wrote them:
     /// the five of `render_with_jinja2.py` and a tool call's round trip.
@@ -29,12 +24,7 @@ struct ChatTemplateConformanceTests {
     /// The cases of `render_with_jinja2.py` (the shared `expected.json` has these).
     static let sharedCases = ["user", "system_user", "multi_turn", "no_generation_prompt", "tools"]
 
-    /// The reference's fixed time for `strftime_now` (2026-12-07 10:30, local time).
-    static let now: Date = {
-        var components = DateComponents()
-        (components.year, components.month, components.day, components.hour, components.minute) = (2026, 12, 7, 10, 30)
-        return Calendar(identifier: .gregorian).date(from: components)!
-    }()
+    static let now = Fixtures.chatTemplateReferenceTime
 
     static func templates(_ folder: URL) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".jinja") }.sorted()

@@ -21,12 +21,7 @@ struct ChatFormatTests {
         guard case let .dict(d)? = try? Value(json: Fixtures.data("chat-templates/llama-cpp-0c1e570-expected.json")) else { return Value.Dictionary() }
         return d
     }()
-    /// The reference's fixed time for `strftime_now` (2026-12-07 10:30, local time).
-    static let now: Date = {
-        var components = DateComponents()
-        (components.year, components.month, components.day, components.hour, components.minute) = (2026, 12, 7, 10, 30)
-        return Calendar(identifier: .gregorian).date(from: components)!
-    }()
+    static let now = Fixtures.chatTemplateReferenceTime
 
     static func source(_ name: String) throws -> String {
         try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)

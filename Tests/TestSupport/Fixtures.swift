@@ -38,6 +38,15 @@ extension Fixtures {
             .appendingPathComponent("shared/fixtures").appendingPathComponent(path)
     }
 
+    /// The fixed time the chat-template references were rendered at (`strftime_now` in
+    /// `Scripts/generate_chat_template_references.py` and the shared `render_with_jinja2.py`):
+    /// 2026-12-07 10:30, local time.
+    public static let chatTemplateReferenceTime: Date = {
+        var components = DateComponents()
+        (components.year, components.month, components.day, components.hour, components.minute) = (2026, 12, 7, 10, 30)
+        return Calendar(identifier: .gregorian).date(from: components)!
+    }()
+
     /// The cache folder of downloaded files (`SWIFT_LLAMA_CACHE`, else
     /// `$XDG_CACHE_HOME/swift-llama`, else `~/.cache/swift-llama`), as the scripts use it.
     public static var cacheFolder: URL {
@@ -55,10 +64,8 @@ extension Fixtures {
     /// `override` when set; `nil`, with a line saying the tests that need it are skipped
     /// and how to fetch it, when the file is not there.
     public static func cachedModel(_ fileName: String, override: String, suite: String, fetch: String) -> URL? {
-        let environment = ProcessInfo.processInfo.environment
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let cache = value("SWIFT_LLAMA_CACHE") ?? (value("XDG_CACHE_HOME") ?? NSHomeDirectory() + "/.cache") + "/swift-llama"
-        let path = value(override) ?? cache + "/models/" + fileName
+        let path = ProcessInfo.processInfo.environment[override].flatMap { $0.isEmpty ? nil : $0 }
+            ?? cacheFolder.appendingPathComponent("models/" + fileName).path
         guard FileManager.default.fileExists(atPath: path) else {
             print("\(suite): SKIPPED — \(path) is not there; run \(fetch) to run these tests")
             return nil
