@@ -14,6 +14,8 @@ public final class InferenceState: @unchecked Sendable {
     /// The positions of the tokens of a forward pass, refilled in place (see
     /// ``positions(_:)``).
     private var positionList: [Int] = []
+    /// The entry of this state's one-sequence batches, refilled in place.
+    private var singleSequence: [ForwardBatch.Sequence] = []
 
     /// A state over `cache` with `scratch` for up to `batchCapacity` tokens a pass.
     public init(cache: KVCache, batchCapacity: Int, scratch: DecoderScratch, vocabularySize: Int) throws {
@@ -22,6 +24,7 @@ public final class InferenceState: @unchecked Sendable {
         self.scratch = scratch
         lastLogits = try Tensor(zeros: [1, vocabularySize])
         positionList.reserveCapacity(batchCapacity)
+        singleSequence.reserveCapacity(1)
     }
 
     /// A state with the KV cache and scratch of the decoder blocks in this library.
@@ -40,6 +43,24 @@ public final class InferenceState: @unchecked Sendable {
         positionList.removeAll(keepingCapacity: true)
         for position in range { positionList.append(position) }
         return positionList
+    }
+
+    /// The one-sequence batch of ``TransformerModel/forwardOneSequence(_:state:allLogits:)``:
+    /// built in the state's own array, refilled in place, so that a decoded token
+    /// allocates none. ``endSingleSequenceBatch()`` empties it after the pass (the entry
+    /// refers to this state).
+    func singleSequenceBatch(_ tokens: [Int], allLogits: Tensor?) -> ForwardBatch {
+        let start = position
+        singleSequence.removeAll(keepingCapacity: true)
+        singleSequence.append(ForwardBatch.Sequence(state: self, rows: 0..<tokens.count, position: start))
+        return ForwardBatch(
+            tokens: tokens, positions: positions(start..<start + tokens.count), sequences: singleSequence, scratch: scratch,
+            allLogits: allLogits, sequenceLogits: nil)
+    }
+
+    /// Empties the array of ``singleSequenceBatch(_:allLogits:)``.
+    func endSingleSequenceBatch() {
+        singleSequence.removeAll(keepingCapacity: true)
     }
 
     /// The positions already processed.

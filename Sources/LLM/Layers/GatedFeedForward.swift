@@ -61,9 +61,9 @@ public struct GatedFeedForward: Sendable {
         }
     }
 
-    public func callAsFunction(_ input: Tensor, state: InferenceState, into result: Tensor, backend: any Backend) throws {
+    public func callAsFunction(_ input: Tensor, scratch: Scratch, into result: Tensor, backend: any Backend) throws {
         let n = input.rowCount
-        let g = try state.scratch.feedForward.gate.rows(0..<n), u = try state.scratch.feedForward.up.rows(0..<n)
+        let g = try scratch.gate.rows(0..<n), u = try scratch.up.rows(0..<n)
         var projections = SharedInputMatrixMultiplication(input: input)  // one input, one operation
         try projections.append(weight: gate.weight, output: g)
         try projections.append(weight: up.weight, output: u)

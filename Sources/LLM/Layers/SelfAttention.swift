@@ -152,14 +152,16 @@ public struct SelfAttention: Sendable {
         }
     }
 
-    /// Attends the `n` rows of `input` (the tokens at positions `position ..< position + n`)
-    /// to themselves and the cached positions of `layer`, stores their keys and values,
-    /// and writes the projected result to `result`.
+    /// Attends the rows of `input` (the rows of `batch`: each sequence's tokens at its
+    /// positions) to themselves and their own sequence's cached positions of `layer`,
+    /// stores their keys and values in that cache, and writes the projected result to
+    /// `result`. The projections and RoPE run on all rows at once; the attention itself
+    /// per sequence.
     public func callAsFunction(
-        _ input: Tensor, position: Int, layer: Int, state: InferenceState, into result: Tensor, backend: any Backend
+        _ input: Tensor, batch: ForwardBatch, layer: Int, into result: Tensor, backend: any Backend
     ) throws {
         let n = input.rowCount
-        let scratch = state.scratch.attention
+        let scratch = batch.scratch.attention
         let q = try scratch.query.rows(0..<n), k = try scratch.key.rows(0..<n), v = try scratch.value.rows(0..<n)
         // One operation for the three projections of the same input, so that a backend can
         // prepare the input once and split all their rows over its threads together.
@@ -175,15 +177,19 @@ public struct SelfAttention: Sendable {
         let keyHeads = try k.reshaped(TensorShape(n, kvHeadCount, headDimension))
         if let queryNorm { try queryNorm(queryHeads, into: queryHeads, backend: backend) }
         if let keyNorm { try keyNorm(keyHeads, into: keyHeads, backend: backend) }
-        let positions = state.positions(position..<position + n)
-        try backend.rope(queryHeads, positions: positions, parameters: rope, into: queryHeads)
-        try backend.rope(keyHeads, positions: positions, parameters: rope, into: keyHeads)
-        try state.cache.store(layer: layer, keys: k, values: v, at: position, backend: backend)
-        let (keys, values) = try state.cache.entries(layer: layer, length: position + n)
+        try backend.rope(queryHeads, positions: batch.positions, parameters: rope, into: queryHeads)
+        try backend.rope(keyHeads, positions: batch.positions, parameters: rope, into: keyHeads)
         let attended = try scratch.attended.rows(0..<n)
-        try backend.attention(
-            query: queryHeads, keys: keys, values: values, mask: .causal(firstQueryPosition: position, window: window),
-            scale: scale, into: attended.reshaped(TensorShape(n, headCount, headDimension)))
+        for sequence in batch.sequences {
+            let rows = sequence.rows, position = sequence.position
+            let cache = sequence.state.cache
+            try cache.store(layer: layer, keys: k.rows(rows), values: v.rows(rows), at: position, backend: backend)
+            let (keys, values) = try cache.entries(layer: layer, length: position + rows.count)
+            try backend.attention(
+                query: queryHeads.rows(rows), keys: keys, values: values,
+                mask: .causal(firstQueryPosition: position, window: window), scale: scale,
+                into: attended.rows(rows).reshaped(TensorShape(rows.count, headCount, headDimension)))
+        }
         try output(attended, into: result, backend: backend)
     }
 }

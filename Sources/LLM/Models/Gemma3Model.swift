@@ -161,23 +161,26 @@ public final class Gemma3Model: ModelArchitecture {
     }
 
     public func forward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
-        try checkForward(tokens, state: state, allLogits: allLogits)
-        let n = tokens.count, position = state.position
-        let x = try state.scratch.stream.rows(0..<n), h = try state.scratch.normalized.rows(0..<n)
-        let r = try state.scratch.layerOutput.rows(0..<n)
-        try embedding(tokens, into: x, backend: backend)
+        try forwardOneSequence(tokens, state: state, allLogits: allLogits)
+    }
+
+    public func forward(_ batch: ForwardBatch) throws {
+        let n = batch.rowCount, scratch = batch.scratch
+        let x = try scratch.stream.rows(0..<n), h = try scratch.normalized.rows(0..<n)
+        let r = try scratch.layerOutput.rows(0..<n)
+        try embedding(batch.tokens, into: x, backend: backend)
         try backend.scale(x, by: embeddingScale, into: x)
         for (index, block) in blocks.enumerated() {
             try block.attentionNorm(x, into: h, backend: backend)
-            try block.attention(h, position: position, layer: index, state: state, into: r, backend: backend)
+            try block.attention(h, batch: batch, layer: index, into: r, backend: backend)
             try block.postAttentionNorm(r, into: r, backend: backend)
             try backend.add(x, r, into: x)
             try block.feedForwardNorm(x, into: h, backend: backend)
-            try block.feedForward(h, state: state, into: r, backend: backend)
+            try block.feedForward(h, scratch: scratch.feedForward, into: r, backend: backend)
             try block.postFeedForwardNorm(r, into: r, backend: backend)
             try backend.add(x, r, into: x)
         }
-        state.cache.advance(to: position + n)
-        try writeLogits(hidden: x, outputNorm: outputNorm, output: output, state: state, allLogits: allLogits)
+        batch.advanceCaches()
+        try writeLogits(hidden: x, outputNorm: outputNorm, output: output, batch: batch)
     }
 }

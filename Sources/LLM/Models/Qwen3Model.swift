@@ -47,4 +47,8 @@ public final class Qwen3Model: ModelArchitecture {
     public func forward(_ tokens: [Int], state: InferenceState, allLogits: Tensor?) throws {
         try decoder.forward(tokens, state: state, allLogits: allLogits)
     }
+
+    public func forward(_ batch: ForwardBatch) throws {
+        try decoder.forward(batch)
+    }
 }
