@@ -84,11 +84,50 @@ public struct GeneratedToken: Sendable, Equatable, Hashable {
     /// generation stopped comes after the last token: ``GenerationInfo/text`` has the
     /// whole text, and ``TokenGenerator/trailingText`` that last part.
     public var text: String
+    /// The token's log-probability (natural logarithm) when
+    /// ``GenerateParameters/logprobs`` is set.
+    public var logprob: Float?
+    /// The most likely tokens at this position, most likely first, when
+    /// ``GenerateParameters/logprobs`` is set.
+    public var topLogprobs: [TokenLogprob]
 
     /// A token and its text.
-    public init(id: Int, text: String) {
+    public init(id: Int, text: String, logprob: Float? = nil, topLogprobs: [TokenLogprob] = []) {
         self.id = id
         self.text = text
+        self.logprob = logprob
+        self.topLogprobs = topLogprobs
+    }
+}
+
+/// A token and its log-probability at one position.
+public struct TokenLogprob: Sendable, Equatable, Hashable {
+    public var id: Int
+    /// The natural logarithm of the token's probability.
+    public var logprob: Float
+
+    public init(id: Int, logprob: Float) {
+        self.id = id
+        self.logprob = logprob
+    }
+
+    /// The log-probabilities of token `id` and of the `count` most likely tokens under
+    /// `logits` (a softmax over all of them).
+    static func logprobs(_ logits: [Float], id: Int, count: Int) -> (Float, [TokenLogprob]) {
+        let largest = logits.max() ?? 0
+        let normalizer = largest + Float(log(logits.reduce(0.0) { $0 + exp(Double($1 - largest)) }))
+        var top: [TokenLogprob] = []
+        if count > 0 {
+            // The `count` largest, kept sorted while scanning once.
+            for (i, value) in logits.enumerated() where top.count < count || value > top[top.count - 1].logprob {
+                let entry = TokenLogprob(id: i, logprob: value)
+                let index = top.firstIndex { $0.logprob < value } ?? top.count
+                top.insert(entry, at: index)
+                if top.count > count { top.removeLast() }
+            }
+            top = top.map { TokenLogprob(id: $0.id, logprob: $0.logprob - normalizer) }
+        }
+        return (logits[id] - normalizer, top)
     }
 }
 

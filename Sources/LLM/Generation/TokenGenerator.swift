@@ -38,6 +38,9 @@ public final class TokenGenerator {
     private let state: InferenceState
     private var sampler: Sampler
     private let decoder: StreamingDecoder?
+    private let tokenizer: (any Tokenizer)?
+    /// The JSON seen so far, with a JSON output format.
+    private var json: JSONPrefixValidator?
     private let stopIDs: Set<Int>
 
     /// The tokens generated so far.
@@ -115,6 +118,13 @@ public final class TokenGenerator {
         self.state = state
         sampler = Sampler(parameters: parameters)
         decoder = tokenizer?.makeStreamingDecoder()
+        self.tokenizer = tokenizer
+        if parameters.outputFormat == .jsonObject {
+            guard tokenizer != nil else {
+                throw ModelError.invalidParameter(name: "outputFormat", value: "jsonObject", reason: "needs a model with a tokenizer")
+            }
+            json = JSONPrefixValidator()
+        }
         stopIDs = parameters.stopAtEndOfSequence ? (tokenizer?.specialTokens.stopIDs ?? []) : []
         history = prompt
         start = clock.now
@@ -152,29 +162,107 @@ public final class TokenGenerator {
         guard stopReason == nil else { return nil }
         if cancelRequested || Task.isCancelled { return end(.cancelled) }
         if !started {
-            started = true
-            start = clock.now
+            beginPrompt()
             // A cancellation is honoured between the prompt's batches: a long prompt can be stopped.
             processedPromptTokenCount = try model.process(newTokens, state: state) { cancelRequested || Task.isCancelled }
             if processedPromptTokenCount < newTokens.count {
                 promptTime = start.duration(to: clock.now)
                 return end(.cancelled)
             }
-            logits = state.lastLogits.floats()
-            try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
-            promptTime = start.duration(to: clock.now)
-            timeToFirstToken = promptTime
-            generationStart = clock.now
-            if generatedTokens.count >= parameters.maxTokens { return end(.maxTokens) }
-            if cancelRequested || Task.isCancelled { return end(.cancelled) }
-        } else {
-            try model.forward(step, state: state, allLogits: nil)
-            state.lastLogits.copyFloats(into: &logits)
-            try checkFinite(logits, position: state.position - 1, generatedTokens: generatedTokens.count)
+            return try afterPrompt()
         }
-        let id = sampler.next(logits: logits, history: history)
+        try model.forward(step, state: state, allLogits: nil)
+        return try afterDecodeStep()
+    }
+
+    // MARK: Driven from outside
+
+    /// What a caller that runs the forward passes itself (``BatchScheduler``) gets back
+    /// after a pass.
+    enum Progress {
+        /// The prompt is not processed yet.
+        case prompt
+        /// A token was generated.
+        case token(GeneratedToken)
+        /// Generation has stopped (``stopReason`` says why).
+        case stopped
+    }
+
+    /// Whether the whole prompt went through the model.
+    var hasProcessedPrompt: Bool { started && processedPromptTokenCount >= newTokens.count }
+
+    /// The tokens the next forward pass must add to the state: up to `limit` prompt
+    /// tokens not yet processed, or the last generated token. Empty once generation has
+    /// stopped. Pass them through the model, then call ``processed(_:)``.
+    func pendingInput(limit: Int) -> ArraySlice<Int> {
+        guard stopReason == nil else { return [] }
+        if !started { beginPrompt() }
+        if processedPromptTokenCount < newTokens.count {
+            return newTokens[processedPromptTokenCount..<min(newTokens.count, processedPromptTokenCount + limit)]
+        }
+        return step[...]
+    }
+
+    /// Records that the first `count` tokens of ``pendingInput(limit:)`` went through the
+    /// model (their logits are in the state) and, at the end of the prompt or after a
+    /// generated token, samples the next one.
+    func processed(_ count: Int) throws -> Progress {
+        guard stopReason == nil else { return .stopped }
+        if processedPromptTokenCount < newTokens.count {
+            processedPromptTokenCount += count
+            if processedPromptTokenCount < newTokens.count {
+                if cancelRequested {
+                    promptTime = start.duration(to: clock.now)
+                    _ = end(.cancelled)
+                    return .stopped
+                }
+                return .prompt
+            }
+            return try afterPrompt().map(Progress.token) ?? .stopped
+        }
+        return try afterDecodeStep().map(Progress.token) ?? .stopped
+    }
+
+    /// Ends a generation that was driven from outside and did not stop by itself.
+    func stopDriven(_ reason: StopReason) -> String {
+        guard stopReason == nil else { return "" }
+        if processedPromptTokenCount < newTokens.count { promptTime = start.duration(to: clock.now) }
+        return finish(reason)
+    }
+
+    // MARK: Steps
+
+    private func beginPrompt() {
+        started = true
+        start = clock.now
+    }
+
+    /// After the whole prompt went through the model: its last logits, the first token.
+    private func afterPrompt() throws -> GeneratedToken? {
+        state.lastLogits.copyFloats(into: &logits)
+        try checkFinite(logits, position: state.position - 1, generatedTokens: 0)
+        promptTime = start.duration(to: clock.now)
+        timeToFirstToken = promptTime
+        generationStart = clock.now
+        if generatedTokens.count >= parameters.maxTokens { return end(.maxTokens) }
+        if cancelRequested || Task.isCancelled { return end(.cancelled) }
+        return try sample()
+    }
+
+    /// After the last generated token went through the model: the next token.
+    private func afterDecodeStep() throws -> GeneratedToken? {
+        state.lastLogits.copyFloats(into: &logits)
+        try checkFinite(logits, position: state.position - 1, generatedTokens: generatedTokens.count)
+        return try sample()
+    }
+
+    /// Chooses the next token from ``logits`` and decodes its text.
+    private func sample() throws -> GeneratedToken? {
+        let id = chooseToken()
         if generatedTokens.isEmpty { timeToFirstToken = start.duration(to: clock.now) }
         if stopIDs.contains(id) { return end(.endOfSequence) }
+        var logprob: Float?, topLogprobs: [TokenLogprob] = []
+        if let count = parameters.logprobs { (logprob, topLogprobs) = TokenLogprob.logprobs(logits, id: id, count: count) }
         generatedTokens.append(id)
         history.append(id)
         step[0] = id
@@ -182,16 +270,72 @@ public final class TokenGenerator {
         if let decoder {
             pendingText += try decoder.append(id)
             guard let ready = releaseText(final: false) else {
-                return GeneratedToken(id: id, text: releaseBeforeStopString() + finish(.stopString))
+                let text = releaseBeforeStopString() + finish(.stopString)
+                return GeneratedToken(id: id, text: text, logprob: logprob, topLogprobs: topLogprobs)
             }
             released = ready
         }
-        if generatedTokens.count >= parameters.maxTokens {
+        if json?.isComplete == true {
+            released += finish(.endOfSequence)
+        } else if generatedTokens.count >= parameters.maxTokens {
             released += finish(.maxTokens)
         } else if state.position >= state.cache.capacity {
             released += finish(.contextFull)
         }
-        return GeneratedToken(id: id, text: released)
+        return GeneratedToken(id: id, text: released, logprob: logprob, topLogprobs: topLogprobs)
+    }
+
+    /// The sampler's choice; with a JSON output format, the choice among the tokens that
+    /// keep the text a JSON object's beginning (the end-of-sequence tokens only once it
+    /// is complete). A rejected token is removed and the sampler draws again; after
+    /// many rejections, every token that does not fit is removed at once.
+    private func chooseToken() -> Int {
+        guard var json, let tokenizer else { return sampler.next(logits: logits, history: history) }
+        var candidates = logits
+        for attempt in 0... {
+            if attempt == 16 {
+                for id in candidates.indices where candidates[id] > -.infinity && !Self.fits(id, json, tokenizer, stopIDs) {
+                    candidates[id] = -.infinity
+                }
+            }
+            if attempt >= 16 {
+                // Every token left fits: take the likeliest if the sampler keeps drawing
+                // removed ones, and end if none is left.
+                let best = Sampler.argmax(candidates)
+                if candidates[best] == -.infinity { return stopIDs.min() ?? best }
+                if attempt >= 32 { return accept(best, &json, tokenizer) }
+            }
+            let id = sampler.next(logits: candidates, history: history)
+            if Self.fits(id, json, tokenizer, stopIDs) { return accept(id, &json, tokenizer) }
+            candidates[id] = -.infinity
+        }
+        fatalError("unreachable")
+    }
+
+    /// Records token `id`'s text in the JSON state and returns it.
+    private func accept(_ id: Int, _ json: inout JSONPrefixValidator, _ tokenizer: any Tokenizer) -> Int {
+        if !stopIDs.contains(id) {
+            _ = json.accept(Self.constraintText(id, tokenizer))
+            self.json = json
+        }
+        return id
+    }
+
+    /// Whether token `id` may follow text in state `json`.
+    private static func fits(_ id: Int, _ json: JSONPrefixValidator, _ tokenizer: any Tokenizer, _ stopIDs: Set<Int>) -> Bool {
+        if stopIDs.contains(id) { return json.isComplete }
+        if tokenizer.isControl(id) { return false }
+        let text = constraintText(id, tokenizer)
+        var copy = json
+        return !text.isEmpty && copy.accept(text)
+    }
+
+    /// The text token `id` adds for the JSON check: its decoded text, or a non-ASCII
+    /// character for a token that is part of a character (a byte of UTF-8), which fits
+    /// only inside a string.
+    private static func constraintText(_ id: Int, _ tokenizer: any Tokenizer) -> String {
+        guard let text = try? tokenizer.decode([id]) else { return "" }
+        return text.contains("\u{FFFD}") ? "\u{80}" : text
     }
 
     /// Ends generation between tokens: what is released now becomes ``trailingText``.

@@ -43,6 +43,14 @@ public struct GenerateParameters: Sendable, Equatable {
     public var cacheType: ElementType
     /// The context (KV cache length); `nil` uses the model's, capped at 4,096.
     public var context: Int?
+    /// What the generated text must be: ``OutputFormat/text`` (anything) or
+    /// ``OutputFormat/jsonObject`` (one JSON object: tokens that would break it are never
+    /// chosen, and generation stops when it is closed).
+    public var outputFormat: OutputFormat
+    /// When set, each ``GeneratedToken`` carries its log-probability and those of the
+    /// `logprobs` most likely tokens at its position (0 to 20), from the model's
+    /// distribution before penalties and temperature.
+    public var logprobs: Int?
 
     /// Settings for a generation; each argument sets the property of the same name.
     /// The sampling defaults (temperature, top-k, top-p, min-p, penalty window) are
@@ -62,7 +70,9 @@ public struct GenerateParameters: Sendable, Equatable {
         stopAtEndOfSequence: Bool = true,
         prefillStepSize: Int = 256,
         cacheType: ElementType = .f32,
-        context: Int? = nil
+        context: Int? = nil,
+        outputFormat: OutputFormat = .text,
+        logprobs: Int? = nil
     ) {
         self.maxTokens = maxTokens
         self.temperature = temperature
@@ -79,6 +89,8 @@ public struct GenerateParameters: Sendable, Equatable {
         self.prefillStepSize = prefillStepSize
         self.cacheType = cacheType
         self.context = context
+        self.outputFormat = outputFormat
+        self.logprobs = logprobs
     }
 
     /// Greedy decoding: temperature 0, no penalties, the other defaults.
@@ -107,5 +119,15 @@ public struct GenerateParameters: Sendable, Equatable {
         try check(prefillStepSize > 0, "prefillStepSize", prefillStepSize, "must be positive")
         try check(cacheType == .f32 || cacheType == .f16, "cacheType", "\(cacheType)", "must be f32 or f16")
         if let context { try check(context > 0, "context", context, "must be positive") }
+        if let logprobs { try check((0...20).contains(logprobs), "logprobs", logprobs, "must be in 0...20") }
     }
+}
+
+/// The form generated text must take (``GenerateParameters/outputFormat``).
+public enum OutputFormat: String, Sendable, Equatable {
+    /// Any text.
+    case text
+    /// One JSON object, whitespace before it allowed: OpenAI's `json_object` response
+    /// format.
+    case jsonObject
 }
