@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "LLM", targets: ["LLM"]),
         .library(name: "WeightConverter", targets: ["WeightConverter"]),
         .library(name: "Jinja", targets: ["Jinja"]),
+        .library(name: "LLMServer", targets: ["LLMServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -27,6 +28,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // `make docs`: DocC catalogs of the library products (no code is linked from it).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
+        // The server only (LLMServer and the tool): HTTP, metrics, graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: Tensor core and backends
@@ -83,6 +90,21 @@ let package = Package(
             name: "Jinja",
             path: "Sources/Jinja"
         ),
+        // An OpenAI-compatible HTTP server with continuous batching (Hummingbird).
+        .target(
+            name: "LLMServer",
+            dependencies: [
+                "LLM", "Tokenizers", "ModelFormats",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/LLMServer"
+        ),
         .target(
             name: "WeightConverter",
             dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
@@ -101,6 +123,7 @@ let package = Package(
             name: "llama",
             dependencies: [
                 "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "LLM", "WeightConverter", "Jinja", "CLineEditing",
+                "LLMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -176,6 +199,11 @@ let package = Package(
             name: "LlamaToolTests",
             dependencies: ["llama", "ModelFormats", "TestSupport"],
             path: "Tests/LlamaToolTests"
+        ),
+        .testTarget(
+            name: "LLMServerTests",
+            dependencies: ["LLMServer", "LLM", "BLASBackend", "Tokenizers", "TestSupport"],
+            path: "Tests/LLMServerTests"
         ),
         .testTarget(
             name: "ModelFormatsTests",

@@ -184,20 +184,7 @@ struct ChatCommand: AsyncParsableCommand {
             }
             return try JSONDecoder().decode(Wrapped.self, from: data).messages
         } catch let error as DecodingError {
-            throw ValidationError("\(url.path): not a list of chat messages: \(Self.describe(error))")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return keys.isEmpty ? "" : "at \(keys): "
-        }
-        switch error {
-        case let .keyNotFound(key, context): return "\(path(context))no \"\(key.stringValue)\""
-        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
-            return path(context) + context.debugDescription
-        @unknown default: return "\(error)"
+            throw ValidationError("\(url.path): not a list of chat messages: \(error.summary)")
         }
     }
 }

@@ -15,7 +15,7 @@ struct LlamaCommand: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ConvertCommand.self, QuantizeCommand.self, TokenizeCommand.self,
             PerplexityCommand.self, BenchCommand.self, BenchMatvecCommand.self, InfoCommand.self, RandomModelCommand.self,
-            TemplateCommand.self,
+            TemplateCommand.self, ServeCommand.self,
         ],
         defaultSubcommand: GenerateCommand.self)
 }

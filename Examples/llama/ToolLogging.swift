@@ -16,6 +16,11 @@ enum ToolLogging {
         state.setUp(level: verbose ? .debug : .notice)
     }
 
+    /// Sets the level for the rest of the run (`llama serve` logs requests at `.info`).
+    static func setUp(level: Logger.Level) {
+        state.setUp(level: level)
+    }
+
     fileprivate final class LevelState: @unchecked Sendable {
         private let lock = NSLock()
         private var bootstrapped = false

@@ -22,7 +22,7 @@ struct BatchSchedulerTests {
     }
 
     /// The tokens, text and completion of one request.
-    static func collect(_ stream: AsyncThrowingStream<BatchScheduler.Event, Error>) async throws
+    static func collect(_ stream: BatchScheduler.Request) async throws
         -> (tokens: [GeneratedToken], text: String, completion: BatchScheduler.Completion)
     {
         var tokens: [GeneratedToken] = [], text = "", completion: BatchScheduler.Completion?
@@ -93,7 +93,7 @@ struct BatchSchedulerTests {
         let scheduler = try BatchScheduler(model: model, configuration: .init(slotCount: 1, context: 512, queueLimit: 1))
         defer { scheduler.close() }
         let prompt = try Self.prompt(model, "Tell me a long story.")
-        var running: AsyncThrowingStream<BatchScheduler.Event, Error>? = try scheduler.submit(
+        var running: BatchScheduler.Request? = try scheduler.submit(
             promptTokens: prompt, parameters: parameters)
         let waiting = try scheduler.submit(promptTokens: prompt, parameters: parameters)
         #expect(throws: BatchSchedulerError.queueFull(limit: 1)) {

@@ -162,7 +162,7 @@ public final class BatchScheduler: @unchecked Sendable {
     ///   ``BatchSchedulerError/shuttingDown`` after ``shutDown()``, and
     ///   ``ModelError`` for parameters out of range, an empty prompt or one longer than a
     ///   slot's context.
-    public func submit(promptTokens: [Int], parameters: GenerateParameters) throws -> AsyncThrowingStream<Event, Error> {
+    public func submit(promptTokens: [Int], parameters: GenerateParameters) throws -> Request {
         try parameters.validate()
         guard !promptTokens.isEmpty else { throw ModelError.emptyPrompt }
         guard promptTokens.count < context else { throw ModelError.promptTooLong(tokens: promptTokens.count, context: context) }
@@ -186,7 +186,22 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         queue.append(job)
         condition.signal()
-        return stream
+        return Request(events: stream, id: id, scheduler: self)
+    }
+
+    /// A queued request: its events, and a way to cancel it.
+    public struct Request: AsyncSequence, Sendable {
+        public typealias Element = Event
+        /// The request's events.
+        public let events: AsyncThrowingStream<Event, Error>
+        let id: Int
+        weak var scheduler: BatchScheduler?
+
+        public func makeAsyncIterator() -> AsyncThrowingStream<Event, Error>.AsyncIterator { events.makeAsyncIterator() }
+
+        /// Cancels the request: it leaves the queue, or its slot is freed before the next
+        /// step; its events end with ``StopReason/cancelled``.
+        public func cancel() { scheduler?.cancel(id) }
     }
 
     /// The current load.

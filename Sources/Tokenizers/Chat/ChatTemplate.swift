@@ -41,6 +41,12 @@ public struct ChatMessage: Sendable, Equatable, Codable {
         ChatMessage(role: .tool, content: content, toolCallID: callID, name: name)
     }
 
+    /// One part of a content given as a list.
+    private struct ContentPart: Decodable {
+        var type: String
+        var text: String?
+    }
+
     private enum CodingKeys: String, CodingKey {
         case role, content, name
         case toolCalls = "tool_calls"
@@ -50,7 +56,18 @@ public struct ChatMessage: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         role = try container.decode(Role.self, forKey: .role)
-        content = try container.decodeIfPresent(String.self, forKey: .content) ?? ""
+        // OpenAI's content is a string or a list of parts; text parts are joined.
+        if let parts = try? container.decodeIfPresent([ContentPart].self, forKey: .content) {
+            content = try parts.map { part in
+                guard part.type == "text", let text = part.text else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .content, in: container, debugDescription: "a content part of type '\(part.type)'; only 'text' is supported")
+                }
+                return text
+            }.joined()
+        } else {
+            content = try container.decodeIfPresent(String.self, forKey: .content) ?? ""
+        }
         toolCalls = try container.decodeIfPresent([ToolCall].self, forKey: .toolCalls) ?? []
         toolCallID = try container.decodeIfPresent(String.self, forKey: .toolCallID)
         name = try container.decodeIfPresent(String.self, forKey: .name)
