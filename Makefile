@@ -33,6 +33,12 @@ run: build-release model
 # times faster than in a debug build, which more than pays for the longer compile.
 test: system-packages model gemma-model vocabularies
 	swift test -c release -Xswiftc -enable-testing
+	Scripts/run-integration-tests.sh
+
+# The `openai` Python client against `llama serve` alone (make test runs it too).
+.PHONY: integration-test
+integration-test: build-release model
+	Scripts/run-integration-tests.sh
 
 # ThreadSanitizer: several generations and two chat sessions on one shared model at once
 # (Tests/LLMTests/ConcurrentGenerationTests.swift, the tiny llama-mha fixture), in a

@@ -197,8 +197,10 @@ extension OpenAIServer {
                         } else if !completion.trailingText.isEmpty {
                             try await send(chunk(textChoice(completion.trailingText, token: nil, finish: nil)))
                         }
+                        // With include_usage, OpenAI sends the usage only in a last chunk of its
+                        // own; without it, llama.cpp's server adds it to the finish chunk.
                         let usage = Self.usage(completion)
-                        try await send(chunk(textChoice("", token: nil, finish: finish), usage: usage))
+                        try await send(chunk(textChoice("", token: nil, finish: finish), usage: includeUsageChunk ? nil : usage))
                         if includeUsageChunk {
                             try await send(["id": id, "object": object, "created": created, "model": modelID, "choices": [], "usage": usage])
                         }

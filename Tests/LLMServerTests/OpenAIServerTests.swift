@@ -119,7 +119,13 @@ struct OpenAIServerTests {
         #expect((chunks.last?["choices"] as? [Any])?.isEmpty == true && chunks.last?["usage"] != nil)
         let finish = chunks[chunks.count - 2]
         #expect((finish["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "stop")
-        #expect((finish["usage"] as? [String: Any])?["completion_tokens"] as? Int == 7)
+        #expect((chunks.last?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 7)
+        #expect(chunks.dropLast().allSatisfy { $0["usage"] == nil }, "with include_usage, only the last chunk has usage")
+        // Without include_usage, the finish chunk carries the usage.
+        streaming["stream_options"] = nil
+        let plain = try Self.events(await running.send("/v1/chat/completions", json: streaming).body).dropLast()
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect((plain.last?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 7)
 
         // Stop strings and max_tokens.
         var stopped = Self.question
