@@ -74,7 +74,7 @@ fuzz-smoke: fuzz-build
 # DocC: one catalog per library product (Sources/<Target>/<Target>.docc), built with
 # swift-docc-plugin into .build/docs/<Target> for static hosting (not committed). DocC's
 # warnings (broken symbol links, unknown topics) are printed as it goes.
-DOC_TARGETS ?= TensorCore BLASBackend ModelFormats Tokenizers LLM WeightConverter Jinja
+DOC_TARGETS ?= TensorCore BLASBackend ModelFormats Tokenizers LLM WeightConverter Jinja LLMServer
 
 .PHONY: docs
 docs: system-packages
