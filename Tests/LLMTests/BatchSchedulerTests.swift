@@ -88,9 +88,9 @@ struct BatchSchedulerTests {
     func leavingAStreamFreesTheSlotAndAFullQueueRefuses() async throws {
         let model = try SmolLM2Tests.load("blas")
         var parameters = GenerateParameters.greedy
-        parameters.maxTokens = 400
+        parameters.maxTokens = 1_500
         parameters.stopAtEndOfSequence = false
-        let scheduler = try BatchScheduler(model: model, configuration: .init(slotCount: 1, context: 512, queueLimit: 1))
+        let scheduler = try BatchScheduler(model: model, configuration: .init(slotCount: 1, context: 2048, queueLimit: 1))
         defer { scheduler.close() }
         let prompt = try Self.prompt(model, "Tell me a long story.")
         var running: BatchScheduler.Request? = try scheduler.submit(
@@ -105,16 +105,19 @@ struct BatchSchedulerTests {
             for _ in 0..<3 { _ = try await iterator.next() }
         }
         running = nil
-        // The waiting request gets the slot; cancel the task that reads it.
+        // The waiting request gets the slot; the task that reads it is cancelled after its
+        // fifth token (by itself, so that a loaded machine cannot change the order).
         let task = Task {
             var tokens = 0
-            for try await event in waiting { if case .token = event { tokens += 1 } }
+            for try await event in waiting {
+                guard case .token = event else { continue }
+                tokens += 1
+                if tokens == 5 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
             return tokens
         }
-        try await Task.sleep(for: .milliseconds(500))
-        task.cancel()
         let tokensRead = try await task.value
-        #expect(tokensRead > 0 && tokensRead < 400)
+        #expect(tokensRead >= 5 && tokensRead < parameters.maxTokens, "\(tokensRead) tokens read")
         #expect(await scheduler.waitUntilIdle(timeout: .seconds(5)))
         #expect(scheduler.status.busySlots == 0 && scheduler.status.queuedRequests == 0)
         // The slot serves again.
