@@ -139,7 +139,7 @@ struct SamplingFields: Decodable {
         return p
     }
 
-    /// The API's name of a ``GenerateParameters`` field.
+    /// The API's name of a `GenerateParameters` field.
     static func apiName(of field: String) -> String {
         [
             "topP": "top_p", "topK": "top_k", "minP": "min_p", "frequencyPenalty": "frequency_penalty",

@@ -7,7 +7,7 @@ import UnixSignals
 import Tokenizers
 
 /// An OpenAI-compatible HTTP server for one model, on Hummingbird, generating with
-/// continuous batching (``BatchScheduler``).
+/// continuous batching (`BatchScheduler`).
 ///
 /// Routes: `POST /v1/chat/completions` (messages rendered with the model's chat
 /// template), `POST /v1/completions`, both streaming as server-sent events when asked;
@@ -70,7 +70,7 @@ public final class OpenAIServer: Sendable {
 
     /// A server for `model`; its scheduler's slots are allocated now.
     ///
-    /// - Throws: ``ModelError`` when the model has no tokenizer or the scheduler's
+    /// - Throws: `ModelError` when the model has no tokenizer or the scheduler's
     ///   configuration is out of range.
     public init(model: LanguageModel, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "swift-llama.server")) throws {
         tokenizer = try model.requireTokenizer()
