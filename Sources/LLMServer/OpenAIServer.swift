@@ -127,13 +127,11 @@ public final class OpenAIServer: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIMiddleware(server: self))
-        router.get("/health") { _, _ in
-            self.isDraining
-                ? jsonResponse(["status": "shutting down"], status: .serviceUnavailable) : jsonResponse(["status": "ok"])
-        }
-        router.get("/v1/health") { _, _ in
-            self.isDraining
-                ? jsonResponse(["status": "shutting down"], status: .serviceUnavailable) : jsonResponse(["status": "ok"])
+        for path in ["/health", "/v1/health"] {
+            router.get(RouterPath(path)) { _, _ in
+                self.isDraining
+                    ? jsonResponse(["status": "shutting down"], status: .serviceUnavailable) : jsonResponse(["status": "ok"])
+            }
         }
         router.get("/metrics") { _, _ in
             Response(
