@@ -19,9 +19,7 @@ import Glibc
 /// Skipped, saying so, when the model is not in the cache.
 @Suite(.serialized)
 struct OpenAIServerTests {
-    static let modelURL = Fixtures.cachedModel(
-        "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "OpenAIServerTests",
-        fetch: "Scripts/fetch-default-model.sh")
+    static let modelURL = Fixtures.smolLM2Model(suite: "OpenAIServerTests")
     static let enabled = modelURL != nil
 
     /// A running server and the task that runs it.

@@ -49,9 +49,7 @@ struct SmolLM2Tests {
 
     static let transformers = try! Fixtures.json(TransformersReference.self, "smollm2/transformers.json")
 
-    static let modelURL = Fixtures.cachedModel(
-        "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "SmolLM2Tests",
-        fetch: "Scripts/fetch-default-model.sh")
+    static let modelURL = Fixtures.smolLM2Model(suite: "SmolLM2Tests")
 
     /// `blas` as users get it (int16 activations for quantized weights), `blas-int8`
     /// (llama.cpp's 8-bit activations), `blas-float`.

@@ -180,9 +180,7 @@ struct LlamaToolTests {
         let chat = ["chat", "-m", Self.tinyModel, "--temperature", "0", "-n", "2"]
         let withFile = try ToolRunner.run(chat + ["--template", qwen], input: "hi\n")
         #expect(withFile.status == 0 && !withFile.standardOutput.isEmpty, "\(withFile.standardError)")
-        if let smollm2 = Fixtures.cachedModel(
-            "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: "LlamaToolTests.chatTakesATemplateFileAndTools",
-            fetch: "Scripts/fetch-default-model.sh") {
+        if let smollm2 = Fixtures.smolLM2Model(suite: "LlamaToolTests.chatTakesATemplateFileAndTools") {
             let result = try ToolRunner.run(
                 ["chat", "-m", smollm2.path, "--temperature", "0", "-n", "4", "--template", qwen, "--tools", tools.path], input: "What's the weather in Paris?\n")
             #expect(result.status == 0 && !result.standardOutput.isEmpty, "\(result.standardError)")

@@ -58,6 +58,14 @@ extension Fixtures {
 }
 
 extension Fixtures {
+    /// SmolLM2-135M-Instruct (Q4_1), the default model, as ``cachedModel(_:override:suite:fetch:)``
+    /// finds it (`$SWIFT_LLAMA_SMOLLM2_MODEL` overrides); `suite` names the tests that need it.
+    public static func smolLM2Model(suite: String) -> URL? {
+        cachedModel(
+            "SmolLM2-135M-Instruct.Q4_1.gguf", override: "SWIFT_LLAMA_SMOLLM2_MODEL", suite: suite,
+            fetch: "Scripts/fetch-default-model.sh")
+    }
+
     /// A model file of the download cache (`Scripts/fetch-default-model.sh` puts it in
     /// `$SWIFT_LLAMA_CACHE`, else `$XDG_CACHE_HOME/swift-llama`, else
     /// `~/.cache/swift-llama`, under `models/`), or the path in the environment variable

@@ -105,7 +105,6 @@ public final class BatchScheduler: @unchecked Sendable {
     private var shuttingDown = false
     private var closed = false
     private var nextID = 0
-    private var worker: Thread?
 
     // The worker's own.
     private var slots: [Slot]
@@ -139,7 +138,6 @@ public final class BatchScheduler: @unchecked Sendable {
         let thread = Thread { self.run() }
         thread.name = "swift-llama scheduler"
         thread.stackSize = 8 << 20
-        worker = thread
         thread.start()
     }
 
@@ -290,7 +288,6 @@ public final class BatchScheduler: @unchecked Sendable {
                 for index in slots.indices where slots[index].job != nil {
                     fail(slot: index, BatchSchedulerError.shuttingDown)
                 }
-                worker = nil
                 return
             }
             let cancelledNow = cancelled
