@@ -113,8 +113,8 @@ struct TensorFactory {
     }
 
     /// A weight matrix of any element type. Types that can be encoded are quantized
-    /// from random values; the K-quant types (which this package only decodes) are
-    /// random bytes with their f16 scales set to small finite values.
+    /// from random values; the others (`q8_K`, an activation type) are random bytes with
+    /// their f16 scales set to small finite values.
     mutating func weight(_ type: ElementType, rows: Int, length: Int) throws -> Tensor {
         if type.canEncode {
             return try Tensor(converting: f32([rows, length]), to: type)

@@ -96,8 +96,9 @@ struct GGUFTests {
         var random = SeededRandom(seed: 5)
         var written: [String: Tensor] = [:]
         for type in ElementType.allCases where type.canEncode {
-            let values = (0..<96).map { _ in Float.random(in: -2...2, using: &random) }
-            let tensor = try Tensor(converting: try Tensor(shape: [3, 32], values: values), to: type)
+            let length = max(32, type.blockLength)
+            let values = (0..<3 * length).map { _ in Float.random(in: -2...2, using: &random) }
+            let tensor = try Tensor(converting: try Tensor(shape: [3, length], values: values), to: type)
             written["t.\(type)"] = tensor
             writer.addTensor(name: "t.\(type)", tensor)
         }

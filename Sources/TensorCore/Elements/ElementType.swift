@@ -78,8 +78,8 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// (see ``Tensor/init(converting:to:)``).
     public var canEncode: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: true
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: false
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: true
+        case .q8_K: false
         }
     }
 

@@ -16,9 +16,11 @@ public protocol BlockFormat {
 public protocol EncodableBlockFormat: BlockFormat {
     /// Quantizes `elementType.blockLength` values into one block at `block`.
     ///
-    /// The arithmetic follows the `gguf` Python package (`gguf.quants`), which is
-    /// itself bit-exact with ggml's reference quantizers, so blocks produced here are
-    /// byte-identical to theirs.
+    /// The arithmetic follows ggml's reference quantizers (`quantize_row_*_ref` in
+    /// `ggml-quants.c`; for the 32-value types also the `gguf` Python package's
+    /// `gguf.quants`, which is bit-exact with them) operation by operation, so blocks
+    /// produced here are byte-identical to theirs up to the fused multiply-adds a C
+    /// compiler may introduce.
     static func encode(_ values: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
 }
 

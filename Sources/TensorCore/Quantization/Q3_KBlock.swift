@@ -5,7 +5,7 @@
 /// Scales: the low four bits of scale k are nibble k/8 of byte k % 8; the high two bits
 /// are bits 2·(k/4)… of byte 8 + k % 4; the scale is that 6-bit number minus 32.
 /// A value is `low − 4` when its hmask bit is 0 and `low` when it is 1.
-public enum Q3_KBlock: BlockFormat {
+public enum Q3_KBlock: EncodableBlockFormat {
     public static var elementType: ElementType { .q3_K }
 
     @inlinable
@@ -21,6 +21,66 @@ public enum Q3_KBlock: BlockFormat {
                 let low = Int((block.loadByte(at: 32 + half * 32 + i % 32) >> shift) & 3)
                 let highBitSet = (block.loadByte(at: i % 32) >> UInt8(i / 32)) & 1 == 1
                 values[i] = scale * Float(highBitSet ? low : low - 4)
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q3_K_ref`: per 16-value group a symmetric scale by
+    /// `make_q3_quants` (refined), the scales rounded to 6 bits against the block's
+    /// largest magnitude, then the values re-rounded with the stored scales.
+    @inlinable
+    public static func encode(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { levels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scaleBuffer in
+                let L = levels.baseAddress!, scales = scaleBuffer.baseAddress!
+                var maxScale: Float = 0, amax: Float = 0
+                for j in 0..<16 {
+                    scales[j] = KQuantSearch.q3Scale(count: 16, levels: 4, x + 16 * j, into: L + 16 * j, refine: true)
+                    if abs(scales[j]) > amax {
+                        amax = abs(scales[j])
+                        maxScale = scales[j]
+                    }
+                }
+                let scaleBytes = block + 96
+                for i in 0..<12 { scaleBytes.storeBytes(of: 0, toByteOffset: i, as: UInt8.self) }
+                func orByte(_ offset: Int, _ value: UInt8) {
+                    scaleBytes.storeBytes(of: scaleBytes.load(fromByteOffset: offset, as: UInt8.self) | value, toByteOffset: offset, as: UInt8.self)
+                }
+                if maxScale != 0 {
+                    let iscale = -32 / maxScale
+                    for j in 0..<16 {
+                        var l = Int8(truncatingIfNeeded: KQuantSearch.nearestInt(iscale * scales[j]))
+                        l = max(-32, min(31, l)) + 32
+                        orByte(j % 8, UInt8(l & 0x0F) << (j < 8 ? 0 : 4))
+                        l >>= 4
+                        orByte(8 + j % 4, UInt8(truncatingIfNeeded: Int(l) << (2 * (j / 4))))
+                    }
+                    block.storeF16(1 / iscale, at: 108)
+                } else {
+                    block.storeF16(0, at: 108)
+                }
+                let stored = UnsafeRawPointer(block)
+                let dAll = stored.loadF16(at: 108)
+                for j in 0..<16 {
+                    let low = (stored.loadByte(at: 96 + j % 8) >> UInt8(4 * (j / 8))) & 0x0F
+                    let high = (stored.loadByte(at: 104 + j % 4) >> UInt8(2 * (j / 4))) & 0x03
+                    let d = dAll * Float(Int(low | high << 4) - 32)
+                    if d == 0 { continue }
+                    for i in 0..<16 {
+                        let l = KQuantSearch.nearestInt(x[16 * j + i] / d)
+                        L[16 * j + i] = Int8(max(-4, min(3, l)) + 4)
+                    }
+                }
+                // The high bit of value j goes to bit j/32 of hmask byte j % 32.
+                for i in 0..<32 { block.storeBytes(of: 0, toByteOffset: i, as: UInt8.self) }
+                for j in 0..<256 where L[j] > 3 {
+                    block.storeBytes(
+                        of: block.load(fromByteOffset: j % 32, as: UInt8.self) | UInt8(1) << UInt8(j / 32), toByteOffset: j % 32, as: UInt8.self)
+                    L[j] -= 4
+                }
+                UnsafeMutableRawPointer(L).withMemoryRebound(to: UInt8.self, capacity: 256) { low in
+                    KQuantPacking.storeTwoBitValues(low, into: block + 32)
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 /// packed 6-bit group scales and minimums (see `KQuantScales`), 128 bytes of 4-bit
 /// values: value g·64 + l is the low nibble and value g·64 + 32 + l the high nibble
 /// of byte g·32 + l. Value i = d·scale(i/32)·q − dmin·min(i/32).
-public enum Q4_KBlock: BlockFormat {
+public enum Q4_KBlock: EncodableBlockFormat {
     public static var elementType: ElementType { .q4_K }
 
     @inlinable
@@ -18,6 +18,58 @@ public enum Q4_KBlock: BlockFormat {
             for l in 0..<32 {
                 let q = (block.loadByte(at: 16 + (group / 2) * 32 + l) >> shift) & 0x0F
                 values[group * 32 + l] = groupScale * Float(q) - groupMinimum
+            }
+        }
+    }
+    /// ggml's `quantize_row_q4_K_ref`: per 32-value group a scale and minimum by
+    /// `make_qkx2_quants` (weights: the group's RMS plus |x|), both rounded to 6 bits
+    /// against the block's largest, then the values re-rounded with the stored scales.
+    @inlinable
+    public static func encode(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32 + 16) { levels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 8 + 8) { floats in
+                let L = levels.baseAddress!, scratch = L + 256, packedScales = scratch + 32, packedMinimums = packedScales + 8
+                let weights = floats.baseAddress!, scales = weights + 32, minimums = scales + 8
+                var maxScale: Float = 0, maxMinimum: Float = 0
+                for j in 0..<8 {
+                    let group = x + 32 * j
+                    var sumX2: Float = 0
+                    for l in 0..<32 { sumX2 += group[l] * group[l] }
+                    let average = (sumX2 / 32).squareRoot()
+                    for l in 0..<32 { weights[l] = average + abs(group[l]) }
+                    (scales[j], minimums[j]) = KQuantSearch.affineScale(
+                        count: 32, levels: 15, group, weights: weights, into: L + 32 * j, scratch: scratch,
+                        rmin: -1, rdelta: 0.1, steps: 20, absoluteError: false)
+                    if scales[j] > maxScale { maxScale = scales[j] }
+                    if minimums[j] > maxMinimum { maxMinimum = minimums[j] }
+                }
+                let inverseScale: Float = maxScale > 0 ? 63 / maxScale : 0
+                let inverseMinimum: Float = maxMinimum > 0 ? 63 / maxMinimum : 0
+                for j in 0..<8 {
+                    packedScales[j] = min(63, UInt8(truncatingIfNeeded: KQuantSearch.nearestInt(inverseScale * scales[j])))
+                    packedMinimums[j] = min(63, UInt8(truncatingIfNeeded: KQuantSearch.nearestInt(inverseMinimum * minimums[j])))
+                }
+                KQuantPacking.storeScalesAndMinimums(scales: packedScales, minimums: packedMinimums, into: block + 4)
+                block.storeF16(maxScale / 63, at: 0)
+                block.storeF16(maxMinimum / 63, at: 2)
+                let stored = UnsafeRawPointer(block)
+                let d = stored.loadF16(at: 0), dmin = stored.loadF16(at: 2)
+                for j in 0..<8 {
+                    let (scale, minimum) = KQuantScales.group(j, in: stored + 4)
+                    let groupScale = d * Float(scale)
+                    if groupScale == 0 { continue }
+                    let groupMinimum = dmin * Float(minimum)
+                    for i in 0..<32 {
+                        let l = KQuantSearch.nearestInt((x[32 * j + i] + groupMinimum) / groupScale)
+                        L[32 * j + i] = UInt8(max(0, min(15, l)))
+                    }
+                }
+                for half in 0..<4 {
+                    for l in 0..<32 {
+                        let byte = L[half * 64 + l] | L[half * 64 + 32 + l] << 4
+                        block.storeBytes(of: byte, toByteOffset: 16 + half * 32 + l, as: UInt8.self)
+                    }
+                }
             }
         }
     }

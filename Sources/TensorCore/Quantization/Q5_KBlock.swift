@@ -2,7 +2,7 @@
 /// packed group scales and minimums (see `KQuantScales`), 32 bytes `qh` (bit g of
 /// byte l is the fifth bit of value g·32 + l), 128 bytes of low nibbles arranged as in
 /// ``Q4_KBlock``. Value i = d·scale(i/32)·q − dmin·min(i/32).
-public enum Q5_KBlock: BlockFormat {
+public enum Q5_KBlock: EncodableBlockFormat {
     public static var elementType: ElementType { .q5_K }
 
     @inlinable
@@ -19,6 +19,71 @@ public enum Q5_KBlock: BlockFormat {
                 let low = (block.loadByte(at: 48 + (group / 2) * 32 + l) >> shift) & 0x0F
                 let high = (block.loadByte(at: 16 + l) >> UInt8(group)) & 1
                 values[group * 32 + l] = groupScale * Float(low | high << 4) - groupMinimum
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q5_K_ref`: per 32-value group a scale and minimum by
+    /// `make_qkx2_quants` (weights: the group's RMS plus |x|), both rounded to 6 bits
+    /// against the block's largest, then the values re-rounded with the stored scales.
+    @inlinable
+    public static func encode(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32 + 16) { levels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 8 + 8) { floats in
+                let L = levels.baseAddress!, scratch = L + 256, packedScales = scratch + 32, packedMinimums = packedScales + 8
+                let weights = floats.baseAddress!, scales = weights + 32, minimums = scales + 8
+                var maxScale: Float = 0, maxMinimum: Float = 0
+                for j in 0..<8 {
+                    let group = x + 32 * j
+                    var sumX2: Float = 0
+                    for l in 0..<32 { sumX2 += group[l] * group[l] }
+                    let average = (sumX2 / 32).squareRoot()
+                    for l in 0..<32 { weights[l] = average + abs(group[l]) }
+                    (scales[j], minimums[j]) = KQuantSearch.affineScale(
+                        count: 32, levels: 31, group, weights: weights, into: L + 32 * j, scratch: scratch,
+                        rmin: -0.5, rdelta: 0.1, steps: 15, absoluteError: false)
+                    if scales[j] > maxScale { maxScale = scales[j] }
+                    if minimums[j] > maxMinimum { maxMinimum = minimums[j] }
+                }
+                let inverseScale: Float = maxScale > 0 ? 63 / maxScale : 0
+                let inverseMinimum: Float = maxMinimum > 0 ? 63 / maxMinimum : 0
+                for j in 0..<8 {
+                    packedScales[j] = min(63, UInt8(truncatingIfNeeded: KQuantSearch.nearestInt(inverseScale * scales[j])))
+                    packedMinimums[j] = min(63, UInt8(truncatingIfNeeded: KQuantSearch.nearestInt(inverseMinimum * minimums[j])))
+                }
+                KQuantPacking.storeScalesAndMinimums(scales: packedScales, minimums: packedMinimums, into: block + 4)
+                block.storeF16(maxScale / 63, at: 0)
+                block.storeF16(maxMinimum / 63, at: 2)
+                let stored = UnsafeRawPointer(block)
+                let d = stored.loadF16(at: 0), dmin = stored.loadF16(at: 2)
+                for j in 0..<8 {
+                    let (scale, minimum) = KQuantScales.group(j, in: stored + 4)
+                    let groupScale = d * Float(scale)
+                    if groupScale == 0 { continue }
+                    let groupMinimum = dmin * Float(minimum)
+                    for i in 0..<32 {
+                        let l = KQuantSearch.nearestInt((x[32 * j + i] + groupMinimum) / groupScale)
+                        L[32 * j + i] = UInt8(max(0, min(31, l)))
+                    }
+                }
+                // Fifth bits: bit 2·h of qh byte l for value h·64 + l, bit 2·h + 1 for h·64 + 32 + l.
+                for l in 0..<32 { block.storeBytes(of: 0, toByteOffset: 16 + l, as: UInt8.self) }
+                for half in 0..<4 {
+                    for l in 0..<32 {
+                        var l1 = L[half * 64 + l], l2 = L[half * 64 + 32 + l]
+                        var high = block.load(fromByteOffset: 16 + l, as: UInt8.self)
+                        if l1 > 15 {
+                            l1 -= 16
+                            high |= UInt8(1) << UInt8(2 * half)
+                        }
+                        if l2 > 15 {
+                            l2 -= 16
+                            high |= UInt8(2) << UInt8(2 * half)
+                        }
+                        block.storeBytes(of: high, toByteOffset: 16 + l, as: UInt8.self)
+                        block.storeBytes(of: l1 | l2 << 4, toByteOffset: 48 + half * 32 + l, as: UInt8.self)
+                    }
+                }
             }
         }
     }

@@ -62,7 +62,12 @@ public enum RowCodec {
         case .q4_1: encodeBlocks(Q4_1Block.self, source, count: count, into: destination)
         case .q5_0: encodeBlocks(Q5_0Block.self, source, count: count, into: destination)
         case .q5_1: encodeBlocks(Q5_1Block.self, source, count: count, into: destination)
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K:
+        case .q2_K: encodeBlocks(Q2_KBlock.self, source, count: count, into: destination)
+        case .q3_K: encodeBlocks(Q3_KBlock.self, source, count: count, into: destination)
+        case .q4_K: encodeBlocks(Q4_KBlock.self, source, count: count, into: destination)
+        case .q5_K: encodeBlocks(Q5_KBlock.self, source, count: count, into: destination)
+        case .q6_K: encodeBlocks(Q6_KBlock.self, source, count: count, into: destination)
+        case .q8_K:
             preconditionFailure("encoding to \(type) is not supported; check ElementType.canEncode first")
         }
     }
