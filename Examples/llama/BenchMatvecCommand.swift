@@ -31,7 +31,7 @@ struct BenchMatvecCommand: AsyncParsableCommand {
     @Option(help: "The tensor of --model to multiply, e.g. blk.0.ffn_down.weight; its type and shape replace --type, --rows and --columns.")
     var tensor: String?
 
-    @Option(help: "The weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.")
+    @Option(help: "The weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K.")
     var type: String = "q4_0"
 
     @Option(help: "Output rows (the weight matrix's rows).")
@@ -53,7 +53,8 @@ struct BenchMatvecCommand: AsyncParsableCommand {
         guard inputs > 0, repetitions > 0 else { throw ValidationError("--inputs and --repetitions must be positive") }
         if model != nil { return }
         guard let elementType = ElementType(name: type), elementType.canEncode else {
-            throw ValidationError("--type must be one of f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, not \(type)")
+            let names = ElementType.allCases.filter(\.canEncode).map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--type must be one of \(names), not \(type)")
         }
         guard rows > 0, columns > 0 else { throw ValidationError("--rows and --columns must be positive") }
         guard columns % elementType.blockLength == 0, let rowBytes = elementType.rowByteCount(length: columns) else {

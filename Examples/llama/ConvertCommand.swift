@@ -10,8 +10,10 @@ struct ConvertCommand: AsyncParsableCommand {
         commandName: "convert",
         abstract: "Convert a Hugging Face folder or a llama2.c checkpoint to GGUF.",
         discussion: """
-            Types: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1. Norms stay f32. With q4_*/q5_*, the output \
-            projection (or a tied embedding) is written as q8_0 (llama.cpp writes Q6_K there).
+            Types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, \
+            Q5_K_M, Q6_K (any case; Q3_K, Q4_K and Q5_K mean the _M mixes). Norms stay f32. The quantized types \
+            give each tensor the type llama-quantize gives it: Q6_K for the output projection (or a tied \
+            embedding), more bits for some attn_v and ffn_down layers in the K-quant mixes.
 
             Examples:
               llama convert ./Llama-2-7b-hf llama-2-7b.q8_0.gguf --type q8_0
@@ -38,8 +40,7 @@ struct ConvertCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let elementType = ElementType(name: type) else { throw ValidationError("unknown type \(type)") }
-            let options = ConversionOptions(outputType: elementType, overwrite: force, name: name)
+            let options = ConversionOptions(fileType: try fileType(named: type), overwrite: force, name: name)
             let inputURL = URL(fileURLWithPath: input), outputURL = URL(fileURLWithPath: output)
             let progress = ProgressPrinter()
             switch try ModelLoader.format(of: inputURL) {
@@ -63,28 +64,42 @@ struct QuantizeCommand: AsyncParsableCommand {
         commandName: "quantize",
         abstract: "Re-encode the weights of a GGUF file in another type.",
         discussion: """
+            Each tensor gets the type llama-quantize gives it for the file type: Q6_K for the output projection \
+            (or a tied embedding) of the quantized types, more bits for some attn_v and ffn_down layers in the \
+            K-quant mixes, and a smaller block type for rows that are not whole 256-value blocks.
+
             Examples:
+              llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M
               llama quantize model-f16.gguf model-q4_0.gguf q4_0
               llama quantize model-q8_0.gguf model-f32.gguf f32 --force
             """)
 
     @Argument(help: "The GGUF file to read.") var input: String
     @Argument(help: "The GGUF file to write.") var output: String
-    @Argument(help: "The type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.") var type: String
+    @Argument(help: "The file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M or Q6_K.")
+    var type: String
 
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
     func run() async throws {
         try await reportingErrors {
-            guard let elementType = ElementType(name: type) else { throw ValidationError("unknown type \(type)") }
+            let options = ConversionOptions(fileType: try fileType(named: type), overwrite: force)
             let progress = ProgressPrinter()
             try WeightConverter.requantize(
-                gguf: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output),
-                options: ConversionOptions(outputType: elementType, overwrite: force), progress: progress.report)
+                gguf: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output), options: options, progress: progress.report)
             progress.finish(output)
         }
     }
+}
+
+/// The file type named `name` (llama-quantize's names, any case), or an error that
+/// lists the names.
+func fileType(named name: String) throws -> QuantizationFileType {
+    guard let type = QuantizationFileType(name: name) else {
+        throw ValidationError("unknown type \(name); the types are \(QuantizationFileType.names.joined(separator: ", "))")
+    }
+    return type
 }
 
 /// Prints conversion progress on one terminal line; prints nothing when standard

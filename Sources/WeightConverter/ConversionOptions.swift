@@ -2,27 +2,38 @@ import TensorCore
 
 /// What a conversion writes.
 public struct ConversionOptions: Sendable {
-    /// The type of the weight matrices: `f32`, `f16`, `bf16`, `q8_0`, `q4_0`, `q4_1`,
-    /// `q5_0` or `q5_1`. Norms and other 1-D tensors are always written as `f32`.
-    public var outputType: ElementType
+    /// The file type: the type of the weight matrices, and for the quantized types
+    /// llama-quantize's rules for the tensors that get another type (the output
+    /// projection, some `attn_v` and `ffn_down` layers). Norms and other 1-D tensors stay
+    /// `f32`.
+    public var fileType: QuantizationFileType
     /// Replace an existing output file.
     public var overwrite: Bool
     /// `general.name`; by default the input's folder or file name.
     public var name: String?
+    /// An element type no file type has, kept to be reported by the conversion.
+    private var unsupportedType: ElementType?
 
-    public init(outputType: ElementType = .f16, overwrite: Bool = false, name: String? = nil) {
-        self.outputType = outputType
+    public init(fileType: QuantizationFileType = .f16, overwrite: Bool = false, name: String? = nil) {
+        self.fileType = fileType
         self.overwrite = overwrite
         self.name = name
     }
 
-    /// The output types the converter writes.
-    public static let supportedTypes: [ElementType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    /// Options for the file type whose weights are `outputType` (for `q3_K`, `q4_K` and
+    /// `q5_K` the `_M` mix, as llama-quantize's aliases say).
+    public init(outputType: ElementType, overwrite: Bool = false, name: String? = nil) {
+        self.init(fileType: QuantizationFileType(elementType: outputType) ?? .f16, overwrite: overwrite, name: name)
+        if QuantizationFileType(elementType: outputType) == nil { unsupportedType = outputType }
+    }
+
+    /// The element type most weight matrices get.
+    public var outputType: ElementType { fileType.baseType }
 
     func validate() throws {
-        guard Self.supportedTypes.contains(outputType) else {
+        if let unsupportedType {
             throw ConversionError.unsupported(
-                "output type \(outputType) is not supported; choose one of \(Self.supportedTypes.map(\.rawValue).joined(separator: ", "))")
+                "output type \(unsupportedType) is not supported; choose one of \(QuantizationFileType.names.joined(separator: ", "))")
         }
     }
 }

@@ -104,8 +104,13 @@ public enum WeightConverter {
             writer.set("\(a).attention.value_length", .uint32(UInt32(headDimension)))
         }
         let hasOutput = !(config.tieWordEmbeddings ?? false) && checkpoint.tensorInfo(named: "lm_head.weight") != nil
-        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: hasOutput)
-        writer.set("general.file_type", .uint32(policy.fileType))
+        let policy = TensorTypePolicy(
+            fileType: options.fileType,
+            model: .init(
+                architecture: a, layerCount: config.numHiddenLayers, headCount: heads, keyValueHeadCount: kvHeads,
+                tensorNames: tensors.map(\.gguf).filter { $0 != "output.weight" || hasOutput }),
+            convertingCheckpoint: true)
+        writer.set("general.file_type", .uint32(options.fileType.rawValue))
         // llama.cpp's converter writes the quantization version whatever the type.
         writer.set("general.quantization_version", .uint32(2))
         if let byteLevel { byteLevel.write(to: &writer) } else { vocabulary!.write(to: &writer) }
@@ -179,10 +184,6 @@ public enum WeightConverter {
         writer.set("llama.attention.head_count_kv", .uint32(UInt32(h.kvHeadCount)))
         writer.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
         writer.set("llama.rope.freq_base", .float32(10_000))
-        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: !h.sharedClassifier)
-        writer.set("general.file_type", .uint32(policy.fileType))
-        writer.set("general.quantization_version", .uint32(2))
-        VocabularyMetadata(sentencePiece: tokenizer.model).write(to: &writer)
         var tensors = [("token_embd.weight", "tok_embeddings.weight")]
         for i in 0..<h.layerCount {
             let p = "layers.\(i)."
@@ -196,6 +197,15 @@ public enum WeightConverter {
         }
         tensors.append(("output_norm.weight", "norm.weight"))
         if !h.sharedClassifier { tensors.append(("output.weight", "output.weight")) }
+        let policy = TensorTypePolicy(
+            fileType: options.fileType,
+            model: .init(
+                architecture: "llama", layerCount: h.layerCount, headCount: h.headCount, keyValueHeadCount: h.kvHeadCount,
+                tensorNames: tensors.map(\.0)),
+            convertingCheckpoint: true)
+        writer.set("general.file_type", .uint32(options.fileType.rawValue))
+        writer.set("general.quantization_version", .uint32(2))
+        VocabularyMetadata(sentencePiece: tokenizer.model).write(to: &writer)
         for (name, source) in tensors {
             let tensor = try checkpoint.tensor(named: source)
             let type = policy.type(forTensor: name, shape: Array(tensor.shape))
@@ -218,15 +228,16 @@ public enum WeightConverter {
         var writer = GGUFWriter()
         for (key, value) in file.metadata.entries where key != "general.alignment" { writer.set(key, value) }
         writer.alignment = file.alignment
-        let policy = TensorTypePolicy(outputType: options.outputType, hasOutputTensor: file.tensorInfo(named: "output.weight") != nil)
-        writer.set("general.file_type", .uint32(policy.fileType))
+        let policy = TensorTypePolicy(
+            fileType: options.fileType, model: try quantizedModel(file, url: url), convertingCheckpoint: false)
+        writer.set("general.file_type", .uint32(options.fileType.rawValue))
         writer.set("general.quantization_version", .uint32(2))
         if let name = options.name { writer.set("general.name", .string(name)) }
         for info in file.tensorInfos {
             guard info.type.elementType != nil else {
                 throw ConversionError.unsupported("\(url.path): tensor '\(info.name)' has type \(info.type), which this library cannot read")
             }
-            let type = policy.type(forTensor: info.name, shape: info.shape)
+            let type = policy.type(forTensor: info.name, shape: info.shape, storedType: info.type.elementType!)
             writer.addTensor(name: info.name, shape: info.shape, type: type) {
                 let tensor = try file.tensor(info)
                 guard tensor.elementType != type else { return tensor }
@@ -238,6 +249,24 @@ public enum WeightConverter {
     }
 
     // MARK: Helpers
+
+    /// What llama-quantize's rules need to know of a GGUF model: its architecture, layer
+    /// and head counts (0 when the file does not say), and its tensors' names.
+    static func quantizedModel(_ file: GGUFFile, url: URL) throws -> TensorTypePolicy.Model {
+        let architecture = file.metadata["general.architecture"]?.string ?? ""
+        // A per-layer array (some architectures give head counts per layer): its first
+        // layer's, as llama.cpp's n_gqa() reads layer 0.
+        func count(_ key: String) throws -> Int {
+            guard let value = file.metadata["\(architecture).\(key)"] else { return 0 }
+            guard let number = value.integer ?? value.array?.integers?.first, number >= 0, number <= 1 << 20 else {
+                throw ConversionError.invalidInput(file: url.path, problem: "\(architecture).\(key) is \(value), not a count")
+            }
+            return number
+        }
+        return TensorTypePolicy.Model(
+            architecture: architecture, layerCount: try count("block_count"), headCount: try count("attention.head_count"),
+            keyValueHeadCount: try count("attention.head_count_kv"), tensorNames: file.tensorInfos.map(\.name))
+    }
 
     /// The tensors of a Hugging Face checkpoint of `architecture` in llama.cpp's order,
     /// as (GGUF name, checkpoint name, heads whose Q/K rows to interleave, shape), each

@@ -114,7 +114,9 @@ struct LlamaToolTests {
         #expect(result.standardOutput.contains("GB/s of weights") && result.standardOutput.contains("ns per 32 weights"))
         let misaligned = try ToolRunner.run(["bench-matvec", "--type", "q4_0", "--columns", "100"])
         #expect(misaligned.status != 0 && misaligned.standardError.contains("--columns (100) must be a multiple of Q4_0's block length 32"))
-        let unsupported = try ToolRunner.run(["bench-matvec", "--type", "q4_k"])
+        let kQuant = try ToolRunner.run(["bench-matvec", "--type", "q4_k", "--rows", "16", "--columns", "256", "-r", "2"])
+        #expect(kQuant.status == 0 && kQuant.standardOutput.hasPrefix("Q4_K 16 × 256"), "\(kQuant.standardError)")
+        let unsupported = try ToolRunner.run(["bench-matvec", "--type", "q8_k"])
         #expect(unsupported.status != 0 && unsupported.standardError.contains("--type must be one of"))
     }
 

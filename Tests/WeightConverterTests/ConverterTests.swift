@@ -76,8 +76,9 @@ struct ConverterTests {
     @Test func requantizeAndLlama2c() throws {
         let output = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: output) }
-        // GGUF f32 → q4_0: matrices q4_0, the output projection q8_0 (llama.cpp: Q6_K),
-        // norms f32, rows of 172 values (not whole blocks) f16.
+        // GGUF f32 → q4_0: matrices q4_0, the output projection q8_0 (Q6_K where its rows are
+        // whole 256-value blocks, which this model's are not; QuantizeRecipeTests checks
+        // both against llama-quantize), norms f32, rows of 172 values (not whole blocks) f16.
         let q4 = output.appendingPathComponent("q4_0.gguf")
         var steps: [Int] = []
         try WeightConverter.requantize(
