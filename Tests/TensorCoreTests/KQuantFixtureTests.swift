@@ -37,13 +37,15 @@ struct KQuantFixtureTests {
         #expect(types == encodable)
     }
 
-    /// Each row encoded alone, compared block by block; a differing block is reported
-    /// with its row's shape.
-    @Test(arguments: fixture.encodings.indices.filter { !fixture.encodings[$0].importance })
+    /// Each row encoded alone (with the importance vector in the cases that have it),
+    /// compared block by block; a differing block is reported with its row's shape.
+    @Test(arguments: fixture.encodings.indices)
     func blocksAreLlamaQuantizes(index: Int) throws {
         let encoding = Self.fixture.encodings[index]
         let type = try #require(ElementType(name: encoding.type))
         let values = Self.floats(Self.fixture.values)
+        let importance = Self.floats(Self.fixture.importance)
+        #expect(importance.count == Self.fixture.row_length)
         let expected = [UInt8](Data(base64Encoded: encoding.bytes)!)
         let length = Self.fixture.row_length
         let rowBytes = try #require(type.rowByteCount(length: length))
@@ -52,8 +54,15 @@ struct KQuantFixtureTests {
         var differing: [String] = []
         for (row, shape) in Self.fixture.shapes.enumerated() {
             values.withUnsafeBufferPointer { source in
-                produced.withUnsafeMutableBytes { destination in
-                    RowCodec.encode(source.baseAddress! + row * length, count: length, as: type, into: destination.baseAddress!)
+                importance.withUnsafeBufferPointer { weights in
+                    produced.withUnsafeMutableBytes { destination in
+                        let row = source.baseAddress! + row * length
+                        if encoding.importance {
+                            RowCodec.encode(row, count: length, as: type, importance: weights.baseAddress!, into: destination.baseAddress!)
+                        } else {
+                            RowCodec.encode(row, count: length, as: type, into: destination.baseAddress!)
+                        }
+                    }
                 }
             }
             for block in 0..<length / type.blockLength {
@@ -63,6 +72,6 @@ struct KQuantFixtureTests {
                 }
             }
         }
-        #expect(differing.isEmpty, "\(type): \(differing.count) blocks differ: \(differing.prefix(8).joined(separator: ", "))")
+        #expect(differing.isEmpty, "\(type)\(encoding.importance ? " with importance" : ""): \(differing.count) blocks differ: \(differing.prefix(8).joined(separator: ", "))")
     }
 }

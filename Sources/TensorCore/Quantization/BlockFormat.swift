@@ -22,6 +22,24 @@ public protocol EncodableBlockFormat: BlockFormat {
     /// produced here are byte-identical to theirs up to the fused multiply-adds a C
     /// compiler may introduce.
     static func encode(_ values: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
+
+    /// Quantizes one block with an importance matrix: `importance` holds, for each of the
+    /// block's values, the mean squared activation of its input column (llama.cpp's
+    /// `imatrix`), and the rounding error of a value counts in proportion to it.
+    /// `rowMeanSquare` is the mean of the squares of the whole row's values, which the
+    /// 32-value types weigh in. Byte-identical to ggml's `quantize_row_*_impl`; a type
+    /// ggml quantizes without the matrix (`q8_0`) ignores it.
+    static func encode(
+        _ values: UnsafePointer<Float>, importance: UnsafePointer<Float>, rowMeanSquare: Float, into block: UnsafeMutableRawPointer)
+}
+
+extension EncodableBlockFormat {
+    @inlinable
+    public static func encode(
+        _ values: UnsafePointer<Float>, importance: UnsafePointer<Float>, rowMeanSquare: Float, into block: UnsafeMutableRawPointer
+    ) {
+        encode(values, into: block)
+    }
 }
 
 extension BlockFormat {

@@ -244,4 +244,153 @@ enum KQuantSearch {
         }
         return (scale, -minimum)
     }
+
+    /// `make_qkx3_quants`: as ``affineScale(count:levels:_:weights:into:scratch:rmin:rdelta:steps:absoluteError:)``
+    /// (ggml's importance-matrix variant): the weights default to x², and a block whose
+    /// maximum is not above its minimum is all zeros.
+    @inlinable
+    static func affineScaleWeighted(
+        count n: Int, levels nmax: Int, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>?,
+        into L: UnsafeMutablePointer<UInt8>, scratch Laux: UnsafeMutablePointer<UInt8>,
+        rmin: Float, rdelta: Float, steps: Int, absoluteError: Bool
+    ) -> (scale: Float, minimum: Float) {
+        func weight(_ i: Int) -> Float { weights.map { $0[i] } ?? x[i] * x[i] }
+        var minimum = x[0]
+        var maximum = x[0]
+        var sumW = weight(0)
+        var sumX = sumW * x[0]
+        for i in 1..<n {
+            if x[i] < minimum { minimum = x[i] }
+            if x[i] > maximum { maximum = x[i] }
+            let w = weight(i)
+            sumW += w
+            sumX += w * x[i]
+        }
+        if minimum > 0 { minimum = 0 }
+        if maximum <= minimum {
+            for i in 0..<n { L[i] = 0 }
+            return (0, -minimum)
+        }
+        let levels = Float(nmax)
+        var iscale = levels / (maximum - minimum)
+        var scale = 1 / iscale
+        func error(_ diff: Float) -> Float { absoluteError ? abs(diff) : diff * diff }
+        var bestError: Float = 0
+        for i in 0..<n {
+            let l = nearestInt(iscale * (x[i] - minimum))
+            L[i] = UInt8(truncatingIfNeeded: max(0, min(nmax, l)))
+            let diff = scale * Float(L[i]) + minimum - x[i]
+            bestError += weight(i) * error(diff)
+        }
+        if steps < 1 { return (scale, -minimum) }
+        for step in 0...steps {
+            iscale = (rmin + rdelta * Float(step) + levels) / (maximum - minimum)
+            var sumL: Float = 0
+            var sumL2: Float = 0
+            var sumXL: Float = 0
+            for i in 0..<n {
+                let l = max(0, min(nmax, nearestInt(iscale * (x[i] - minimum))))
+                Laux[i] = UInt8(truncatingIfNeeded: l)
+                let w = weight(i)
+                let fl = Float(l)
+                sumL += w * fl
+                sumL2 += w * fl * fl
+                sumXL += w * fl * x[i]
+            }
+            let D = sumW * sumL2 - sumL * sumL
+            if D > 0 {
+                var thisScale = (sumW * sumXL - sumX * sumL) / D
+                var thisMinimum = (sumL2 * sumX - sumL * sumXL) / D
+                if thisMinimum > 0 {
+                    thisMinimum = 0
+                    thisScale = sumXL / sumL2
+                }
+                var currentError: Float = 0
+                for i in 0..<n {
+                    let diff = thisScale * Float(Laux[i]) + thisMinimum - x[i]
+                    currentError += weight(i) * error(diff)
+                }
+                if currentError < bestError {
+                    for i in 0..<n { L[i] = Laux[i] }
+                    bestError = currentError
+                    scale = thisScale
+                    minimum = thisMinimum
+                }
+            }
+        }
+        return (scale, -minimum)
+    }
+
+    /// `make_qp_quants`: a scale for `n` non-negative values (a block's group scales or
+    /// minimums) with levels 0…nmax, chosen among 9 candidates by `weights`-weighted squared
+    /// error and refined by moving single levels for up to five passes.
+    @inlinable
+    static func positiveScale(
+        count n: Int, levels nmax: Int, _ x: UnsafePointer<Float>, into L: UnsafeMutablePointer<UInt8>,
+        weights: UnsafePointer<Float>
+    ) -> Float {
+        var maximum: Float = 0
+        for i in 0..<n { maximum = max(maximum, x[i]) }
+        if maximum < groupMaxEpsilon {
+            for i in 0..<n { L[i] = 0 }
+            return 0
+        }
+        var iscale = Float(nmax) / maximum
+        for i in 0..<n { L[i] = UInt8(truncatingIfNeeded: nearestInt(iscale * x[i])) }
+        let scale = 1 / iscale
+        var bestError: Float = 0
+        for i in 0..<n {
+            let diff = x[i] - scale * Float(L[i])
+            bestError += weights[i] * diff * diff
+        }
+        for step in -4...4 where step != 0 {
+            let candidate = (0.1 * Float(step) + Float(nmax)) / maximum
+            let candidateScale = 1 / candidate
+            var error: Float = 0
+            for i in 0..<n {
+                let l = min(nmax, nearestInt(candidate * x[i]))
+                let diff = x[i] - candidateScale * Float(l)
+                error += weights[i] * diff * diff
+            }
+            if error < bestError {
+                bestError = error
+                iscale = candidate
+            }
+        }
+        var sumlx: Float = 0
+        var suml2: Float = 0
+        for i in 0..<n {
+            let l = min(nmax, nearestInt(iscale * x[i]))
+            L[i] = UInt8(truncatingIfNeeded: l)
+            let w = weights[i]
+            let fl = Float(l)
+            sumlx += w * x[i] * fl
+            suml2 += w * fl * fl
+        }
+        for _ in 0..<5 {
+            var changed = 0
+            for i in 0..<n {
+                let w = weights[i]
+                let current = Float(L[i])
+                var slx = sumlx - w * x[i] * current
+                var sl2 = suml2 - w * current * current
+                if slx > 0 && sl2 > 0 {
+                    let newL = min(nmax, nearestInt(x[i] * sl2 / slx))
+                    if newL != Int(L[i]) {
+                        let fl = Float(newL)
+                        slx += w * x[i] * fl
+                        sl2 += w * fl * fl
+                        if slx * slx * suml2 > sumlx * sumlx * sl2 {
+                            L[i] = UInt8(truncatingIfNeeded: newL)
+                            sumlx = slx
+                            suml2 = sl2
+                            changed += 1
+                        }
+                    }
+                }
+            }
+            if changed == 0 { break }
+        }
+        return suml2 > 0 ? sumlx / suml2 : 0
+    }
 }

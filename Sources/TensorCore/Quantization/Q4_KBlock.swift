@@ -52,24 +52,65 @@ public enum Q4_KBlock: EncodableBlockFormat {
                 KQuantPacking.storeScalesAndMinimums(scales: packedScales, minimums: packedMinimums, into: block + 4)
                 block.storeF16(maxScale / 63, at: 0)
                 block.storeF16(maxMinimum / 63, at: 2)
-                let stored = UnsafeRawPointer(block)
-                let d = stored.loadF16(at: 0), dmin = stored.loadF16(at: 2)
+                roundAndPack(x, levels: L, into: block)
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q4_K_impl` (with an importance matrix): per group a scale and
+    /// minimum by `make_qkx3_quants` with weights importance·√(2σ² + x²), the group scales
+    /// and minimums rounded to 6 bits by `make_qp_quants` weighted by each group's total
+    /// weight.
+    @inlinable
+    public static func encode(
+        _ x: UnsafePointer<Float>, importance qw: UnsafePointer<Float>, rowMeanSquare: Float, into block: UnsafeMutableRawPointer
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32 + 16) { levels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 8 * 3) { floats in
+                let L = levels.baseAddress!, scratch = L + 256, packedScales = scratch + 32, packedMinimums = packedScales + 8
+                let weights = floats.baseAddress!, scales = weights + 32, minimums = scales + 8, groupWeights = minimums + 8
+                var sumX2: Float = 0
+                for i in 0..<256 { sumX2 += x[i] * x[i] }
+                let sigma2 = 2 * sumX2 / 256
                 for j in 0..<8 {
-                    let (scale, minimum) = KQuantScales.group(j, in: stored + 4)
-                    let groupScale = d * Float(scale)
-                    if groupScale == 0 { continue }
-                    let groupMinimum = dmin * Float(minimum)
-                    for i in 0..<32 {
-                        let l = KQuantSearch.nearestInt((x[32 * j + i] + groupMinimum) / groupScale)
-                        L[32 * j + i] = UInt8(max(0, min(15, l)))
-                    }
+                    for l in 0..<32 { weights[l] = qw[32 * j + l] * (sigma2 + x[32 * j + l] * x[32 * j + l]).squareRoot() }
+                    var total: Float = 0
+                    for l in 0..<32 { total += weights[l] }
+                    groupWeights[j] = total
+                    (scales[j], minimums[j]) = KQuantSearch.affineScaleWeighted(
+                        count: 32, levels: 15, x + 32 * j, weights: weights, into: L + 32 * j, scratch: scratch,
+                        rmin: -0.9, rdelta: 0.05, steps: 36, absoluteError: false)
                 }
-                for half in 0..<4 {
-                    for l in 0..<32 {
-                        let byte = L[half * 64 + l] | L[half * 64 + 32 + l] << 4
-                        block.storeBytes(of: byte, toByteOffset: 16 + half * 32 + l, as: UInt8.self)
-                    }
-                }
+                let d = KQuantSearch.positiveScale(count: 8, levels: 63, scales, into: packedScales, weights: groupWeights)
+                let m = KQuantSearch.positiveScale(count: 8, levels: 63, minimums, into: packedMinimums, weights: groupWeights)
+                KQuantPacking.storeScalesAndMinimums(scales: packedScales, minimums: packedMinimums, into: block + 4)
+                block.storeF16(d, at: 0)
+                block.storeF16(m, at: 2)
+                roundAndPack(x, levels: L, into: block)
+            }
+        }
+    }
+
+    /// Rounds every group's values again with its scale and minimum as stored in `block`
+    /// (a group whose scale is zero keeps the levels in `L`) and packs them.
+    @inlinable
+    static func roundAndPack(_ x: UnsafePointer<Float>, levels L: UnsafeMutablePointer<UInt8>, into block: UnsafeMutableRawPointer) {
+        let stored = UnsafeRawPointer(block)
+        let d = stored.loadF16(at: 0), dmin = stored.loadF16(at: 2)
+        for j in 0..<8 {
+            let (scale, minimum) = KQuantScales.group(j, in: stored + 4)
+            let groupScale = d * Float(scale)
+            if groupScale == 0 { continue }
+            let groupMinimum = dmin * Float(minimum)
+            for i in 0..<32 {
+                let l = KQuantSearch.nearestInt((x[32 * j + i] + groupMinimum) / groupScale)
+                L[32 * j + i] = UInt8(max(0, min(15, l)))
+            }
+        }
+        for half in 0..<4 {
+            for l in 0..<32 {
+                let byte = L[half * 64 + l] | L[half * 64 + 32 + l] << 4
+                block.storeBytes(of: byte, toByteOffset: 16 + half * 32 + l, as: UInt8.self)
             }
         }
     }

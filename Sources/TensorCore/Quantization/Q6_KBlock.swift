@@ -25,12 +25,27 @@ public enum Q6_KBlock: EncodableBlockFormat {
     /// largest magnitude, then the values re-rounded with the stored scales.
     @inlinable
     public static func encode(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        encode(x, importance: nil, into: block)
+    }
+
+    /// ggml's `quantize_row_q6_K_impl` (with an importance matrix): as without one, with
+    /// the importance as the weights of each group's scale search.
+    @inlinable
+    public static func encode(
+        _ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, rowMeanSquare: Float, into block: UnsafeMutableRawPointer
+    ) {
+        encode(x, importance: Optional(importance), into: block)
+    }
+
+    @inlinable
+    static func encode(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { levels in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scaleBuffer in
                 let L = levels.baseAddress!, scales = scaleBuffer.baseAddress!
                 var maxScale: Float = 0, maxAbsoluteScale: Float = 0
                 for j in 0..<16 {
-                    scales[j] = KQuantSearch.symmetricScale(count: 16, levels: 32, x + 16 * j, into: L + 16 * j, rmseType: 1, importance: nil)
+                    scales[j] = KQuantSearch.symmetricScale(
+                        count: 16, levels: 32, x + 16 * j, into: L + 16 * j, rmseType: 1, importance: importance.map { $0 + 16 * j })
                     if abs(scales[j]) > maxAbsoluteScale {
                         maxAbsoluteScale = abs(scales[j])
                         maxScale = scales[j]

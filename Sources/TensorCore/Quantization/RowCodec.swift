@@ -72,6 +72,41 @@ public enum RowCodec {
         }
     }
 
+    /// Encodes one row of `count` values (a whole number of blocks) into type `type` at
+    /// `destination`, weighting each value's rounding error by `importance[i]`, the mean
+    /// squared activation of input column i (an importance matrix's entry for the tensor).
+    /// Byte-identical to llama.cpp's quantizers given the same matrix; `f32`, `f16`, `bf16`
+    /// and `q8_0` do not use it. `type.canEncode` must be true.
+    @inlinable
+    public static func encode(
+        _ source: UnsafePointer<Float>, count: Int, as type: ElementType, importance: UnsafePointer<Float>,
+        into destination: UnsafeMutableRawPointer
+    ) {
+        func weighted<Format: EncodableBlockFormat>(_ format: Format.Type) {
+            var sumOfSquares: Float = 0
+            for i in 0..<count { sumOfSquares += source[i] * source[i] }
+            let rowMeanSquare = sumOfSquares / Float(count)
+            let blockLength = Format.blockLength, blockByteCount = Format.blockByteCount
+            for block in 0..<count / blockLength {
+                Format.encode(
+                    source + block * blockLength, importance: importance + block * blockLength, rowMeanSquare: rowMeanSquare,
+                    into: destination + block * blockByteCount)
+            }
+        }
+        switch type {
+        case .q4_0: weighted(Q4_0Block.self)
+        case .q4_1: weighted(Q4_1Block.self)
+        case .q5_0: weighted(Q5_0Block.self)
+        case .q5_1: weighted(Q5_1Block.self)
+        case .q2_K: weighted(Q2_KBlock.self)
+        case .q3_K: weighted(Q3_KBlock.self)
+        case .q4_K: weighted(Q4_KBlock.self)
+        case .q5_K: weighted(Q5_KBlock.self)
+        case .q6_K: weighted(Q6_KBlock.self)
+        case .f32, .f16, .bf16, .q8_0, .q8_K: encode(source, count: count, as: type, into: destination)
+        }
+    }
+
     @inlinable
     static func decodeBlocks<Format: BlockFormat>(
         _ format: Format.Type, from source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>
