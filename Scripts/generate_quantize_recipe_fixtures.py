@@ -11,7 +11,15 @@ QuantizeRecipeTests computes the same way, so the test quantizes identical input
 * "tied": 8 layers, width 320, 5 heads with their own KV heads, feed-forward 640, output
   tied to the embedding (rows of 320 and 640 are not whole 256-value blocks: fallbacks).
 
-    python3 Scripts/generate_quantize_recipe_fixtures.py /work/llama.cpp-0c1e570/build/bin/llama-quantize
+Each file type is also quantized with an importance matrix for the layer weights (values
+from the same hash), written in llama-imatrix's format.
+
+It also runs llama-imatrix on the llama-mha fixture model over
+Tests/Fixtures/formats/imatrix-calibration.txt (the first sentence of the US Declaration of
+Independence, public domain), keeps the file it writes as
+Tests/Fixtures/formats/llama-mha-imatrix.gguf, and records llama-quantize's output with it.
+
+    python3 Scripts/generate_quantize_recipe_fixtures.py /work/llama.cpp-0c1e570/build/bin
 """
 import json
 import pathlib
@@ -80,25 +88,73 @@ def write_model(path, m):
     writer.close()
 
 
+IMATRIX_COUNT = 4096
+
+
+def write_imatrix(path, m):
+    """An importance matrix in llama-imatrix's format for every layer weight: sums
+    (v² + 0.01)·4096 from the same hash (index + 1000), counts 4096."""
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_type("imatrix")
+    writer.add_array("imatrix.datasets", ["synthetic"])
+    writer.add_uint32("imatrix.chunk_count", 8)
+    writer.add_uint32("imatrix.chunk_size", 512)
+    names = sorted(name for name, shape in tensors(m) if name.startswith("blk.") and len(shape) == 2)
+    for index, name in enumerate(names):
+        columns = dict(tensors(m))[name][1]
+        v = values(index + 1000, columns)
+        sums = (v * v + np.float32(0.01)) * np.float32(IMATRIX_COUNT)
+        writer.add_tensor(name + ".in_sum2", sums.reshape(1, columns))
+        writer.add_tensor(name + ".counts", np.full((1, 1), IMATRIX_COUNT, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def tensor_table(path):
+    reader = gguf.GGUFReader(str(path))
+    return [[t.name, t.tensor_type.name.lower().replace("_k", "_K"), crc32(t.data.tobytes())] for t in reader.tensors]
+
+
+def real_imatrix(bin_folder, fixtures, folder):
+    """llama-imatrix's own file for the llama-mha fixture, and llama-quantize's use of it."""
+    model = fixtures / "models/llama-mha/model-f32.gguf"
+    imatrix = fixtures / "formats/llama-mha-imatrix.gguf"
+    subprocess.run([str(bin_folder / "llama-imatrix"), "-m", str(model), "-f", str(fixtures / "formats/imatrix-calibration.txt"),
+                    "-o", str(imatrix), "-c", "32"], check=True, capture_output=True)
+    results = {}
+    for file_type in ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q6_K"]:
+        out = pathlib.Path(folder) / f"mha-{file_type}.gguf"
+        subprocess.run([str(bin_folder / "llama-quantize"), "--imatrix", str(imatrix), str(model), str(out), file_type, "1"],
+                       check=True, capture_output=True)
+        results[file_type] = tensor_table(out)
+    return results
+
+
 def main():
-    quantize = sys.argv[1]
+    bin_folder = pathlib.Path(sys.argv[1])
+    quantize = str(bin_folder / "llama-quantize")
+    fixtures = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures"
     fixture = {"source": "llama-quantize of llama.cpp 0c1e570 (llama-cpp-python 0.3.36)", "models": {}}
     with tempfile.TemporaryDirectory() as folder:
         for model_name, m in MODELS.items():
             source = pathlib.Path(folder) / f"{model_name}.gguf"
             write_model(source, m)
-            results = {}
+            imatrix = pathlib.Path(folder) / f"{model_name}-imatrix.gguf"
+            write_imatrix(imatrix, m)
+            results, weighted = {}, {}
             for file_type in FILE_TYPES:
-                out = pathlib.Path(folder) / f"{model_name}-{file_type}.gguf"
-                subprocess.run([quantize, str(source), str(out), file_type, "1"], check=True, capture_output=True)
-                reader = gguf.GGUFReader(str(out))
-                results[file_type] = [
-                    [t.name, t.tensor_type.name.lower().replace("_k", "_K"), crc32(t.data.tobytes())]
-                    for t in reader.tensors]
-                print(model_name, file_type, len(reader.tensors), "tensors")
-            fixture["models"][model_name] = {"shape": m, "quantized": results}
-    path = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures/formats/quantize-recipes.json"
-    path.write_text(json.dumps(fixture, indent=1) + "\n")
+                for with_imatrix, table in ((False, results), (True, weighted)):
+                    out = pathlib.Path(folder) / f"{model_name}-{file_type}.gguf"
+                    extra = ["--imatrix", str(imatrix)] if with_imatrix else []
+                    subprocess.run([quantize, *extra, str(source), str(out), file_type, "1"], check=True, capture_output=True)
+                    table[file_type] = tensor_table(out)
+                    print(model_name, file_type, "imatrix" if with_imatrix else "", len(table[file_type]), "tensors")
+            fixture["models"][model_name] = {"shape": m, "quantized": results, "quantized_with_imatrix": weighted}
+        fixture["llama_mha_with_llama_imatrix"] = real_imatrix(bin_folder, fixtures, folder)
+    path = fixtures / "formats/quantize-recipes.json"
+    path.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 

@@ -70,6 +70,7 @@ struct QuantizeCommand: AsyncParsableCommand {
 
             Examples:
               llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M
+              llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M --imatrix imatrix.gguf
               llama quantize model-f16.gguf model-q4_0.gguf q4_0
               llama quantize model-q8_0.gguf model-f32.gguf f32 --force
             """)
@@ -79,12 +80,16 @@ struct QuantizeCommand: AsyncParsableCommand {
     @Argument(help: "The file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M or Q6_K.")
     var type: String
 
+    @Option(help: "An importance matrix (llama.cpp's imatrix GGUF file, from llama-imatrix): weigh each weight's rounding error by its input column's mean squared activation.")
+    var imatrix: String?
+
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
     func run() async throws {
         try await reportingErrors {
-            let options = ConversionOptions(fileType: try fileType(named: type), overwrite: force)
+            var options = ConversionOptions(fileType: try fileType(named: type), overwrite: force)
+            if let imatrix { options.importanceMatrix = try ImportanceMatrix(contentsOf: URL(fileURLWithPath: imatrix)) }
             let progress = ProgressPrinter()
             try WeightConverter.requantize(
                 gguf: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output), options: options, progress: progress.report)

@@ -1,3 +1,4 @@
+import ModelFormats
 import TensorCore
 
 /// What a conversion writes.
@@ -11,6 +12,11 @@ public struct ConversionOptions: Sendable {
     public var overwrite: Bool
     /// `general.name`; by default the input's folder or file name.
     public var name: String?
+    /// An importance matrix (llama.cpp's `imatrix` file): the quantized types then weigh
+    /// each weight's rounding error by the mean squared activation of its input column,
+    /// as llama-quantize does with `--imatrix`, and `Q4_0`/`Q5_0` give the first eighth of
+    /// the `ffn_down` layers `q4_1`/`q5_1`.
+    public var importanceMatrix: ImportanceMatrix?
     /// An element type no file type has, kept to be reported by the conversion.
     private var unsupportedType: ElementType?
 

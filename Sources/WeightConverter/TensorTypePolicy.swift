@@ -34,6 +34,8 @@ struct TensorTypePolicy {
     }
 
     let fileType: QuantizationFileType
+    /// Whether an importance matrix is used (llama-quantize's `has_imatrix`).
+    var hasImportanceMatrix = false
     /// Whether the input is a checkpoint being converted (convert_hf_to_gguf's rules for
     /// the types it writes) rather than a GGUF file being re-quantized.
     let convertingCheckpoint: Bool
@@ -152,6 +154,10 @@ struct TensorTypePolicy {
             case .q3_K_L: type = .q5_K
             case .q4_K_M, .q5_K_M: if useMoreBits(layer, layers) { type = .q6_K }
             case .q4_K_S: if layer < layers / 8 { type = .q5_K }
+            // With an importance matrix the first ffn_down layers of Q4_0/Q5_0 files get a
+            // minimum as well, against the outliers those layers tend to have.
+            case .q4_0 where hasImportanceMatrix && layer < layers / 8: type = .q4_1
+            case .q5_0 where hasImportanceMatrix && layer < layers / 8: type = .q5_1
             default: break
             }
         case .attentionOutput:

@@ -127,7 +127,7 @@ public enum WeightConverter {
                 defer { stored.releaseResidentPages() }
                 var tensor = try Tensor(converting: stored, to: .f32)
                 if let permuteHeads { tensor = try interleaveRotaryHalves(tensor, heads: permuteHeads) }
-                return type == .f32 ? tensor : try Tensor(converting: tensor, to: type)
+                return type == .f32 ? tensor : try quantize(tensor, to: type, importance: nil)
             }
         }
         try write(writer, to: output, options: options, progress: progress)
@@ -212,7 +212,7 @@ public enum WeightConverter {
             writer.addTensor(name: name, shape: Array(tensor.shape), type: type) {
                 guard type != .f32 else { return tensor }
                 defer { tensor.releaseResidentPages() }
-                return try Tensor(converting: tensor, to: type)
+                return try quantize(tensor, to: type, importance: nil)
             }
         }
         try write(writer, to: output, options: options, progress: progress)
@@ -228,27 +228,87 @@ public enum WeightConverter {
         var writer = GGUFWriter()
         for (key, value) in file.metadata.entries where key != "general.alignment" { writer.set(key, value) }
         writer.alignment = file.alignment
-        let policy = TensorTypePolicy(
+        var policy = TensorTypePolicy(
             fileType: options.fileType, model: try quantizedModel(file, url: url), convertingCheckpoint: false)
+        policy.hasImportanceMatrix = options.importanceMatrix != nil
         writer.set("general.file_type", .uint32(options.fileType.rawValue))
         writer.set("general.quantization_version", .uint32(2))
         if let name = options.name { writer.set("general.name", .string(name)) }
+        if let matrix = options.importanceMatrix {
+            // llama-quantize's record of the matrix (it keeps 127 bytes of each string).
+            if let path = matrix.path { writer.set("quantize.imatrix.file", .string(String(decoding: path.utf8.prefix(127), as: UTF8.self))) }
+            if let dataset = matrix.datasets.first {
+                writer.set("quantize.imatrix.dataset", .string(String(decoding: dataset.utf8.prefix(127), as: UTF8.self)))
+            }
+            writer.set("quantize.imatrix.entries_count", .uint32(UInt32(clamping: matrix.entries.count)))
+            if matrix.chunkCount > 0 { writer.set("quantize.imatrix.chunks_count", .uint32(UInt32(clamping: matrix.chunkCount))) }
+        }
         for info in file.tensorInfos {
             guard info.type.elementType != nil else {
                 throw ConversionError.unsupported("\(url.path): tensor '\(info.name)' has type \(info.type), which this library cannot read")
             }
             let type = policy.type(forTensor: info.name, shape: info.shape, storedType: info.type.elementType!)
+            let importance = try importanceOfColumns(for: info, type: type, options.importanceMatrix)
             writer.addTensor(name: info.name, shape: info.shape, type: type) {
                 let tensor = try file.tensor(info)
                 guard tensor.elementType != type else { return tensor }
                 defer { tensor.releaseResidentPages() }
-                return try Tensor(converting: tensor, to: type)
+                return try quantize(tensor, to: type, importance: importance)
             }
         }
         try write(writer, to: output, options: options, progress: progress)
     }
 
     // MARK: Helpers
+
+    /// The importance matrix's column weights for tensor `info`, when the matrix has them
+    /// and `type` uses them. A weight the matrix does not cover is quantized without (as
+    /// llama-quantize does); one it covers with the wrong number of columns is an error,
+    /// except the token embedding, which llama-quantize also lets pass.
+    static func importanceOfColumns(for info: GGUFTensorInfo, type: ElementType, _ matrix: ImportanceMatrix?) throws -> [Float]? {
+        guard let matrix, type.isQuantized, type != .q8_0, let entry = matrix.entries[info.name] else { return nil }
+        let columns = info.shape.last ?? 0
+        guard entry.sums.count == columns, entry.counts.count == 1 else {
+            if info.name == "token_embd.weight" { return nil }
+            throw ConversionError.invalidInput(
+                file: matrix.path ?? "the importance matrix",
+                problem: "entry '\(info.name)' has \(entry.sums.count) values in \(entry.counts.count) matrices, but the tensor has \(columns) columns")
+        }
+        return entry.importance
+    }
+
+    /// `tensor` encoded as `type`, rows spread over the processors, each row decoded to
+    /// `f32` on its own (memory: the output and one row per worker); with `importance`,
+    /// each row's rounding is weighted by it (``RowCodec/encode(_:count:as:importance:into:)``).
+    static func quantize(_ tensor: Tensor, to type: ElementType, importance: [Float]?) throws -> Tensor {
+        let shape = Array(tensor.shape)
+        let columns = shape.last ?? 1, rows = shape.count > 1 ? shape.dropLast().reduce(1, *) : 1
+        let output = try Tensor(zeros: shape, elementType: type)
+        guard let rowBytes = type.rowByteCount(length: columns), let sourceRowBytes = tensor.elementType.rowByteCount(length: columns) else {
+            throw ConversionError.unsupported("rows of \(columns) values are not whole blocks of \(type) or \(tensor.elementType)")
+        }
+        let sourceType = tensor.elementType
+        let chunkCount = max(1, min(rows, ProcessInfo.processInfo.activeProcessorCount * 4))
+        importance.withOptionalBuffer { weights in
+            // Workers read the shared input and weights and write disjoint rows.
+            let pointers = RowPointers(source: tensor.rawPointer, destination: output.mutableRawPointer, weights: weights)
+            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: columns) { buffer in
+                    let row32 = buffer.baseAddress!
+                    for row in rows * chunk / chunkCount..<rows * (chunk + 1) / chunkCount {
+                        RowCodec.decode(sourceType, from: pointers.source + row * sourceRowBytes, count: columns, into: row32)
+                        let target = pointers.destination + row * rowBytes
+                        if let weights = pointers.weights {
+                            RowCodec.encode(row32, count: columns, as: type, importance: weights, into: target)
+                        } else {
+                            RowCodec.encode(row32, count: columns, as: type, into: target)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
 
     /// What llama-quantize's rules need to know of a GGUF model: its architecture, layer
     /// and head counts (0 when the file does not say), and its tensors' names.
@@ -386,4 +446,21 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) * 1e-18
     }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with a pointer to the array's elements, or nil.
+    func withOptionalBuffer<R>(_ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        switch self {
+        case let .some(array): try array.withUnsafeBufferPointer { try body($0.baseAddress) }
+        case .none: try body(nil)
+        }
+    }
+}
+
+/// The buffers ``WeightConverter`` workers share while encoding a tensor's rows.
+private struct RowPointers: @unchecked Sendable {
+    let source: UnsafeRawPointer
+    let destination: UnsafeMutableRawPointer
+    let weights: UnsafePointer<Float>?
 }
