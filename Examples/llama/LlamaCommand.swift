@@ -13,7 +13,8 @@ struct LlamaCommand: AsyncParsableCommand {
             model) is used from the cache folder; `Scripts/fetch-default-model.sh` downloads it.
             """,
         subcommands: [
-            GenerateCommand.self, ChatCommand.self, ConvertCommand.self, QuantizeCommand.self, TokenizeCommand.self,
+            GenerateCommand.self, ChatCommand.self, ConvertCommand.self, QuantizeCommand.self, ImportanceMatrixCommand.self,
+            TokenizeCommand.self,
             PerplexityCommand.self, BenchCommand.self, BenchMatvecCommand.self, InfoCommand.self, RandomModelCommand.self,
             TemplateCommand.self, ServeCommand.self,
         ],

@@ -87,7 +87,8 @@ struct ModelOptions: ParsableArguments {
 
     var modelPath: String { model ?? DefaultModel.path }
 
-    func load() throws -> LanguageModel {
+    /// Loads the model on the backend the options choose, or on `wrap` of it.
+    func load(wrappingBackend wrap: ((any Backend) -> any Backend)? = nil) throws -> LanguageModel {
         let path = modelPath
         guard FileManager.default.fileExists(atPath: path) else {
             if model == nil {
@@ -95,8 +96,9 @@ struct ModelOptions: ParsableArguments {
             }
             throw ValidationError("\(path) does not exist")
         }
+        let backend = try backendOptions.makeBackend()
         return try ModelLoader.load(
-            from: URL(fileURLWithPath: path), backend: backendOptions.makeBackend(), tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
+            from: URL(fileURLWithPath: path), backend: wrap.map { $0(backend) } ?? backend, tokenizerURL: tokenizer.map { URL(fileURLWithPath: $0) })
     }
 
     /// Says once, on standard error, when `model` is used for chat but carries no chat

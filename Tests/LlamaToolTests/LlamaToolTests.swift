@@ -14,7 +14,7 @@ struct LlamaToolTests {
         at: folder.appendingPathComponent("tiny-f16.gguf").path, width: 64, layers: 2, heads: 4, kvHeads: 2, feedForward: 128,
         vocabulary: 300)
 
-    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model", "template"])
+    @Test(arguments: ["", "generate", "chat", "convert", "quantize", "imatrix", "tokenize", "perplexity", "bench", "bench-matvec", "info", "random-model", "template"])
     func helpDescribesEverySubcommand(subcommand: String) throws {
         let result = try ToolRunner.run(subcommand.isEmpty ? ["--help"] : [subcommand, "--help"])
         #expect(result.status == 0)
@@ -61,6 +61,33 @@ struct LlamaToolTests {
         #expect((document["tensors"] as? [Any])?.count == 13)
         let text = try ToolRunner.run(["info", Fixtures.url("formats/reference.gguf").path])
         #expect(text.standardOutput.contains("tensor.q4_k.3d") && text.standardOutput.contains("Q4_K"))
+    }
+
+    /// `llama imatrix` writes a matrix `llama quantize --imatrix` uses; an unknown type
+    /// lists the names.
+    @Test func importanceMatrixThenQuantize() throws {
+        let text = Self.folder.appendingPathComponent("calibration.txt")
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 30).write(to: text, atomically: true, encoding: .utf8)
+        let matrix = Self.folder.appendingPathComponent("imatrix.gguf").path
+        let collected = try ToolRunner.run(["imatrix", "-m", Self.tinyModel, "-f", text.path, "-o", matrix, "-c", "64", "--chunks", "3"])
+        #expect(collected.status == 0, "\(collected.standardError)")
+        #expect(collected.standardError.contains("14 weights, 3 chunks of 64 tokens"), "\(collected.standardError)")
+        let read = try ImportanceMatrix(contentsOf: URL(fileURLWithPath: matrix))
+        #expect(read.entries["blk.1.ffn_down.weight"]?.counts == [192] && read.entries["blk.1.ffn_down.weight"]?.sums.count == 128)
+
+        let output = Self.folder.appendingPathComponent("tiny-q4_k_m-imatrix.gguf").path
+        let quantized = try ToolRunner.run(["quantize", "--imatrix", matrix, Self.tinyModel, output, "q4_k_m", "--force"])
+        #expect(quantized.status == 0, "\(quantized.standardError)")
+        let file = try GGUFFile(contentsOf: URL(fileURLWithPath: output))
+        #expect(try file.metadata.integer("quantize.imatrix.entries_count") == 14)
+        #expect(try file.metadata.integer("general.file_type") == 15)
+
+        let short = Self.folder.appendingPathComponent("short.txt")
+        try "Too short.".write(to: short, atomically: true, encoding: .utf8)
+        let refused = try ToolRunner.run(["imatrix", "-m", Self.tinyModel, "-f", short.path, "-o", matrix, "--force"])
+        #expect(refused.status != 0 && refused.standardError.contains("needs at least two chunks"), "\(refused.standardError)")
+        let unknown = try ToolRunner.run(["quantize", Self.tinyModel, output, "Q4_K_X"])
+        #expect(unknown.status != 0 && unknown.standardError.contains("unknown type Q4_K_X; the types are F32, F16, Q4_0"), "\(unknown.standardError)")
     }
 
     @Test func quantizeThenBenchAndPerplexity() throws {

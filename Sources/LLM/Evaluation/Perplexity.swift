@@ -19,7 +19,7 @@ public struct PerplexityResult: Sendable, Equatable {
 public enum PerplexityMethod: Sendable, Equatable {
     /// llama.cpp's `perplexity` tool: the tokens are cut into consecutive windows of
     /// `window` tokens (a remainder shorter than a window is dropped); each window's
-    /// first token is replaced by BOS, and only the tokens of its second half are
+    /// first token is replaced by BOS (when the tokenizer adds one), and only the tokens of its second half are
     /// scored, so every scored token sees at least `window / 2` tokens of context.
     case llamaCpp(window: Int)
     /// One window over the whole sequence: every token after the first is scored.
@@ -27,9 +27,22 @@ public enum PerplexityMethod: Sendable, Equatable {
 }
 
 extension LanguageModel {
-    /// The perplexity of `text` (encoded with BOS).
+    /// The perplexity of `text` (encoded as llama.cpp's tools encode it: with BOS when the
+    /// model's tokenizer adds one).
     public func perplexity(of text: String, method: PerplexityMethod) throws -> PerplexityResult {
-        try perplexity(tokens: requireTokenizer().encode(text, options: .init(addBOS: true, addEOS: false)), method: method)
+        try perplexity(tokens: requireTokenizer().encode(text, options: .init(addEOS: false)), method: method)
+    }
+
+    /// `tokens` cut into consecutive chunks of `length` (a remainder shorter than a chunk
+    /// is dropped), each chunk's first token replaced by BOS when the tokenizer adds one,
+    /// as llama.cpp's `perplexity` and `imatrix` tools cut a text.
+    func llamaCppChunks(_ tokens: [Int], length: Int) -> [[Int]] {
+        let bos = tokenizer.flatMap { $0.addsBOSByDefault ? $0.specialTokens.bos : nil }
+        return (0..<tokens.count / length).map { i in
+            var chunk = Array(tokens[i * length..<(i + 1) * length])
+            if let bos { chunk[0] = bos }
+            return chunk
+        }
     }
 
     /// The perplexity of a token sequence.
@@ -45,12 +58,7 @@ extension LanguageModel {
                     name: "window", value: "\(window)",
                     reason: "perplexity needs a window of at least 4 tokens and a text at least that long (the text has \(tokens.count) tokens)")
             }
-            let bos = tokenizer?.specialTokens.bos
-            windows = (0..<tokens.count / window).map { i in
-                var chunk = Array(tokens[i * window..<(i + 1) * window])
-                if let bos { chunk[0] = bos }
-                return (chunk, window / 2)
-            }
+            windows = llamaCppChunks(tokens, length: window).map { ($0, window / 2) }
         }
         var total = 0.0
         var scored = 0

@@ -61,7 +61,9 @@ public struct WeightLoader: Sendable {
         guard tensor.shape == shape else {
             throw ModelError.invalidWeight(name: name, file: source.path, problem: "has shape \(tensor.shape), expected \(shape)")
         }
-        return try backend.prepare(weight: tensor)
+        let prepared = try backend.prepare(weight: tensor)
+        (backend as? any WeightNameObserver)?.didLoad(weight: prepared, named: name)
+        return prepared
     }
 
     /// A norm weight, converted to `f32` once (norms are small and read every token).
@@ -93,4 +95,11 @@ public struct WeightLoader: Sendable {
         if c.tiedEmbeddings || !source.contains(name) { return Linear(weight: embedding) }
         return Linear(weight: try load(name, shape: [c.vocabularySize, c.embeddingLength]))
     }
+}
+
+/// A backend that wants to know the names of the weights its operations get (to record
+/// statistics per weight, as ``ActivationRecorder`` does): ``WeightLoader`` tells it each
+/// matrix's name as it is loaded, with the tensor the operations will receive.
+public protocol WeightNameObserver: AnyObject {
+    func didLoad(weight: Tensor, named name: String)
 }
