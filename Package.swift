@@ -185,7 +185,8 @@ let package = Package(
         .testTarget(
             name: "LLMTests",
             dependencies: [
-                "LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "Jinja", "TestSupport", "AllocationCounter",
+                "LLM", "TensorCore", "BLASBackend", "ModelFormats", "Tokenizers", "Jinja", "WeightConverter", "TestSupport",
+                "AllocationCounter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LLMTests"

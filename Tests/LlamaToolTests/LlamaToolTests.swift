@@ -90,6 +90,31 @@ struct LlamaToolTests {
         #expect(unknown.status != 0 && unknown.standardError.contains("unknown type Q4_K_X; the types are F32, F16, Q4_0"), "\(unknown.standardError)")
     }
 
+    /// `perplexity --kl-divergence-base` then `--kl-divergence`: a model against its own
+    /// base diverges by nothing; a Q4_0 copy by more; JSON for scripts.
+    @Test func klDivergenceOfAQuantizedCopy() throws {
+        let text = Self.folder.appendingPathComponent("evaluation.txt")
+        try String(repeating: "a small dog ran over the green hill and the cat sat. ", count: 12).write(to: text, atomically: true, encoding: .utf8)
+        let base = Self.folder.appendingPathComponent("base.kld").path
+        let saved = try ToolRunner.run(["perplexity", "-m", Self.tinyModel, "--file", text.path, "--window", "32", "--kl-divergence-base", base, "--force"])
+        #expect(saved.status == 0 && saved.standardOutput.hasPrefix("perplexity "), "\(saved.standardError)")
+        let (same, sameObject) = try ToolRunner.json(["perplexity", "-m", Self.tinyModel, "--kl-divergence", base, "--json"])
+        #expect(same.status == 0, "\(same.standardError)")
+        let sameKLD = try #require(((sameObject as? [String: Any])?["mean_kld"] as? [String: Double])?["value"])
+        #expect(abs(sameKLD) < 1e-6)
+
+        let quantized = Self.folder.appendingPathComponent("tiny-q4_0-kld.gguf").path
+        #expect(try ToolRunner.run(["quantize", Self.tinyModel, quantized, "Q4_0", "--force"]).status == 0)
+        let compared = try ToolRunner.run(["perplexity", "-m", quantized, "--kl-divergence", base])
+        #expect(compared.status == 0 && compared.standardOutput.contains("Mean KL divergence"), "\(compared.standardError)")
+        let (_, object) = try ToolRunner.json(["perplexity", "-m", quantized, "--kl-divergence", base, "--json"])
+        let kld = try #require(((object as? [String: Any])?["mean_kld"] as? [String: Double])?["value"])
+        #expect(kld > 1e-4)
+
+        let missing = try ToolRunner.run(["perplexity", "-m", Self.tinyModel])
+        #expect(missing.status != 0 && missing.standardError.contains("--file is needed"))
+    }
+
     @Test func quantizeThenBenchAndPerplexity() throws {
         let quantized = Self.folder.appendingPathComponent("tiny-q8_0.gguf").path
         let result = try ToolRunner.run(["quantize", Self.tinyModel, quantized, "q8_0"])
