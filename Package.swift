@@ -107,7 +107,8 @@ let package = Package(
         ),
         .target(
             name: "WeightConverter",
-            dependencies: ["TensorCore", "ModelFormats", "Tokenizers"],
+            // COpenBLAS: LAPACKE's Cholesky factorisation and sgemm for GPTQ.
+            dependencies: ["TensorCore", "ModelFormats", "Tokenizers", "COpenBLAS"],
             path: "Sources/WeightConverter"
         ),
 

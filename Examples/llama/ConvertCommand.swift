@@ -1,4 +1,5 @@
 import ArgumentParser
+import BLASBackend
 import Foundation
 import LLM
 import ModelFormats
@@ -71,6 +72,7 @@ struct QuantizeCommand: AsyncParsableCommand {
             Examples:
               llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M
               llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M --imatrix imatrix.gguf
+              llama quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M --method gptq --calibration calibration.txt
               llama quantize model-f16.gguf model-q4_0.gguf q4_0
               llama quantize model-q8_0.gguf model-f32.gguf f32 --force
             """)
@@ -83,13 +85,62 @@ struct QuantizeCommand: AsyncParsableCommand {
     @Option(help: "An importance matrix (llama.cpp's imatrix GGUF file, from llama-imatrix): weigh each weight's rounding error by its input column's mean squared activation.")
     var imatrix: String?
 
+    @Option(help: "rtn (round to nearest, as llama-quantize; the default) or gptq (error-compensating; needs --calibration).")
+    var method: String = "rtn"
+
+    @Option(help: "gptq: the calibration text the inputs' second moments are collected over.")
+    var calibration: String?
+
+    @Option(help: "gptq: tokens per calibration chunk.")
+    var calibrationContext: Int = 512
+
+    @Option(help: "gptq: at most this many calibration chunks (default: all).")
+    var calibrationChunks: Int?
+
+    @Option(help: "gptq: the dampening added to the second moments' diagonal, as a fraction of its mean.")
+    var dampening: Double = 0.01
+
+    @OptionGroup var backendOptions: BackendOptions
+
     @Flag(help: "Replace the output file if it exists.")
     var force = false
+
+    func validate() throws {
+        guard ["rtn", "gptq"].contains(method) else { throw ValidationError("--method must be rtn or gptq, not \(method)") }
+        if method == "gptq" && calibration == nil { throw ValidationError("--method gptq needs --calibration TEXT") }
+        if method == "rtn" && calibration != nil { throw ValidationError("--calibration is for --method gptq") }
+        guard calibrationContext >= 2, (calibrationChunks ?? 1) >= 1 else {
+            throw ValidationError("--calibration-context must be at least 2 and --calibration-chunks at least 1")
+        }
+        guard dampening > 0, dampening.isFinite else { throw ValidationError("--dampening must be positive") }
+    }
 
     func run() async throws {
         try await reportingErrors {
             var options = ConversionOptions(fileType: try fileType(named: type), overwrite: force)
             if let imatrix { options.importanceMatrix = try ImportanceMatrix(contentsOf: URL(fileURLWithPath: imatrix)) }
+            if let calibration {
+                // GPTQ: run the calibration text through the model being quantized, keeping
+                // every layer weight's input second moments.
+                let text: String
+                do { text = try String(contentsOfFile: calibration, encoding: .utf8) } catch {
+                    throw ValidationError("cannot read \(calibration): \(error.localizedDescription)")
+                }
+                let recorder = ActivationRecorder(wrapping: try backendOptions.makeBackend(), collectsSecondMoments: true)
+                let model = try ModelLoader.load(from: URL(fileURLWithPath: input), backend: recorder)
+                let start = ContinuousClock.now
+                let collected = try model.collectImportanceMatrix(
+                    text: text, context: calibrationContext, chunkLimit: calibrationChunks, recorder: recorder, dataset: calibration
+                ) { chunk, count in
+                    guard standardErrorIsTerminal else { return }
+                    FileHandle.standardError.write(Data("\rcalibration [\(chunk)/\(count)] chunks\u{1B}[K".utf8))
+                }
+                if standardErrorIsTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                printError(String(
+                    format: "calibration: %d chunks of %d tokens, %d weights, %.1f s", collected.chunkCount, calibrationContext,
+                    collected.matrix.entries.count, (ContinuousClock.now - start).seconds))
+                options.errorCompensation = ErrorCompensation(dampening: dampening) { recorder.secondMoments(of: $0) }
+            }
             let progress = ProgressPrinter()
             try WeightConverter.requantize(
                 gguf: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output), options: options, progress: progress.report)

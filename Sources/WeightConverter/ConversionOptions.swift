@@ -17,6 +17,9 @@ public struct ConversionOptions: Sendable {
     /// as llama-quantize does with `--imatrix`, and `Q4_0`/`Q5_0` give the first eighth of
     /// the `ffn_down` layers `q4_1`/`q5_1`.
     public var importanceMatrix: ImportanceMatrix?
+    /// GPTQ: quantize the weights whose input statistics it has column by column, spreading
+    /// each rounding error over the columns not yet quantized (see ``ErrorCompensation``).
+    public var errorCompensation: ErrorCompensation?
     /// An element type no file type has, kept to be reported by the conversion.
     private var unsupportedType: ElementType?
 
@@ -41,6 +44,23 @@ public struct ConversionOptions: Sendable {
             throw ConversionError.unsupported(
                 "output type \(unsupportedType) is not supported; choose one of \(QuantizationFileType.names.joined(separator: ", "))")
         }
+    }
+}
+
+/// GPTQ's inputs (Frantar et al., 2022): for each weight, the second moments H = Σ x xᵀ of
+/// its input rows over a calibration text (`ActivationRecorder` with
+/// `collectsSecondMoments` collects them), and how strongly H is damped. A weight without
+/// them, or of a type without levels (`f16`), is quantized as without GPTQ.
+public struct ErrorCompensation: Sendable {
+    /// The second moments of the inputs of the weight named (columns × columns, row-major)
+    /// and how many rows they sum, or nil.
+    public var secondMoments: @Sendable (String) -> (values: [Float], count: Int)?
+    /// Added to H's diagonal, as a fraction of its mean, before it is inverted.
+    public var dampening: Double
+
+    public init(dampening: Double = 0.01, secondMoments: @escaping @Sendable (String) -> (values: [Float], count: Int)?) {
+        self.dampening = dampening
+        self.secondMoments = secondMoments
     }
 }
 

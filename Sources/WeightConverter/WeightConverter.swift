@@ -249,10 +249,21 @@ public enum WeightConverter {
             }
             let type = policy.type(forTensor: info.name, shape: info.shape, storedType: info.type.elementType!)
             let importance = try importanceOfColumns(for: info, type: type, options.importanceMatrix)
+            let compensation = options.errorCompensation
             writer.addTensor(name: info.name, shape: info.shape, type: type) {
                 let tensor = try file.tensor(info)
                 guard tensor.elementType != type else { return tensor }
                 defer { tensor.releaseResidentPages() }
+                if let compensation, BlockGrid.maximumLevel(of: type) != nil, info.shape.count == 2,
+                   let moments = compensation.secondMoments(info.name)
+                {
+                    do {
+                        return try GPTQ.quantize(
+                            tensor, to: type, moments: moments.values, sampleCount: moments.count, dampening: compensation.dampening)
+                    } catch let failure as GPTQ.Failure {
+                        throw ConversionError.invalidInput(file: url.path, problem: "tensor '\(info.name)': \(failure.description)")
+                    }
+                }
                 return try quantize(tensor, to: type, importance: importance)
             }
         }

@@ -82,6 +82,19 @@ struct LlamaToolTests {
         #expect(try file.metadata.integer("quantize.imatrix.entries_count") == 14)
         #expect(try file.metadata.integer("general.file_type") == 15)
 
+        // GPTQ with a calibration text: every layer weight is written, in the file type's types.
+        let gptq = Self.folder.appendingPathComponent("tiny-q4_k_m-gptq.gguf").path
+        let compensated = try ToolRunner.run([
+            "quantize", Self.tinyModel, gptq, "Q4_K_M", "--method", "gptq", "--calibration", text.path, "--calibration-context", "64",
+            "--force",
+        ])
+        #expect(compensated.status == 0, "\(compensated.standardError)")
+        #expect(compensated.standardError.contains("calibration: 29 chunks of 64 tokens, 14 weights"), "\(compensated.standardError)")
+        let gptqFile = try GGUFFile(contentsOf: URL(fileURLWithPath: gptq))
+        #expect(gptqFile.tensorInfos.map(\.type) == file.tensorInfos.map(\.type))
+        let noText = try ToolRunner.run(["quantize", Self.tinyModel, gptq, "Q4_K_M", "--method", "gptq", "--force"])
+        #expect(noText.status != 0 && noText.standardError.contains("--method gptq needs --calibration TEXT"))
+
         let short = Self.folder.appendingPathComponent("short.txt")
         try "Too short.".write(to: short, atomically: true, encoding: .utf8)
         let refused = try ToolRunner.run(["imatrix", "-m", Self.tinyModel, "-f", short.path, "-o", matrix, "--force"])

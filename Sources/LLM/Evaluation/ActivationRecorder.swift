@@ -16,17 +16,25 @@ public final class ActivationRecorder: Backend, WeightNameObserver, @unchecked S
     public let base: any Backend
     /// Which weights are recorded.
     public let records: @Sendable (String) -> Bool
+    /// Whether the full second-moment matrix Σ x xᵀ of each recorded weight's inputs is
+    /// kept too (columns² floats per weight), for GPTQ.
+    public let collectsSecondMoments: Bool
 
     private let lock = NSLock()
     /// Weight names by the address of the tensor the operations receive.
     private var names: [UnsafeRawPointer: String] = [:]
     private var sums: [String: [Float]] = [:]
     private var counts: [String: Int] = [:]
+    private var moments: [String: [Float]] = [:]
 
     /// Records the products computed by `base` whose weight name passes `records`.
-    public init(wrapping base: any Backend, records: @escaping @Sendable (String) -> Bool = { $0.hasPrefix("blk.") }) {
+    public init(
+        wrapping base: any Backend, records: @escaping @Sendable (String) -> Bool = { $0.hasPrefix("blk.") },
+        collectsSecondMoments: Bool = false
+    ) {
         self.base = base
         self.records = records
+        self.collectsSecondMoments = collectsSecondMoments
     }
 
     /// A recorder computing with ``NaiveBackend``.
@@ -47,6 +55,38 @@ public final class ActivationRecorder: Backend, WeightNameObserver, @unchecked S
             var entries: [String: ImportanceMatrix.Entry] = [:]
             for (name, sum) in sums { entries[name] = .init(sums: sum, counts: [Float(counts[name] ?? 0)]) }
             return ImportanceMatrix(entries: entries, datasets: datasets, chunkCount: chunkCount, chunkSize: chunkSize)
+        }
+    }
+
+    /// The second moments Σ x xᵀ of the inputs of weight `name` (columns × columns,
+    /// row-major) and how many input rows they sum, when ``collectsSecondMoments``.
+    public func secondMoments(of name: String) -> (values: [Float], count: Int)? {
+        lock.withLock { moments[name].map { ($0, counts[name] ?? 0) } }
+    }
+
+    /// Adds XᵀX of `input`'s rows to the second moments of each of `names`, computed once by
+    /// the base backend.
+    private func recordSecondMoments(_ input: Tensor, names: [String]) throws {
+        let rows = input.rowCount, columns = input.rowLength
+        let transposed = try Tensor(zeros: [columns, rows])
+        let t = transposed.mutableRawPointer.assumingMemoryBound(to: Float.self)
+        guard let rowBytes = input.elementType.rowByteCount(length: columns) else { return }
+        var row = [Float](repeating: 0, count: columns)
+        for r in 0..<rows {
+            row.withUnsafeMutableBufferPointer { RowCodec.decode(input.elementType, from: input.rawPointer + r * rowBytes, count: columns, into: $0.baseAddress!) }
+            for c in 0..<columns { t[c * rows + r] = row[c] }
+        }
+        let product = try Tensor(zeros: [columns, columns])
+        try base.matmul(transposed, weight: transposed, into: product)
+        let p = product.rawPointer.assumingMemoryBound(to: Float.self)
+        lock.withLock {
+            for name in names {
+                var sum = moments[name] ?? [Float](repeating: 0, count: columns * columns)
+                guard sum.count == columns * columns else { continue }
+                moments[name] = nil
+                for i in 0..<columns * columns { sum[i] += p[i] }
+                moments[name] = sum
+            }
         }
     }
 
@@ -75,13 +115,20 @@ public final class ActivationRecorder: Backend, WeightNameObserver, @unchecked S
     public func prepare(weight: Tensor) throws -> Tensor { try base.prepare(weight: weight) }
 
     public func execute(_ operation: MatrixMultiplication) throws {
-        record(operation.input, weight: operation.weight)
+        try recordAll(operation.input, weights: [operation.weight])
         try base.execute(operation)
     }
 
     public func execute(_ operation: SharedInputMatrixMultiplication) throws {
-        for part in operation.parts { record(operation.input, weight: part.weight) }
+        try recordAll(operation.input, weights: operation.parts.map(\.weight))
         try base.execute(operation)
+    }
+
+    private func recordAll(_ input: Tensor, weights: [Tensor]) throws {
+        for weight in weights { record(input, weight: weight) }
+        guard collectsSecondMoments else { return }
+        let recorded = lock.withLock { weights.compactMap { names[$0.rawPointer] } }
+        if !recorded.isEmpty { try recordSecondMoments(input, names: recorded) }
     }
 
     public func execute(_ operation: EmbeddingLookup) throws { try base.execute(operation) }
