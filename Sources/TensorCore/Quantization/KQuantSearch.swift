@@ -179,70 +179,9 @@ enum KQuantSearch {
         into L: UnsafeMutablePointer<UInt8>, scratch Laux: UnsafeMutablePointer<UInt8>,
         rmin: Float, rdelta: Float, steps: Int, absoluteError: Bool
     ) -> (scale: Float, minimum: Float) {
-        var minimum = x[0]
-        var maximum = x[0]
-        var sumW = weights[0]
-        var sumX = sumW * x[0]
-        for i in 1..<n {
-            if x[i] < minimum { minimum = x[i] }
-            if x[i] > maximum { maximum = x[i] }
-            let w = weights[i]
-            sumW += w
-            sumX += w * x[i]
-        }
-        if minimum > 0 { minimum = 0 }
-        if maximum == minimum {
-            for i in 0..<n { L[i] = 0 }
-            return (0, -minimum)
-        }
-        let levels = Float(nmax)
-        var iscale = levels / (maximum - minimum)
-        var scale = 1 / iscale
-        func error(_ diff: Float) -> Float { absoluteError ? abs(diff) : diff * diff }
-        var bestError: Float = 0
-        for i in 0..<n {
-            let l = nearestInt(iscale * (x[i] - minimum))
-            L[i] = UInt8(truncatingIfNeeded: max(0, min(nmax, l)))
-            let diff = scale * Float(L[i]) + minimum - x[i]
-            bestError += weights[i] * error(diff)
-        }
-        if steps < 1 { return (scale, -minimum) }
-        for step in 0...steps {
-            iscale = (rmin + rdelta * Float(step) + levels) / (maximum - minimum)
-            var sumL: Float = 0
-            var sumL2: Float = 0
-            var sumXL: Float = 0
-            for i in 0..<n {
-                let l = max(0, min(nmax, nearestInt(iscale * (x[i] - minimum))))
-                Laux[i] = UInt8(truncatingIfNeeded: l)
-                let w = weights[i]
-                let fl = Float(l)
-                sumL += w * fl
-                sumL2 += w * fl * fl
-                sumXL += w * fl * x[i]
-            }
-            let D = sumW * sumL2 - sumL * sumL
-            if D > 0 {
-                var thisScale = (sumW * sumXL - sumX * sumL) / D
-                var thisMinimum = (sumL2 * sumX - sumL * sumXL) / D
-                if thisMinimum > 0 {
-                    thisMinimum = 0
-                    thisScale = sumXL / sumL2
-                }
-                var currentError: Float = 0
-                for i in 0..<n {
-                    let diff = thisScale * Float(Laux[i]) + thisMinimum - x[i]
-                    currentError += weights[i] * error(diff)
-                }
-                if currentError < bestError {
-                    for i in 0..<n { L[i] = Laux[i] }
-                    bestError = currentError
-                    scale = thisScale
-                    minimum = thisMinimum
-                }
-            }
-        }
-        return (scale, -minimum)
+        affineSearch(
+            count: n, levels: nmax, x, weights: weights, into: L, scratch: Laux, rmin: rmin, rdelta: rdelta, steps: steps,
+            absoluteError: absoluteError, flatUnlessAbove: false)
     }
 
     /// `make_qkx3_quants`: as ``affineScale(count:levels:_:weights:into:scratch:rmin:rdelta:steps:absoluteError:)``
@@ -253,6 +192,20 @@ enum KQuantSearch {
         count n: Int, levels nmax: Int, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>?,
         into L: UnsafeMutablePointer<UInt8>, scratch Laux: UnsafeMutablePointer<UInt8>,
         rmin: Float, rdelta: Float, steps: Int, absoluteError: Bool
+    ) -> (scale: Float, minimum: Float) {
+        affineSearch(
+            count: n, levels: nmax, x, weights: weights, into: L, scratch: Laux, rmin: rmin, rdelta: rdelta, steps: steps,
+            absoluteError: absoluteError, flatUnlessAbove: true)
+    }
+
+    /// The search of `make_qkx2_quants` and `make_qkx3_quants`, which differ only in the
+    /// default weights (x², for the latter) and in the test for a flat block: qkx2 treats
+    /// `max == min` as flat, qkx3 `max <= min` (`flatUnlessAbove`).
+    @inlinable
+    static func affineSearch(
+        count n: Int, levels nmax: Int, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>?,
+        into L: UnsafeMutablePointer<UInt8>, scratch Laux: UnsafeMutablePointer<UInt8>,
+        rmin: Float, rdelta: Float, steps: Int, absoluteError: Bool, flatUnlessAbove: Bool
     ) -> (scale: Float, minimum: Float) {
         func weight(_ i: Int) -> Float { weights.map { $0[i] } ?? x[i] * x[i] }
         var minimum = x[0]
@@ -267,7 +220,7 @@ enum KQuantSearch {
             sumX += w * x[i]
         }
         if minimum > 0 { minimum = 0 }
-        if maximum <= minimum {
+        if flatUnlessAbove ? maximum <= minimum : maximum == minimum {
             for i in 0..<n { L[i] = 0 }
             return (0, -minimum)
         }
