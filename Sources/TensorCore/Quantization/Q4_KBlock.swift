@@ -107,11 +107,6 @@ public enum Q4_KBlock: EncodableBlockFormat {
                 L[32 * j + i] = UInt8(max(0, min(15, l)))
             }
         }
-        for half in 0..<4 {
-            for l in 0..<32 {
-                let byte = L[half * 64 + l] | L[half * 64 + 32 + l] << 4
-                block.storeBytes(of: byte, toByteOffset: 16 + half * 32 + l, as: UInt8.self)
-            }
-        }
+        BlockGrid.storeLevels(.q4_K, L, into: block)
     }
 }

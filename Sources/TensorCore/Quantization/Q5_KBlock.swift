@@ -113,23 +113,6 @@ public enum Q5_KBlock: EncodableBlockFormat {
                 L[32 * j + i] = UInt8(max(0, min(31, l)))
             }
         }
-        // Fifth bits: bit 2·h of qh byte l for value h·64 + l, bit 2·h + 1 for h·64 + 32 + l.
-        for l in 0..<32 { block.storeBytes(of: 0, toByteOffset: 16 + l, as: UInt8.self) }
-        for half in 0..<4 {
-            for l in 0..<32 {
-                var l1 = L[half * 64 + l], l2 = L[half * 64 + 32 + l]
-                var high = block.load(fromByteOffset: 16 + l, as: UInt8.self)
-                if l1 > 15 {
-                    l1 -= 16
-                    high |= UInt8(1) << UInt8(2 * half)
-                }
-                if l2 > 15 {
-                    l2 -= 16
-                    high |= UInt8(2) << UInt8(2 * half)
-                }
-                block.storeBytes(of: high, toByteOffset: 16 + l, as: UInt8.self)
-                block.storeBytes(of: l1 | l2 << 4, toByteOffset: 48 + half * 32 + l, as: UInt8.self)
-            }
-        }
+        BlockGrid.storeLevels(.q5_K, L, into: block)
     }
 }

@@ -71,17 +71,7 @@ public enum Q6_KBlock: EncodableBlockFormat {
                         L[16 * j + i] = Int8(max(-32, min(31, l)) + 32)
                     }
                 }
-                for half in 0..<2 {
-                    let j = half * 128
-                    for l in 0..<32 {
-                        let q0 = UInt8(bitPattern: L[j + l]), q1 = UInt8(bitPattern: L[j + l + 32])
-                        let q2 = UInt8(bitPattern: L[j + l + 64]), q3 = UInt8(bitPattern: L[j + l + 96])
-                        block.storeBytes(of: (q0 & 0x0F) | (q2 & 0x0F) << 4, toByteOffset: half * 64 + l, as: UInt8.self)
-                        block.storeBytes(of: (q1 & 0x0F) | (q3 & 0x0F) << 4, toByteOffset: half * 64 + 32 + l, as: UInt8.self)
-                        let high = (q0 >> 4) | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6
-                        block.storeBytes(of: high, toByteOffset: 128 + half * 32 + l, as: UInt8.self)
-                    }
-                }
+                UnsafeMutableRawPointer(L).withMemoryRebound(to: UInt8.self, capacity: 256) { BlockGrid.storeLevels(.q6_K, $0, into: block) }
             }
         }
     }
